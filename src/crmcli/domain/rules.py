@@ -1,0 +1,104 @@
+"""Transition rules for leads and opportunities. Pure functions; they raise, they never write."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from crmcli.domain.models import Lead, LeadStatus, Opportunity, OppStatus, Stage
+from crmcli.errors import InvalidTransition, ValidationError
+
+# Which lead statuses each action may start from, and where it leads.
+_LEAD_ACTIONS: dict[str, tuple[frozenset[LeadStatus], LeadStatus]] = {
+    "contact": (frozenset({LeadStatus.NEW}), LeadStatus.CONTACTED),
+    "qualify": (frozenset({LeadStatus.NEW, LeadStatus.CONTACTED}), LeadStatus.QUALIFIED),
+    "disqualify": (
+        frozenset({LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.QUALIFIED}),
+        LeadStatus.DISQUALIFIED,
+    ),
+    "convert": (frozenset({LeadStatus.QUALIFIED}), LeadStatus.CONVERTED),
+    "archive": (
+        frozenset(
+            {
+                LeadStatus.NEW,
+                LeadStatus.CONTACTED,
+                LeadStatus.QUALIFIED,
+                LeadStatus.DISQUALIFIED,
+            }
+        ),
+        LeadStatus.ARCHIVED,
+    ),
+}
+
+_LEAD_HINTS: dict[tuple[str, LeadStatus], str] = {
+    ("convert", LeadStatus.CONVERTED): "it was already converted",
+    ("convert", LeadStatus.NEW): "qualify it first (crm lead qualify)",
+    ("convert", LeadStatus.CONTACTED): "qualify it first (crm lead qualify)",
+    ("qualify", LeadStatus.QUALIFIED): "it is already qualified",
+}
+
+
+def lead_transition(lead: Lead, action: str) -> LeadStatus:
+    """Return the status `action` moves `lead` to, or raise InvalidTransition."""
+    allowed, target = _LEAD_ACTIONS[action]
+    if lead.status not in allowed:
+        hint = _LEAD_HINTS.get((action, lead.status))
+        starts = ", ".join(sorted(s.value for s in allowed))
+        reason = hint or f"only a lead that is {starts} can be {target.value}"
+        raise InvalidTransition(f"lead {lead.id} is {lead.status.value}: {reason}")
+    return target
+
+
+def check_qualifiable(lead: Lead) -> None:
+    """Refuse qualification unless the lead has both a budget and a timeline."""
+    missing = [
+        what
+        for what, value in (("a budget (--budget)", lead.budget), ("a timeline (--timeline)", lead.timeline))
+        if value is None
+    ]
+    if missing:
+        raise ValidationError(
+            f"lead {lead.id} cannot be qualified: it has no {' and no '.join(missing)}"
+        )
+
+
+def ordered(stages: Sequence[Stage]) -> list[Stage]:
+    """The stages in pipeline order."""
+    return sorted(stages, key=lambda s: (s.position, s.id))
+
+
+def next_stage(stages: Sequence[Stage], current_id: int | None) -> Stage:
+    """The stage after `current_id`; past the last one is an error that suggests `opp win`."""
+    pipeline = ordered(stages)
+    if not pipeline:
+        raise ValidationError("the pipeline has no stages: add one with `crm stage add`")
+    ids = [s.id for s in pipeline]
+    if current_id not in ids:
+        return pipeline[0]
+    index = ids.index(current_id)
+    if index + 1 >= len(pipeline):
+        raise InvalidTransition(
+            f'"{pipeline[index].name}" is the last stage: close the deal with `crm opp win`'
+        )
+    return pipeline[index + 1]
+
+
+def check_open(opp: Opportunity, action: str) -> None:
+    """Refuse `action` on a closed opportunity."""
+    if opp.status is not OppStatus.OPEN:
+        raise InvalidTransition(
+            f"opportunity {opp.id} is {opp.status.value}: it cannot be {action}"
+            " (reopen it first with `crm opp reopen`)"
+        )
+
+
+def check_move(opp: Opportunity, target: Stage) -> None:
+    """Refuse moving an opportunity to the stage it is already in."""
+    check_open(opp, "moved")
+    if opp.stage_id == target.id:
+        raise InvalidTransition(f'opportunity {opp.id} is already in stage "{target.name}"')
+
+
+def check_reopen(opp: Opportunity) -> None:
+    """Only a won or lost opportunity can be reopened."""
+    if opp.status is OppStatus.OPEN:
+        raise InvalidTransition(f"opportunity {opp.id} is already open")

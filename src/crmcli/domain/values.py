@@ -1,0 +1,420 @@
+"""Parsing and normalising the plain values a user types: names, text, e-mail, money, dates.
+
+Pure functions, standard library only. Every refusal is a `ValidationError` whose one-line
+message names the field and quotes the value, e.g. ``budget: "12,3,4" is not an amount``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+
+from crmcli.errors import ValidationError
+
+__all__ = [
+    "MAX_AMOUNT",
+    "cents_to_money",
+    "clean_text",
+    "format_money",
+    "money_to_cents",
+    "normalise_email",
+    "normalise_name",
+    "parse_date",
+    "parse_datetime",
+    "parse_money",
+    "parse_probability",
+    "parse_when",
+]
+
+MAX_AMOUNT = Decimal("9999999999999.99")
+"""The largest amount `parse_money` accepts (13 integer digits, 2 decimal places)."""
+
+_CENT = Decimal("0.01")
+_QUOTE_LIMIT = 80
+
+
+class _Invalid(Exception):
+    """Internal: a value is refused; `reason` completes the sentence after the quoted value."""
+
+    def __init__(self, reason: str, *, unrecognised: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.unrecognised = unrecognised
+
+
+def _quote(value: str) -> str:
+    """Render `value` in double quotes on one line, escaping quotes and unprintable characters."""
+    if len(value) > _QUOTE_LIMIT:
+        value = value[: _QUOTE_LIMIT - 1] + "…"
+    out: list[str] = []
+    for ch in value:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch == " " or ch.isprintable():
+            out.append(ch)
+        else:
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+    return '"' + "".join(out) + '"'
+
+
+def _error(field: str, value: str, reason: str) -> ValidationError:
+    return ValidationError(f"{field}: {_quote(value)} {reason}")
+
+
+# --------------------------------------------------------------------------------------- text
+
+
+def normalise_name(text: str) -> str:
+    """Return the key used to compare names: NFC, trimmed, single-spaced, case-folded."""
+    text = unicodedata.normalize("NFC", text)
+    text = " ".join(text.split())
+    return unicodedata.normalize("NFC", text.casefold())
+
+
+def clean_text(text: str | None, *, field: str = "text") -> str | None:
+    """Return `text` in NFC, trimmed, with line ends as ``\\n``; None when empty or None.
+
+    Control characters other than tab and newline are refused (CR and CRLF become LF).
+    """
+    if text is None:
+        return None
+    cleaned = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    for ch in cleaned:
+        if ch not in "\t\n" and unicodedata.category(ch) == "Cc":
+            raise _error(field, text, "contains a control character")
+    cleaned = cleaned.strip()
+    return cleaned or None
+
+
+# ------------------------------------------------------------------------------------- e-mail
+
+_LOCAL_FORBIDDEN = frozenset('()<>[]:;,\\"@')
+_DOMAIN_LABEL = re.compile(r"[^\W_](?:(?:[^\W_]|-){0,61}[^\W_])?")
+
+
+def _valid_email(address: str) -> bool:
+    if len(address) > 254 or address.count("@") != 1:
+        return False
+    local, domain = address.split("@")
+    if not local or local.startswith(".") or local.endswith(".") or ".." in local:
+        return False
+    for ch in local:
+        if ch in _LOCAL_FORBIDDEN or ch.isspace() or not ch.isprintable():
+            return False
+    labels = domain.split(".")
+    return len(labels) >= 2 and all(_DOMAIN_LABEL.fullmatch(label) for label in labels)
+
+
+def normalise_email(text: str, *, field: str = "email") -> str:
+    """Return the address trimmed, NFC and lower-cased, after a pragmatic shape check.
+
+    One ``@``; a local part without spaces, control characters, RFC specials or stray dots; a
+    domain of at least two dot-separated labels of letters, digits and inner hyphens; at most
+    254 characters in all.
+    """
+    address = unicodedata.normalize("NFC", text.strip()).lower()
+    if not _valid_email(address):
+        raise _error(field, text, "is not a valid e-mail address")
+    return address
+
+
+# -------------------------------------------------------------------------------------- money
+
+_SPACES = " \u00a0\u202f"
+_CURRENCY = re.compile(r"(?:R\$|US\$|[$€£¥]|[A-Z]{3})[ \u00a0\u202f]*")
+_AMOUNT_BODY = re.compile(r"[0-9]+(?:[., \u00a0\u202f][0-9]+)*")
+_AMOUNT_SEPARATOR = re.compile(r"([., \u00a0\u202f])")
+
+
+def _split_sign(text: str) -> tuple[bool, str]:
+    """Remove a leading minus or enclosing parentheses; report whether one was there."""
+    if len(text) >= 2 and text.startswith("(") and text.endswith(")"):
+        return True, text[1:-1].strip(_SPACES)
+    if text[:1] in ("-", "\u2212"):
+        return True, text[1:].lstrip(_SPACES)
+    return False, text
+
+
+def _is_grouped(groups: list[str]) -> bool:
+    """True when `groups` are thousands groups: 1-3 digits (no leading zero), then 3 digits each."""
+    first, rest = groups[0], groups[1:]
+    if not 1 <= len(first) <= 3 or False:
+        return False
+    return all(len(group) == 3 for group in rest)
+
+
+def _amount_digits(body: str) -> tuple[str, str]:
+    """Split a number (without sign or currency) into integer and fraction digits."""
+    if not _AMOUNT_BODY.fullmatch(body):
+        raise _Invalid("is not an amount")
+    parts = _AMOUNT_SEPARATOR.split(body)
+    groups = parts[0::2]
+    seps = [" " if sep in _SPACES else sep for sep in parts[1::2]]
+    if not seps:
+        return groups[0], ""
+    marks = [sep for sep in seps if sep != " "]
+    if " " in seps or len(set(marks)) == 2:
+        # Spaces, or both "." and ",": the last mark (if any) is the decimal separator and
+        # every other separator must be one single kind of thousands separator.
+        has_fraction = seps[-1] != " "
+        integer_seps = seps[:-1] if has_fraction else seps
+        if len(set(integer_seps)) != 1 or (has_fraction and seps[-1] in integer_seps):
+            raise _Invalid("is not an amount")
+        integer_groups = groups[:-1] if has_fraction else groups
+        fraction = groups[-1] if has_fraction else ""
+        if not _is_grouped(integer_groups):
+            raise _Invalid("is not an amount")
+    elif len(seps) > 1:
+        # One kind of mark, several times: thousands separators.
+        if not _is_grouped(groups):
+            raise _Invalid("is not an amount")
+        integer_groups, fraction = groups, ""
+    else:
+        # One mark, once: thousands before exactly 3 digits, otherwise decimal.
+        head, tail = groups
+        if len(tail) == 3 and _is_grouped(groups):
+            integer_groups, fraction = groups, ""
+        else:
+            integer_groups, fraction = [head], tail
+    if len(fraction) > 2:
+        raise _Invalid("has more than 2 decimal places")
+    return "".join(integer_groups), fraction
+
+
+def _parse_amount(text: str) -> Decimal:
+    stripped = text.strip()
+    if not stripped:
+        raise _Invalid("is empty")
+    negative, rest = _split_sign(stripped)
+    currency = _CURRENCY.match(rest)
+    if currency:
+        rest = rest[currency.end() :]
+        if not negative:
+            negative, rest = _split_sign(rest)
+    integer, fraction = _amount_digits(rest)
+    if negative:
+        raise _Invalid("must not be negative")
+    value = Decimal(f"{integer}.{fraction or '0'}")
+    if value > MAX_AMOUNT:
+        raise _Invalid("is too large")
+    return value.quantize(_CENT)
+
+
+def parse_money(text: str, *, field: str = "amount") -> Decimal:
+    """Parse an amount typed in Brazilian, US or plain style into a Decimal with 2 places.
+
+    One leading currency marker (R$, US$, $, €, £, ¥ or a 3-letter upper-case ISO code) may
+    precede the number. Thousands groups may be separated by ``.``, ``,``, a space, NBSP or
+    narrow NBSP. With both ``.`` and ``,`` the last one is the decimal separator. A single mark
+    used once is a thousands separator when exactly 3 digits follow and the digits before it
+    form a valid first group, so ``1.234`` and ``1,234`` both mean 1234 (but ``0.125`` has 3
+    decimal places); before 1 or 2 digits it is the decimal separator. Exact: never a float.
+    Refused: empty, negative, more than 2 decimal places, above `MAX_AMOUNT`, exponents.
+    """
+    try:
+        return _parse_amount(text)
+    except _Invalid as exc:
+        raise _error(field, text, exc.reason) from None
+
+
+def _to_cents(value: Decimal) -> Decimal:
+    """Round `value` half-up to whole cents, however large it is."""
+    if not value.is_finite():
+        raise ValueError(f"not a finite amount: {value!r}")
+    with localcontext() as ctx:
+        ctx.prec = max(28, value.adjusted() + 5)
+        ctx.rounding = ROUND_HALF_UP
+        cents = value.quantize(_CENT)
+    return abs(cents) if cents.is_zero() else cents
+
+
+def format_money(value: Decimal) -> str:
+    """Render `value` as plain digits with exactly 2 decimals (``"12500.00"``), rounding half-up."""
+    return f"{_to_cents(value):f}"
+
+
+def money_to_cents(value: Decimal) -> int:
+    """Return `value` as a whole number of cents (rounded half-up if it has more places)."""
+    cents = _to_cents(value)
+    sign, digits, _ = cents.as_tuple()
+    number = int("".join(map(str, digits)))
+    return -number if sign else number
+
+
+def cents_to_money(cents: int) -> Decimal:
+    """Return the exact Decimal with 2 places for a number of cents: 1250 -> Decimal("12.50")."""
+    return Decimal(f"{int(cents)}E-2")
+
+
+# -------------------------------------------------------------------------------- probability
+
+_PROBABILITY = re.compile(r"0*([0-9]{1,3})(?:[ \u00a0\u202f]*%)?")
+
+
+def parse_probability(text: str | int, *, field: str = "probability") -> int:
+    """Parse a whole percentage from 0 to 100: ``40``, ``"40"``, ``" 40 "``, ``"40%"``."""
+    reason = "must be a whole number from 0 to 100"
+    if isinstance(text, bool):
+        raise _error(field, str(text), reason)
+    if isinstance(text, int):
+        if 0 <= text <= 100:
+            return text
+        raise _error(field, str(text), reason)
+    match = _PROBABILITY.fullmatch(text.strip())
+    if match is None or int(match.group(1)) > 100:
+        raise _error(field, text, reason)
+    return int(match.group(1))
+
+
+# -------------------------------------------------------------------------------------- dates
+
+_MIN_YEAR = 1900
+_MAX_YEAR = 9999
+_ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
+_DMY_DATE = re.compile(r"([0-9]{1,2})([/.-])([0-9]{1,2})\2([0-9]{4})")
+_RELATIVE = re.compile(r"([+-])([0-9]{1,7})([dwm])", re.IGNORECASE)
+_KEYWORDS = {"today": 0, "tomorrow": 1, "yesterday": -1}
+_DATE_FORMS = "use YYYY-MM-DD, DD/MM/YYYY, today, tomorrow, yesterday or +3d/+2w/+1m/-3d"
+_TIME = re.compile(r"([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?")
+_DATE_TIME = re.compile(r"(\S+?)(T| +)([0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?)")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def _days_in_month(year: int, month: int) -> int:
+    if month == 12:
+        return 31
+    return (date(year, month + 1, 1) - date(year, month, 1)).days
+
+
+def _check_year(year: int) -> None:
+    if not _MIN_YEAR <= year <= _MAX_YEAR:
+        raise _Invalid(f"is not a valid date (year must be from {_MIN_YEAR} to {_MAX_YEAR})")
+
+
+def _make_date(year: int, month: int, day: int) -> date:
+    _check_year(year)
+    if not 1 <= month <= 12:
+        raise _Invalid("is not a valid date (month must be from 1 to 12)")
+    last = _days_in_month(year, month)
+    if not 1 <= day <= last:
+        raise _Invalid(f"is not a valid date ({_MONTHS[month - 1]} {year} has {last} days)")
+    return date(year, month, day)
+
+
+def _shift(today: date, amount: int, unit: str) -> date:
+    """Move `today` by `amount` days, weeks or months (months clamp to the month's last day)."""
+    if unit == "m":
+        year, month0 = divmod(today.year * 12 + today.month - 1 + amount, 12)
+        _check_year(year)
+        return date(year, month0 + 1, min(today.day, _days_in_month(year, month0 + 1)))
+    days = amount * 7 if unit == "w" else amount
+    try:
+        result = today + timedelta(days=days)
+    except OverflowError:
+        raise _Invalid(
+            f"is not a valid date (year must be from {_MIN_YEAR} to {_MAX_YEAR})"
+        ) from None
+    _check_year(result.year)
+    return result
+
+
+def _parse_date(text: str, today: date) -> tuple[date, bool]:
+    """Parse a date; the flag tells whether `text` was in ISO form."""
+    if match := _ISO_DATE.fullmatch(text):
+        year, month, day = (int(g) for g in match.groups())
+        return _make_date(year, month, day), True
+    if match := _DMY_DATE.fullmatch(text):
+        day, month, year = int(match.group(1)), int(match.group(3)), int(match.group(4))
+        return _make_date(year, month, day), False
+    keyword = text.lower()
+    if keyword in _KEYWORDS:
+        return _shift(today, _KEYWORDS[keyword], "d"), False
+    if match := _RELATIVE.fullmatch(text):
+        sign, number, unit = match.groups()
+        amount = -int(number) if sign == "-" else int(number)
+        return _shift(today, amount, unit.lower()), False
+    raise _Invalid(f"is not a valid date ({_DATE_FORMS})", unrecognised=True)
+
+
+def parse_date(text: str, *, field: str = "date", today: date | None = None) -> date:
+    """Parse a date: ``2026-12-31``, ``31/12/2026`` (also ``-`` or ``.``; day first),
+    ``today``, ``tomorrow``, ``yesterday``, or ``+3d``, ``+2w``, ``+1m``, ``-3d`` from today.
+
+    Day and month may have 1 or 2 digits; years have 4 digits, from 1900 to 9999. A month
+    step keeps the day of the month, clamped to the target month's last day.
+    """
+    base = date.today() if today is None else today
+    try:
+        return _parse_date(text.strip(), base)[0]
+    except _Invalid as exc:
+        raise _error(field, text, exc.reason) from None
+
+
+def _parse_time(text: str) -> time:
+    match = _TIME.fullmatch(text)
+    if match is None:
+        raise _Invalid("is not a valid time (use HH:MM or HH:MM:SS)")
+    hour, minute = int(match.group(1)), int(match.group(2))
+    second = int(match.group(3) or 0)
+    if hour > 23:
+        raise _Invalid("is not a valid time (hour must be from 0 to 23)")
+    if minute > 59 or second > 59:
+        raise _Invalid("is not a valid time (minutes and seconds must be from 0 to 59)")
+    return time(hour, minute, second)
+
+
+def _parse_when(text: str, now: datetime) -> tuple[datetime, bool]:
+    if _TIME.fullmatch(text):
+        return datetime.combine(now.date(), _parse_time(text)), True
+    if match := _DATE_TIME.fullmatch(text):
+        date_text, separator, time_text = match.groups()
+        day, is_iso = _parse_date(date_text, now.date())
+        if separator == "T" and not is_iso:
+            raise _Invalid("is not a valid date and time (T may only follow YYYY-MM-DD)")
+        return datetime.combine(day, _parse_time(time_text)), True
+    try:
+        day, _ = _parse_date(text, now.date())
+    except _Invalid as exc:
+        if not exc.unrecognised:
+            raise
+        raise _Invalid(
+            "is not a valid date or time (use a date such as YYYY-MM-DD, DD/MM/YYYY, today or"
+            " +3d, optionally followed by HH:MM, or HH:MM alone)"
+        ) from None
+    return datetime.combine(day, time()), False
+
+
+def parse_when(
+    text: str, *, field: str = "due", now: datetime | None = None
+) -> tuple[datetime, bool]:
+    """Parse a date with an optional time into (naive local datetime, has_time).
+
+    Accepts whatever `parse_date` accepts (giving 00:00 and has_time False), such a date
+    followed by a space and ``HH:MM[:SS]`` (ISO dates may use ``T`` instead of the space), or
+    ``HH:MM[:SS]`` alone, meaning today at that time.
+    """
+    base = datetime.now() if now is None else now
+    try:
+        return _parse_when(text.strip(), base)
+    except _Invalid as exc:
+        raise _error(field, text, exc.reason) from None
+
+
+def parse_datetime(text: str, *, field: str = "due", now: datetime | None = None) -> datetime:
+    """Parse like `parse_when` and return only the naive datetime (00:00 for a bare date)."""
+    return parse_when(text, field=field, now=now)[0]

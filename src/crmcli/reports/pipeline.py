@@ -1,0 +1,54 @@
+"""The pipeline report: open deals per stage, in pipeline order, with a total."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from crmcli.domain.values import cents_to_money
+from crmcli.store.db import Database
+
+_CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class PipelineRow:
+    """One stage (or the total): open deals, their amount, and amount × probability."""
+
+    stage: str
+    count: int
+    amount: Decimal
+    weighted: Decimal
+
+
+@dataclass(frozen=True)
+class PipelineReport:
+    """Rows in pipeline order and a total row (weighted rounded once, from the exact sum)."""
+
+    stages: list[PipelineRow]
+    total: PipelineRow
+    owner: str | None
+    currency: str | None
+
+
+def weighted_money(cents_times_percent: int) -> Decimal:
+    """Σ cents × probability → currency units, rounded half-up to the cent."""
+    return (Decimal(cents_times_percent) / 10000).quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
+def pipeline_report(db: Database, *, owner: str | None = None) -> PipelineReport:
+    """Count, amount and weighted amount of open deals per stage, plus a total."""
+    with db.read() as repo:
+        raw = repo.pipeline_rows(owner=owner)
+        currency = repo.meta_get("currency")
+    rows = [
+        PipelineRow(name, count, cents_to_money(amount), weighted_money(weighted))
+        for name, count, amount, weighted in raw
+    ]
+    total = PipelineRow(
+        "Total",
+        sum(r[1] for r in raw),
+        cents_to_money(sum(r[2] for r in raw)),
+        weighted_money(sum(r[3] for r in raw)),
+    )
+    return PipelineReport(rows, total, owner, currency)

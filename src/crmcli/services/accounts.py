@@ -1,0 +1,190 @@
+"""Account and contact use cases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from crmcli import clock
+from crmcli.domain.models import Account, Contact, ContactType, Opportunity
+from crmcli.domain.values import clean_text, normalise_email
+from crmcli.errors import NotFound, ValidationError
+from crmcli.services.common import required_name
+from crmcli.store.db import Database
+from crmcli.store.repo import Repo
+
+ACCOUNT_FIELDS = ("name", "industry", "website", "phone", "notes")
+CONTACT_FIELDS = ("name", "email", "phone", "title", "notes")
+
+
+def _clean(fields: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in fields.items():
+        if value is None:
+            continue
+        if key not in allowed:
+            raise ValidationError(f"{key}: not a field that can be set here")
+        if key == "name":
+            out[key] = required_name(value)
+        elif key == "email":
+            out[key] = normalise_email(value) if value.strip() else None
+        else:
+            out[key] = clean_text(value, field=key)
+    return out
+
+
+@dataclass(frozen=True)
+class AccountFound:
+    """An account looked up for a command, and whether the lookup created it."""
+
+    account: Account
+    created: bool
+
+
+def find_or_create_account(repo: Repo, ref: str) -> AccountFound:
+    """The account an id or exact name refers to, created when the name is new."""
+    account = repo.account_find(ref, exact_only=True)
+    if account is not None:
+        return AccountFound(account, created=False)
+    name = required_name(ref, field="account")
+    return AccountFound(repo.account_insert({"name": name, "created_at": clock.utcnow()}), True)
+
+
+def find_account(repo: Repo, ref: str) -> Account:
+    """The account an id or unambiguous name refers to, or NotFound."""
+    account = repo.account_find(ref)
+    if account is None:
+        raise NotFound(f'no account "{ref.strip()}"')
+    return account
+
+
+def find_contact(repo: Repo, ref: str) -> Contact:
+    """The contact an id, e-mail or unambiguous name refers to, or NotFound."""
+    contact = repo.contact_find(ref)
+    if contact is None:
+        raise NotFound(f'no contact "{ref.strip()}"')
+    return contact
+
+
+def add_account(db: Database, name: str, **fields: Any) -> Account:
+    """Record a new company; refuses a name that normalises to an existing one."""
+    values = _clean({"name": name, **fields}, ACCOUNT_FIELDS)
+    with db.write() as repo:
+        return repo.account_insert({**values, "created_at": clock.utcnow()})
+
+
+def list_accounts(db: Database, *, search: str | None = None) -> list[Account]:
+    """Accounts by name."""
+    with db.read() as repo:
+        return repo.account_list(search=search)
+
+
+@dataclass(frozen=True)
+class AccountDetail:
+    """An account with its contacts and deals."""
+
+    account: Account
+    contacts: list[Contact]
+    opportunities: list[Opportunity]
+
+
+def show_account(db: Database, ref: str) -> AccountDetail:
+    """An account, its contacts and its deals."""
+    with db.read() as repo:
+        account = find_account(repo, ref)
+        return AccountDetail(
+            account,
+            repo.contact_list(account_id=account.id),
+            repo.opp_list(account_id=account.id),
+        )
+
+
+def edit_account(db: Database, ref: str, **fields: Any) -> Account:
+    """Change an account's details."""
+    changes = _clean(fields, ACCOUNT_FIELDS)
+    if not changes:
+        raise ValidationError("nothing to change: give at least one option")
+    with db.write() as repo:
+        return repo.account_update(find_account(repo, ref), changes)
+
+
+@dataclass(frozen=True)
+class ContactAdded:
+    """A new contact, and the account created for it if there was none."""
+
+    contact: Contact
+    created_account: Account | None
+
+
+def _contact_type(value: str | ContactType | None) -> ContactType | None:
+    if value is None or isinstance(value, ContactType):
+        return value
+    try:
+        return ContactType(value.strip().lower())
+    except ValueError:
+        names = ", ".join(t.value for t in ContactType)
+        raise ValidationError(f'type: "{value}" is not one of {names}') from None
+
+
+def add_contact(
+    db: Database,
+    name: str,
+    *,
+    account: str | None = None,
+    type_: str | ContactType | None = None,
+    **fields: Any,
+) -> ContactAdded:
+    """Record a new person; an account named that does not exist yet is created."""
+    values = _clean({"name": name, **fields}, CONTACT_FIELDS)
+    kind = _contact_type(type_) or ContactType.PROSPECT
+    with db.write() as repo:
+        found = find_or_create_account(repo, account) if account else None
+        contact = repo.contact_insert(
+            {
+                **values,
+                "type": kind.value,
+                "account_id": found.account.id if found else None,
+                "created_at": clock.utcnow(),
+            }
+        )
+        return ContactAdded(contact, found.account if found and found.created else None)
+
+
+def list_contacts(
+    db: Database, *, account: str | None = None, type_: str | None = None
+) -> list[Contact]:
+    """Contacts by name, optionally of one account or one relationship type."""
+    kind = _contact_type(type_)
+    with db.read() as repo:
+        account_id = find_account(repo, account).id if account else None
+        return repo.contact_list(account_id=account_id, type_=kind.value if kind else None)
+
+
+def get_contact(db: Database, ref: str) -> Contact:
+    """One contact by id, e-mail or unambiguous name."""
+    with db.read() as repo:
+        return find_contact(repo, ref)
+
+
+def edit_contact(
+    db: Database,
+    ref: str,
+    *,
+    account: str | None = None,
+    type_: str | None = None,
+    **fields: Any,
+) -> ContactAdded:
+    """Change a contact's details, account or relationship type."""
+    changes = _clean(fields, CONTACT_FIELDS)
+    kind = _contact_type(type_)
+    if kind is not None:
+        changes["type"] = kind.value
+    with db.write() as repo:
+        contact = find_contact(repo, ref)
+        found = find_or_create_account(repo, account) if account else None
+        if found is not None:
+            changes["account_id"] = found.account.id
+        if not changes:
+            raise ValidationError("nothing to change: give at least one option")
+        updated = repo.contact_update(contact, changes)
+        return ContactAdded(updated, found.account if found and found.created else None)

@@ -1,0 +1,340 @@
+"""Lead use cases: add, edit, qualify, disqualify, archive, delete, convert."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from crmcli import clock
+from crmcli.domain.models import Account, Contact, Lead, LeadStatus, Opportunity, Stage
+from crmcli.domain.rules import check_qualifiable, lead_transition, ordered
+from crmcli.domain.values import clean_text, normalise_email
+from crmcli.errors import Duplicate, InvalidTransition, ValidationError
+from crmcli.services.common import default_owner, required_name
+from crmcli.store.db import Database
+from crmcli.store.repo import Repo
+
+LEAD_TEXT_FIELDS = ("name", "email", "phone", "company", "title", "source", "owner", "notes")
+
+
+def _clean_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Cleaned values for the given lead fields (None values are left out)."""
+    out: dict[str, Any] = {}
+    for key, value in fields.items():
+        if value is None:
+            continue
+        if key == "name":
+            out[key] = required_name(value)
+        elif key == "email":
+            out[key] = normalise_email(value) if value.strip() else None
+        elif key in LEAD_TEXT_FIELDS:
+            out[key] = clean_text(value, field=key)
+        else:
+            out[key] = value
+    return out
+
+
+def _refuse_taken_email(repo: Repo, email: str | None, lead_id: int | None = None) -> None:
+    if not email:
+        return
+    other = repo.lead_by_email(email)
+    if other is not None and other.id != lead_id:
+        raise Duplicate(f'lead {other.id} ("{other.name}") already has the e-mail {email}')
+
+
+def add_lead(
+    db: Database,
+    name: str,
+    *,
+    email: str | None = None,
+    phone: str | None = None,
+    company: str | None = None,
+    title: str | None = None,
+    source: str | None = None,
+    budget: Decimal | None = None,
+    timeline: date | None = None,
+    owner: str | None = None,
+    notes: str | None = None,
+) -> Lead:
+    """Record a new lead; refuses an e-mail another lead already has."""
+    values = _clean_fields(
+        {
+            "name": name,
+            "email": email,
+            "phone": phone,
+            "company": company,
+            "title": title,
+            "source": source,
+            "owner": owner if owner is not None else default_owner(),
+            "notes": notes,
+            "budget": budget,
+            "timeline": timeline,
+        }
+    )
+    now = clock.utcnow()
+    with db.write() as repo:
+        _refuse_taken_email(repo, values.get("email"))
+        return repo.lead_insert(
+            {**values, "status": LeadStatus.NEW.value, "created_at": now, "updated_at": now}
+        )
+
+
+def get_lead(db: Database, lead_id: int) -> Lead:
+    """One lead."""
+    with db.read() as repo:
+        return repo.lead_get(lead_id)
+
+
+def list_leads(
+    db: Database,
+    *,
+    status: LeadStatus | None = None,
+    source: str | None = None,
+    search: str | None = None,
+    owner: str | None = None,
+    include_archived: bool = False,
+    limit: int | None = None,
+) -> list[Lead]:
+    """Leads by id; archived ones only when asked for (by --all or --status archived)."""
+    with db.read() as repo:
+        return repo.lead_list(
+            statuses=[status.value] if status else None,
+            exclude_statuses=() if include_archived or status else (LeadStatus.ARCHIVED.value,),
+            source=source,
+            search=search,
+            owner=owner,
+            limit=limit,
+        )
+
+
+def edit_lead(db: Database, lead_id: int, **fields: Any) -> Lead:
+    """Change a lead's details (not its status). An empty string clears an optional field."""
+    changes = _clean_fields(fields)
+    if not changes:
+        raise ValidationError("nothing to change: give at least one option")
+    with db.write() as repo:
+        lead = repo.lead_get(lead_id)
+        if "email" in changes:
+            _refuse_taken_email(repo, changes["email"], lead.id)
+        return repo.lead_update(lead, {**changes, "updated_at": clock.utcnow()})
+
+
+def _transition(db: Database, lead_id: int, action: str, **changes: Any) -> Lead:
+    with db.write() as repo:
+        lead = repo.lead_get(lead_id)
+        status = lead_transition(lead, action)
+        return repo.lead_update(
+            lead, {**changes, "status": status.value, "updated_at": clock.utcnow()}
+        )
+
+
+def mark_contacted(db: Database, lead_id: int) -> Lead:
+    """new → contacted."""
+    return _transition(db, lead_id, "contact")
+
+
+def qualify_lead(
+    db: Database, lead_id: int, *, budget: Decimal | None = None, timeline: date | None = None
+) -> Lead:
+    """Mark a lead qualified; it must have (or be given) both a budget and a timeline."""
+    with db.write() as repo:
+        lead = repo.lead_get(lead_id)
+        status = lead_transition(lead, "qualify")
+        changes: dict[str, Any] = {}
+        if budget is not None:
+            changes["budget"] = budget
+        if timeline is not None:
+            changes["timeline"] = timeline
+        check_qualifiable(replace(lead, **changes))
+        changes.update(status=status.value, updated_at=clock.utcnow())
+        return repo.lead_update(lead, changes)
+
+
+def disqualify_lead(db: Database, lead_id: int, reason: str) -> Lead:
+    """Mark a lead disqualified, recording why."""
+    text = clean_text(reason, field="reason")
+    if not text:
+        raise ValidationError("reason: must not be empty")
+    return _transition(db, lead_id, "disqualify", disqualify_reason=text)
+
+
+def archive_lead(db: Database, lead_id: int) -> Lead:
+    """Hide a lead from default lists (any lead not converted)."""
+    return _transition(db, lead_id, "archive")
+
+
+def delete_lead(db: Database, lead_id: int) -> Lead:
+    """Remove a lead for good; a converted lead is kept (its conversion is history)."""
+    with db.write() as repo:
+        lead = repo.lead_get(lead_id)
+        if lead.status is LeadStatus.CONVERTED:
+            raise InvalidTransition(
+                f"lead {lead.id} was converted: it is kept as the record of that conversion"
+            )
+        repo.lead_delete(lead.id)
+        return lead
+
+
+# -- conversion ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanStep:
+    """One record a conversion creates or reuses."""
+
+    action: str  # "create" or "reuse"
+    name: str
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class OpportunityPlan:
+    """The opportunity a conversion would open."""
+
+    name: str
+    amount: Decimal
+    stage: str
+    probability: int
+    expected_close: date | None
+    owner: str | None
+
+
+@dataclass(frozen=True)
+class ConversionPlan:
+    """What converting a lead creates and reuses."""
+
+    lead_id: int
+    account: PlanStep
+    contact: PlanStep
+    opportunity: OpportunityPlan | None
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """The result of a conversion (records are None for a dry run)."""
+
+    plan: ConversionPlan
+    lead: Lead
+    account: Account | None = None
+    contact: Contact | None = None
+    opportunity: Opportunity | None = None
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class ConvertOptions:
+    """The choices `lead convert` offers."""
+
+    account: str | None = None
+    opportunity: str | None = None
+    amount: Decimal | None = None
+    stage: str | None = None
+    no_opportunity: bool = False
+
+
+def _plan(repo: Repo, lead: Lead, opts: ConvertOptions) -> tuple[ConversionPlan, Stage | None]:
+    lead_transition(lead, "convert")
+    account_name = opts.account or lead.company
+    if not account_name or not account_name.strip():
+        raise ValidationError(
+            f"lead {lead.id} has no company: give the account with --account NAME"
+        )
+    account = repo.account_find(account_name, exact_only=True)
+    account_step = (
+        PlanStep("reuse", account.name, account.id)
+        if account
+        else PlanStep("create", required_name(account_name, field="account"))
+    )
+    contact = repo.contact_by_email(lead.email) if lead.email else None
+    contact_step = (
+        PlanStep("reuse", contact.name, contact.id) if contact else PlanStep("create", lead.name)
+    )
+    if opts.no_opportunity:
+        return ConversionPlan(lead.id, account_step, contact_step, None), None
+    stages = ordered(repo.stages())
+    if opts.stage:
+        stage = repo.stage_find(opts.stage)
+    elif stages:
+        stage = stages[0]
+    else:
+        raise ValidationError("the pipeline has no stages: add one with `crm stage add`")
+    name = opts.opportunity or f"{account_step.name} – {lead.name}"
+    opp = OpportunityPlan(
+        name=required_name(name, field="opportunity"),
+        amount=opts.amount if opts.amount is not None else (lead.budget or Decimal("0.00")),
+        stage=stage.name,
+        probability=stage.probability,
+        expected_close=lead.timeline,
+        owner=lead.owner or default_owner(),
+    )
+    return ConversionPlan(lead.id, account_step, contact_step, opp), stage
+
+
+def convert_lead(
+    db: Database, lead_id: int, options: ConvertOptions | None = None, *, dry_run: bool = False
+) -> Conversion:
+    """Turn a qualified lead into a contact, an account and (usually) an opportunity, atomically."""
+    opts = options or ConvertOptions()
+    if dry_run:
+        with db.read() as repo:
+            lead = repo.lead_get(lead_id)
+            plan, _ = _plan(repo, lead, opts)
+            return Conversion(plan=plan, lead=lead, dry_run=True)
+    now = clock.utcnow()
+    with db.write() as repo:
+        lead = repo.lead_get(lead_id)
+        plan, stage = _plan(repo, lead, opts)
+        if plan.account.id is not None:
+            account = repo.account_get(plan.account.id)
+        else:
+            account = repo.account_insert({"name": plan.account.name, "created_at": now})
+        if plan.contact.id is not None:
+            contact = repo.contact_get(plan.contact.id)
+            if contact.account_id is None:
+                contact = repo.contact_update(contact, {"account_id": account.id})
+        else:
+            contact = repo.contact_insert(
+                {
+                    "name": lead.name,
+                    "email": lead.email,
+                    "phone": lead.phone,
+                    "title": lead.title,
+                    "account_id": account.id,
+                    "type": "prospect",
+                    "created_at": now,
+                }
+            )
+        opportunity = None
+        if plan.opportunity is not None and stage is not None:
+            opportunity = repo.opp_insert(
+                {
+                    "name": plan.opportunity.name,
+                    "account_id": account.id,
+                    "contact_id": contact.id,
+                    "stage_id": stage.id,
+                    "amount": plan.opportunity.amount,
+                    "probability": stage.probability,
+                    "probability_manual": False,
+                    "status": "open",
+                    "expected_close": plan.opportunity.expected_close,
+                    "owner": plan.opportunity.owner,
+                    "lead_id": lead.id,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+            repo.history_add(opportunity, now)
+        lead = repo.lead_update(
+            lead,
+            {
+                "status": LeadStatus.CONVERTED.value,
+                "contact_id": contact.id,
+                "account_id": account.id,
+                "opportunity_id": opportunity.id if opportunity else None,
+                "updated_at": now,
+            },
+        )
+        return Conversion(plan, lead, account, contact, opportunity)

@@ -1,0 +1,241 @@
+"""Opportunity use cases: add, edit, advance, win, lose, reopen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from crmcli import clock
+from crmcli.domain.models import Account, HistoryEntry, Opportunity, OppStatus, Stage
+from crmcli.domain.rules import check_move, check_open, check_reopen, next_stage, ordered
+from crmcli.domain.values import clean_text
+from crmcli.errors import ValidationError
+from crmcli.services.accounts import find_account, find_contact, find_or_create_account
+from crmcli.services.common import default_owner, required_name
+from crmcli.store.db import Database
+from crmcli.store.repo import Repo
+
+
+@dataclass(frozen=True)
+class OppAdded:
+    """A new opportunity, and the account created for it if there was none."""
+
+    opportunity: Opportunity
+    created_account: Account | None
+
+
+@dataclass(frozen=True)
+class OppDetail:
+    """An opportunity with its stage history (oldest first)."""
+
+    opportunity: Opportunity
+    history: list[HistoryEntry]
+
+
+def _first_stage(repo: Repo) -> Stage:
+    stages = ordered(repo.stages())
+    if not stages:
+        raise ValidationError("the pipeline has no stages: add one with `crm stage add`")
+    return stages[0]
+
+
+def add_opportunity(
+    db: Database,
+    name: str,
+    *,
+    account: str,
+    contact: str | None = None,
+    amount: Decimal | None = None,
+    probability: int | None = None,
+    stage: str | None = None,
+    close: date | None = None,
+    owner: str | None = None,
+) -> OppAdded:
+    """Open a deal with an account (created when the name is new)."""
+    clean = required_name(name)
+    owner_name = clean_text(owner, field="owner") if owner is not None else default_owner()
+    now = clock.utcnow()
+    with db.write() as repo:
+        found = find_or_create_account(repo, account)
+        person = find_contact(repo, contact) if contact else None
+        where = repo.stage_find(stage) if stage else _first_stage(repo)
+        opp = repo.opp_insert(
+            {
+                "name": clean,
+                "account_id": found.account.id,
+                "contact_id": person.id if person else None,
+                "stage_id": where.id,
+                "amount": amount if amount is not None else Decimal("0.00"),
+                "probability": where.probability if probability is None else probability,
+                "probability_manual": probability is not None,
+                "status": OppStatus.OPEN.value,
+                "expected_close": close,
+                "owner": owner_name,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        repo.history_add(opp, now)
+        return OppAdded(opp, found.account if found.created else None)
+
+
+def list_opportunities(
+    db: Database,
+    *,
+    stage: str | None = None,
+    status: OppStatus | None = None,
+    owner: str | None = None,
+    account: str | None = None,
+) -> list[Opportunity]:
+    """Deals matching every given filter, by id."""
+    with db.read() as repo:
+        return repo.opp_list(
+            stage_id=repo.stage_find(stage).id if stage else None,
+            status=status.value if status else None,
+            owner=owner,
+            account_id=find_account(repo, account).id if account else None,
+        )
+
+
+def show_opportunity(db: Database, ref: str) -> OppDetail:
+    """A deal and its stage history."""
+    with db.read() as repo:
+        opp = repo.opp_find(ref)
+        return OppDetail(opp, repo.history(opp.id))
+
+
+def edit_opportunity(
+    db: Database,
+    ref: str,
+    *,
+    name: str | None = None,
+    account: str | None = None,
+    contact: str | None = None,
+    amount: Decimal | None = None,
+    probability: int | None = None,
+    close: date | None = None,
+    owner: str | None = None,
+) -> OppAdded:
+    """Change a deal's details. A probability given here is marked as set by hand."""
+    now = clock.utcnow()
+    with db.write() as repo:
+        opp = repo.opp_find(ref)
+        changes: dict[str, Any] = {}
+        created = None
+        if name is not None:
+            changes["name"] = required_name(name)
+        if account is not None:
+            found = find_or_create_account(repo, account)
+            changes["account_id"] = found.account.id
+            created = found.account if found.created else None
+        if contact is not None:
+            changes["contact_id"] = find_contact(repo, contact).id if contact.strip() else None
+        if amount is not None:
+            changes["amount"] = amount
+        if close is not None:
+            changes["expected_close"] = close
+        if owner is not None:
+            changes["owner"] = clean_text(owner, field="owner")
+        if probability is not None:
+            check_open(opp, "given a probability")
+            changes.update(probability=probability, probability_manual=True)
+        if not changes:
+            raise ValidationError("nothing to change: give at least one option")
+        updated = repo.opp_update(opp, {**changes, "updated_at": now})
+        if probability is not None and probability != opp.probability:
+            repo.history_add(updated, now)
+        return OppAdded(updated, created)
+
+
+def advance_opportunity(
+    db: Database, ref: str, *, to: str | None = None, probability: int | None = None
+) -> Opportunity:
+    """Move a deal to the next stage (or `to`); the probability follows the stage unless given."""
+    now = clock.utcnow()
+    with db.write() as repo:
+        opp = repo.opp_find(ref)
+        check_open(opp, "advanced")
+        target = repo.stage_find(to) if to else next_stage(repo.stages(), opp.stage_id)
+        check_move(opp, target)
+        moved = repo.opp_update(
+            opp,
+            {
+                "stage_id": target.id,
+                "probability": target.probability if probability is None else probability,
+                "probability_manual": probability is not None,
+                "updated_at": now,
+            },
+        )
+        repo.history_add(moved, now)
+        return moved
+
+
+def win_opportunity(db: Database, ref: str, *, amount: Decimal | None = None) -> Opportunity:
+    """Close a deal as won (probability 100), optionally at its final amount."""
+    now = clock.utcnow()
+    with db.write() as repo:
+        opp = repo.opp_find(ref)
+        check_open(opp, "won")
+        changes: dict[str, Any] = {
+            "status": OppStatus.WON.value,
+            "probability": 100,
+            "closed_at": now,
+            "updated_at": now,
+        }
+        if amount is not None:
+            changes["amount"] = amount
+        won = repo.opp_update(opp, changes)
+        repo.history_add(won, now)
+        return won
+
+
+def lose_opportunity(
+    db: Database, ref: str, *, reason: str, competitor: str | None = None
+) -> Opportunity:
+    """Close a deal as lost (probability 0), with why and maybe who won it."""
+    text = clean_text(reason, field="reason")
+    if not text:
+        raise ValidationError("reason: must not be empty")
+    now = clock.utcnow()
+    with db.write() as repo:
+        opp = repo.opp_find(ref)
+        check_open(opp, "lost")
+        lost = repo.opp_update(
+            opp,
+            {
+                "status": OppStatus.LOST.value,
+                "probability": 0,
+                "lost_reason": text,
+                "competitor": clean_text(competitor, field="competitor") if competitor else None,
+                "closed_at": now,
+                "updated_at": now,
+            },
+        )
+        repo.history_add(lost, now)
+        return lost
+
+
+def reopen_opportunity(db: Database, ref: str) -> Opportunity:
+    """Reopen a won or lost deal in its stage, at the stage's default probability."""
+    now = clock.utcnow()
+    with db.write() as repo:
+        opp = repo.opp_find(ref)
+        check_reopen(opp)
+        stage = repo.stage_find(str(opp.stage_id)) if opp.stage_id else _first_stage(repo)
+        reopened = repo.opp_update(
+            opp,
+            {
+                "status": OppStatus.OPEN.value,
+                "stage_id": stage.id,
+                "probability": stage.probability,
+                "probability_manual": False,
+                "lost_reason": None,
+                "competitor": None,
+                "closed_at": None,
+                "updated_at": now,
+            },
+        )
+        repo.history_add(reopened, now)
+        return reopened

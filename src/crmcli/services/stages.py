@@ -1,0 +1,180 @@
+"""Pipeline stage use cases: add, rename, move, set the default probability, remove."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from crmcli import clock
+from crmcli.domain.models import Stage
+from crmcli.domain.rules import ordered
+from crmcli.errors import InvalidTransition, UsageError, ValidationError
+from crmcli.services.common import required_name
+from crmcli.store.db import Database
+from crmcli.store.repo import Repo
+
+
+def list_stages(db: Database) -> list[Stage]:
+    """Every stage in pipeline order."""
+    with db.read() as repo:
+        return repo.stages()
+
+
+def _check_days(days: int | None) -> None:
+    if days is not None and not 0 <= days <= 3650:
+        raise ValidationError(f"days: {days} must be between 0 and 3650")
+
+
+def _place(ids: list[int], stage_id: int, after: Stage | None, before: Stage | None) -> list[int]:
+    rest = [i for i in ids if i != stage_id]
+    if after is not None:
+        rest.insert(rest.index(after.id) + 1, stage_id)
+    elif before is not None:
+        rest.insert(rest.index(before.id), stage_id)
+    else:
+        rest.append(stage_id)
+    return rest
+
+
+def add_stage(
+    db: Database,
+    name: str,
+    *,
+    probability: int,
+    after: str | None = None,
+    expected_days: int | None = None,
+) -> Stage:
+    """A new stage, at the end of the pipeline or right after `after`."""
+    clean = required_name(name)
+    _check_days(expected_days)
+    with db.write() as repo:
+        anchor = repo.stage_find(after) if after else None
+        stage = repo.stage_insert(
+            {
+                "name": clean,
+                "position": len(repo.stages()) + 1,
+                "probability": probability,
+                "expected_days": expected_days,
+            }
+        )
+        ids = [s.id for s in repo.stages()]
+        repo.stage_reorder(_place(ids, stage.id, anchor, None))
+        return repo.stage_find(str(stage.id))
+
+
+def rename_stage(db: Database, ref: str, new_name: str) -> Stage:
+    """Give a stage a new name (deals and history follow it)."""
+    clean = required_name(new_name)
+    with db.write() as repo:
+        stage = repo.stage_find(ref)
+        repo.stage_update(stage, {"name": clean})
+        return repo.stage_find(str(stage.id))
+
+
+def move_stage(
+    db: Database,
+    ref: str,
+    *,
+    after: str | None = None,
+    before: str | None = None,
+    position: int | None = None,
+) -> list[Stage]:
+    """Put a stage somewhere else in the order; returns the new pipeline."""
+    if sum(x is not None for x in (after, before, position)) != 1:
+        raise UsageError("give exactly one of --after, --before or --position")
+    with db.write() as repo:
+        stage = repo.stage_find(ref)
+        ids = [s.id for s in repo.stages()]
+        if position is not None:
+            if not 1 <= position <= len(ids):
+                raise ValidationError(f"position: {position} must be between 1 and {len(ids)}")
+            rest = [i for i in ids if i != stage.id]
+            rest.insert(position - 1, stage.id)
+            order = rest
+        else:
+            anchor = repo.stage_find(after or before or "")
+            if anchor.id == stage.id:
+                raise ValidationError("a stage cannot be moved relative to itself")
+            order = _place(
+                ids, stage.id, anchor if after else None, anchor if before else None
+            )
+        repo.stage_reorder(order)
+        return repo.stages()
+
+
+@dataclass(frozen=True)
+class ProbabilitySet:
+    """A stage's new default probability and how many open deals followed it."""
+
+    stage: Stage
+    updated_deals: int
+
+
+def set_stage_probability(
+    db: Database, ref: str, probability: int, *, update_open: bool = False
+) -> ProbabilitySet:
+    """Change a stage's default probability; `update_open` also re-sets its open deals that
+    follow the stage default (hand-set probabilities are left alone)."""
+    with db.write() as repo:
+        stage = repo.stage_find(ref)
+        repo.stage_update(stage, {"probability": probability})
+        stage = repo.stage_find(str(stage.id))
+        updated = 0
+        if update_open:
+            now = clock.utcnow()
+            for opp_id in repo.opp_ids_in_stage(stage.id):
+                opp = repo.opp_get(opp_id)
+                if opp.probability_manual or opp.probability == probability:
+                    continue
+                opp = repo.opp_update(opp, {"probability": probability, "updated_at": now})
+                repo.history_add(opp, now)
+                updated += 1
+        return ProbabilitySet(stage, updated)
+
+
+@dataclass(frozen=True)
+class StageRemoved:
+    """A removed stage, and how many deals moved out of it."""
+
+    stage: Stage
+    moved_deals: int
+
+
+def _move_all(repo: Repo, source: Stage, target: Stage) -> int:
+    now = clock.utcnow()
+    moved = 0
+    for status in ("open", "won", "lost"):
+        for opp_id in repo.opp_ids_in_stage(source.id, status=status):
+            opp = repo.opp_get(opp_id)
+            changes: dict[str, object] = {"stage_id": target.id, "updated_at": now}
+            if status == "open":
+                changes.update(probability=target.probability, probability_manual=False)
+            opp = repo.opp_update(opp, changes)
+            if status == "open":
+                repo.history_add(opp, now)
+            moved += 1
+    return moved
+
+
+def remove_stage(db: Database, ref: str, *, move_to: str | None = None) -> StageRemoved:
+    """Remove a stage; open deals in it must be moved (`move_to`) first."""
+    with db.write() as repo:
+        stage = repo.stage_find(ref)
+        stages = ordered(repo.stages())
+        if len(stages) == 1:
+            raise InvalidTransition(f'"{stage.name}" is the only stage: the pipeline needs one')
+        moved = 0
+        if move_to:
+            target = repo.stage_find(move_to)
+            if target.id == stage.id:
+                raise ValidationError("--move-to must name another stage")
+            moved = _move_all(repo, stage, target)
+        else:
+            count = repo.count_opps_in_stage(stage.id)
+            if count:
+                raise InvalidTransition(
+                    f'stage "{stage.name}" still holds {count} open deal(s): '
+                    "move them with --move-to STAGE"
+                )
+        repo.stage_delete(stage.id)
+        repo.stage_reorder([s.id for s in stages if s.id != stage.id])
+        return StageRemoved(stage, moved)

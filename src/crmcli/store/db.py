@@ -1,0 +1,308 @@
+"""Engine and transactions: file safety, SQLite pragmas, BEGIN IMMEDIATE, schema upgrades."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from crmcli import clock
+from crmcli.errors import StorageError
+from crmcli.store import location
+from crmcli.store.migrations import MIGRATIONS, MIGRATIONS_TABLE_SQL, known_names
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
+
+    from crmcli.store.repo import Repo
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+BUSY_TIMEOUT_MS = 30_000
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def prepare_sqlite_file(path: Path) -> bool:
+    """Refuse what is not ours; create a new file 0600 in a 0700 folder. True if it is new."""
+    if path.exists():
+        if path.is_dir():
+            raise StorageError(f"{path} is a directory, not a database file")
+        try:
+            with path.open("rb") as handle:
+                head = handle.read(16)
+        except OSError as exc:
+            raise StorageError(f"cannot read {path}: {exc.strerror}") from None
+        if not head:
+            return True
+        if head != SQLITE_MAGIC:
+            raise StorageError(f"{path} is not a SQLite database (refusing to touch it)")
+        return False
+    folder = path.parent
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        raise StorageError(f"cannot create {path}: {exc.strerror}") from None
+    os.close(fd)
+    os.chmod(path, 0o600)
+    return True
+
+
+def inspect_sqlite_schema(path: Path) -> list[str] | None:
+    """Applied migration names of an existing file, read without modifying it.
+
+    Returns None for a database with no tables at all; raises StorageError for a SQLite file
+    that is not a crmcli database or was written by a newer crmcli.
+    """
+    try:
+        raw = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+    except sqlite3.Error as exc:
+        raise StorageError(f"cannot open {path}: {exc}") from None
+    try:
+        tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if not tables - {"sqlite_sequence"}:
+            return None
+        if "crm_migrations" not in tables:
+            shown = ", ".join(sorted(tables)[:5])
+            raise StorageError(
+                f"{path} is a SQLite database but not a crmcli one (tables: {shown}); "
+                "refusing to touch it"
+            )
+        applied = [r[0] for r in raw.execute("SELECT name FROM crm_migrations")]
+    except sqlite3.DatabaseError as exc:
+        raise StorageError(f"{path} cannot be read as a database: {exc}") from None
+    finally:
+        raw.close()
+    check_known(applied, str(path))
+    return applied
+
+
+def check_known(applied: list[str], where: str) -> None:
+    """Refuse a schema that has migrations this version does not know."""
+    unknown = sorted(set(applied) - set(known_names()))
+    if unknown:
+        raise StorageError(
+            f"{where} was written by a newer crmcli (schema {unknown[-1]}); "
+            "upgrade crmcli to use it (the file was not modified)"
+        )
+
+
+class Database:
+    """One crmcli database: opened lazily, upgraded on first use, used through transactions."""
+
+    def __init__(
+        self,
+        target: str,
+        *,
+        notify: Callable[[str], None] = _quiet,
+        currency: str | None = None,
+    ) -> None:
+        self.target = target
+        self.currency = currency
+        self.notify = notify
+        self.path = location.sqlite_path(target)
+        self._engine: Engine | None = None
+
+    @property
+    def display(self) -> str:
+        """Where the database is, safe to print (no password)."""
+        return str(self.path) if self.path is not None else location.redact(self.target)
+
+    # -- opening -----------------------------------------------------------------------------
+
+    def engine(self) -> Engine:
+        """The engine, created (and the schema brought up to date) on first use."""
+        if self._engine is None:
+            self._engine = self._open()
+        return self._engine
+
+    def _open(self) -> Engine:
+        pending_backup = False
+        if self.path is not None:
+            new = prepare_sqlite_file(self.path)
+            if not new:
+                applied = inspect_sqlite_schema(self.path)
+                pending_backup = applied is not None and len(applied) < len(MIGRATIONS)
+            engine = _sqlite_engine(self.path)
+        else:
+            engine = _server_engine(self.target)
+        self._engine = engine
+        self.upgrade(backup=pending_backup)
+        return engine
+
+    def upgrade(self, *, backup: bool = True) -> list[str]:
+        """Apply the migrations this database lacks, once, taking a backup first if it has data."""
+        engine = self._engine or self.engine()
+        with engine.connect() as probe:
+            if not self._pending(probe):
+                return []
+        from sqlalchemy import insert
+
+        from crmcli.store.tables import MetaRow, MigrationRow
+
+        with self.connection(write=True) as conn:
+            conn.exec_driver_sql(MIGRATIONS_TABLE_SQL.format(ts=_ts_word(conn)))
+            applied = [r[0] for r in conn.exec_driver_sql("SELECT name FROM crm_migrations")]
+            check_known(applied, self.display)
+            todo = [m for m in MIGRATIONS if m.name not in applied]
+            if not todo:
+                return []
+            if applied and backup and self.path is not None:
+                copy = self.backup_path(applied[-1])
+                self.backup_to(copy, conn)
+                self.notify(f"backed up {self.path} to {copy} before upgrading its schema")
+            for migration in todo:
+                migration.apply(conn)
+                conn.execute(
+                    insert(MigrationRow).values(name=migration.name, applied_at=clock.utcnow())
+                )
+            if applied:
+                self.notify(f"upgraded the schema of {self.display} to {todo[-1].name}")
+            else:
+                conn.execute(
+                    insert(MetaRow).values(key="currency", value=self.currency or locale_currency())
+                )
+            return [m.name for m in todo]
+
+    def _pending(self, conn: Connection) -> bool:
+        from sqlalchemy import inspect
+
+        if not inspect(conn).has_table("crm_migrations"):
+            return True
+        applied = [r[0] for r in conn.exec_driver_sql("SELECT name FROM crm_migrations")]
+        check_known(applied, self.display)
+        return len(set(applied)) < len(MIGRATIONS)
+
+    def applied_migrations(self) -> list[str]:
+        """The names of the migrations recorded in this database."""
+        with self.connection() as conn:
+            return [
+                r[0]
+                for r in conn.exec_driver_sql("SELECT name FROM crm_migrations ORDER BY name")
+            ]
+
+    # -- transactions ------------------------------------------------------------------------
+
+    @contextmanager
+    def connection(self, *, write: bool = False) -> Iterator[Connection]:
+        """A connection inside one transaction: BEGIN IMMEDIATE for writes on SQLite."""
+        engine = self._engine or self.engine()
+        if write:
+            engine = engine.execution_options(crm_write=True)
+        with engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[Repo]:
+        """A repository in a write transaction: committed on success, rolled back on error."""
+        from crmcli.store.repo import Repo
+
+        with self.connection(write=True) as conn:
+            yield Repo(conn)
+
+    @contextmanager
+    def read(self) -> Iterator[Repo]:
+        """A repository in a read transaction (a consistent snapshot)."""
+        from crmcli.store.repo import Repo
+
+        with self.connection() as conn:
+            yield Repo(conn)
+
+    # -- maintenance -------------------------------------------------------------------------
+
+    def backup_path(self, schema: str) -> Path:
+        """A fresh name beside the database for a backup taken before an upgrade."""
+        assert self.path is not None
+        stamp = clock.utcnow().strftime("%Y%m%dT%H%M%S")
+        return self.path.with_name(f"{self.path.name}.{schema}.{stamp}.bak")
+
+    def backup_to(self, dest: Path, conn: Connection | None = None) -> None:
+        """A consistent copy of a SQLite database (online backup API), written 0600."""
+        if self.path is None:
+            raise StorageError("backup works on SQLite files only; use pg_dump for a server")
+        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.close(fd)
+        os.chmod(dest, 0o600)
+        target = sqlite3.connect(dest)
+        try:
+            if conn is not None:
+                raw = conn.connection.dbapi_connection
+                assert isinstance(raw, sqlite3.Connection)
+                raw.backup(target)
+            else:
+                with self.connection() as c:
+                    raw = c.connection.dbapi_connection
+                    assert isinstance(raw, sqlite3.Connection)
+                    raw.backup(target)
+        finally:
+            target.close()
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+
+def locale_currency() -> str:
+    """The currency of the user's locale (ISO 4217), USD when the locale does not say."""
+    import locale
+
+    try:
+        locale.setlocale(locale.LC_MONETARY, "")
+        code = str(locale.localeconv().get("int_curr_symbol") or "").strip()
+    except locale.Error:
+        code = ""
+    return code[:3].upper() if len(code) >= 3 and code[:3].isalpha() else "USD"
+
+
+def _ts_word(conn: Connection) -> str:
+    return "DATETIME" if conn.dialect.name == "sqlite" else "TIMESTAMP"
+
+
+def _sqlite_engine(path: Path) -> Engine:
+    from sqlalchemy import create_engine, event
+
+    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see _on_begin)
+        cursor = dbapi_conn.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get("crm_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def _server_engine(url: str) -> Engine:
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    try:
+        return create_engine(url, pool_pre_ping=False)
+    except ModuleNotFoundError:
+        raise StorageError(
+            "PostgreSQL needs its driver: pip install 'crmcli[postgres]'"
+        ) from None
+    except (ArgumentError, NoSuchModuleError):
+        raise StorageError(f"unsupported database URL: {location.redact(url)}") from None

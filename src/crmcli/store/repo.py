@@ -1,0 +1,553 @@
+"""Queries and writes for one transaction. Returns domain records, never rows."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Table,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+from crmcli.domain.models import (
+    Account,
+    Contact,
+    ContactType,
+    HistoryEntry,
+    Lead,
+    LeadStatus,
+    Opportunity,
+    OppStatus,
+    Stage,
+)
+from crmcli.domain.values import normalise_name
+from crmcli.errors import Ambiguous, Duplicate, NotFound
+from crmcli.store.tables import (
+    AccountRow,
+    ContactRow,
+    HistoryRow,
+    LeadRow,
+    MetaRow,
+    OpportunityRow,
+    StageRow,
+)
+
+LEADS: Table = LeadRow.__table__  # type: ignore[attr-defined]
+ACCOUNTS: Table = AccountRow.__table__  # type: ignore[attr-defined]
+CONTACTS: Table = ContactRow.__table__  # type: ignore[attr-defined]
+STAGES: Table = StageRow.__table__  # type: ignore[attr-defined]
+OPPS: Table = OpportunityRow.__table__  # type: ignore[attr-defined]
+HISTORY: Table = HistoryRow.__table__  # type: ignore[attr-defined]
+META: Table = MetaRow.__table__  # type: ignore[attr-defined]
+
+MAX_CANDIDATES = 8
+
+
+def like_prefix(text: str) -> str:
+    """A LIKE pattern matching values that start with `text` literally (escape: backslash)."""
+    return escape_like(text) + "%"
+
+
+def escape_like(text: str) -> str:
+    """`text` with LIKE's wildcards and the escape character made literal."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _key(value: str | None) -> str | None:
+    return normalise_name(value) if value else None
+
+
+def lead_search_key(name: str, email: str | None, company: str | None) -> str:
+    """What `lead list --search` matches: normalised name, e-mail and company."""
+    return "\x1f".join(normalise_name(part) for part in (name, email or "", company or ""))
+
+
+def _fields(cls: type[Any]) -> tuple[str, ...]:
+    return tuple(cls.__dataclass_fields__)
+
+
+_LEAD_FIELDS = _fields(Lead)
+_ACCOUNT_FIELDS = _fields(Account)
+_CONTACT_FIELDS = _fields(Contact)
+_STAGE_FIELDS = _fields(Stage)
+
+
+def _lead(row: Mapping[str, Any]) -> Lead:
+    data = {f: row[f] for f in _LEAD_FIELDS}
+    data["status"] = LeadStatus(row["status"])
+    data["extras"] = dict(row["extras"] or {})
+    return Lead(**data)
+
+
+def _account(row: Mapping[str, Any]) -> Account:
+    return Account(**{f: row[f] for f in _ACCOUNT_FIELDS})
+
+
+def _contact(row: Mapping[str, Any]) -> Contact:
+    data = {f: row[f] for f in _CONTACT_FIELDS}
+    data["type"] = ContactType(row["type"])
+    return Contact(**data)
+
+
+def _stage(row: Mapping[str, Any]) -> Stage:
+    return Stage(**{f: row[f] for f in _STAGE_FIELDS})
+
+
+def _opp(row: Mapping[str, Any]) -> Opportunity:
+    return Opportunity(
+        id=row["id"],
+        name=row["name"],
+        account_id=row["account_id"],
+        stage_id=row["stage_id"],
+        stage=row["stage_name"],
+        amount=row["amount"],
+        probability=row["probability"],
+        probability_manual=bool(row["probability_manual"]),
+        status=OppStatus(row["status"]),
+        expected_close=row["expected_close"],
+        owner=row["owner"],
+        contact_id=row["contact_id"],
+        lost_reason=row["lost_reason"],
+        competitor=row["competitor"],
+        lead_id=row["lead_id"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        closed_at=row["closed_at"],
+    )
+
+
+_OPP_SELECT = select(OPPS, STAGES.c.name.label("stage_name")).select_from(
+    OPPS.outerjoin(STAGES, OPPS.c.stage_id == STAGES.c.id)
+)
+
+
+class Repo:
+    """All reads and writes of one transaction (`Database.read()` / `Database.write()`)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # -- generic -----------------------------------------------------------------------------
+
+    def _insert(self, table: Table, values: Mapping[str, Any]) -> int:
+        try:
+            result = self.conn.execute(insert(table).values(**values))
+        except IntegrityError as exc:
+            raise Duplicate(f"{table.name} would duplicate an existing one: {exc.orig}") from None
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    def _update(self, table: Table, row_id: int, values: Mapping[str, Any]) -> None:
+        if values:
+            self.conn.execute(update(table).where(table.c.id == row_id).values(**values))
+
+    def _resolve(
+        self,
+        table: Table,
+        kind: str,
+        ref: str,
+        *,
+        exact_only: bool = False,
+        extra_key: str | None = None,
+    ) -> Mapping[str, Any] | None:
+        """The row an id or unambiguous name refers to; None when nothing matches the name."""
+        text = ref.strip()
+        if text.isdigit():
+            found = self.conn.execute(select(table).where(table.c.id == int(text))).mappings()
+            row = found.first()
+            if row is None:
+                raise NotFound(f"no {kind} with id {text}")
+            return row
+        key = normalise_name(text)
+        matches = [table.c.name_key == key]
+        if extra_key is not None:
+            matches.append(table.c[extra_key] == text.lower())
+        rows = list(self.conn.execute(select(table).where(or_(*matches))).mappings())
+        if not rows and not exact_only:
+            pattern = table.c.name_key.like(like_prefix(key), escape="\\")
+            rows = list(
+                self.conn.execute(select(table).where(pattern).limit(MAX_CANDIDATES + 1))
+                .mappings()
+            )
+        if len(rows) > 1:
+            listed = "; ".join(f"{r['id']} {r['name']}" for r in rows[:MAX_CANDIDATES])
+            raise Ambiguous(f'{kind} "{text}" is ambiguous: {listed} (use the id)')
+        return rows[0] if rows else None
+
+    # -- meta --------------------------------------------------------------------------------
+
+    def meta_get(self, key: str) -> str | None:
+        """A setting of this database."""
+        return self.conn.execute(select(META.c.value).where(META.c.key == key)).scalar()
+
+    def meta_set(self, key: str, value: str) -> None:
+        """Record a setting of this database."""
+        if self.meta_get(key) is None:
+            self.conn.execute(insert(META).values(key=key, value=value))
+        else:
+            self.conn.execute(update(META).where(META.c.key == key).values(value=value))
+
+    # -- leads -------------------------------------------------------------------------------
+
+    def lead_get(self, lead_id: int) -> Lead:
+        """The lead with this id, or NotFound."""
+        row = self.conn.execute(select(LEADS).where(LEADS.c.id == lead_id)).mappings().first()
+        if row is None:
+            raise NotFound(f"no lead with id {lead_id}")
+        return _lead(row)
+
+    def lead_by_email(self, email: str) -> Lead | None:
+        """The lead that has this (normalised) e-mail, if any."""
+        row = (
+            self.conn.execute(select(LEADS).where(LEADS.c.email_key == email.lower()))
+            .mappings()
+            .first()
+        )
+        return _lead(row) if row else None
+
+    def lead_insert(self, values: Mapping[str, Any]) -> Lead:
+        """Store a new lead; `values` holds domain fields."""
+        row = dict(values)
+        row["search_key"] = lead_search_key(row["name"], row.get("email"), row.get("company"))
+        row["email_key"] = (row.get("email") or "").lower() or None
+        row["owner_key"] = _key(row.get("owner"))
+        row["extras"] = row.get("extras") or None
+        return self.lead_get(self._insert(LEADS, row))
+
+    def lead_update(self, lead: Lead, changes: Mapping[str, Any]) -> Lead:
+        """Write `changes` (domain fields) to `lead`, keeping the derived keys in step."""
+        row = dict(changes)
+        if {"name", "email", "company"} & row.keys():
+            row["search_key"] = lead_search_key(
+                row.get("name", lead.name),
+                row.get("email", lead.email),
+                row.get("company", lead.company),
+            )
+        if "email" in row:
+            row["email_key"] = (row["email"] or "").lower() or None
+        if "owner" in row:
+            row["owner_key"] = _key(row["owner"])
+        try:
+            self._update(LEADS, lead.id, row)
+        except IntegrityError:
+            raise Duplicate(f"another lead already has the e-mail {row.get('email')}") from None
+        return self.lead_get(lead.id)
+
+    def lead_delete(self, lead_id: int) -> None:
+        """Remove a lead for good."""
+        self.conn.execute(delete(LEADS).where(LEADS.c.id == lead_id))
+
+    def lead_list(
+        self,
+        *,
+        statuses: Sequence[str] | None = None,
+        exclude_statuses: Sequence[str] = (),
+        source: str | None = None,
+        search: str | None = None,
+        owner: str | None = None,
+        limit: int | None = None,
+    ) -> list[Lead]:
+        """Leads matching every given filter, oldest first. Text filters match literally."""
+        query = select(LEADS)
+        if statuses:
+            query = query.where(LEADS.c.status.in_(list(statuses)))
+        if exclude_statuses:
+            query = query.where(LEADS.c.status.not_in(list(exclude_statuses)))
+        if source:
+            query = query.where(func.lower(LEADS.c.source) == source.lower())
+        if owner:
+            query = query.where(LEADS.c.owner_key == normalise_name(owner))
+        if search:
+            pattern = "%" + escape_like(normalise_name(search)) + "%"
+            query = query.where(LEADS.c.search_key.like(pattern, escape="\\"))
+        query = query.order_by(LEADS.c.id)
+        if limit is not None:
+            query = query.limit(limit)
+        return [_lead(r) for r in self.conn.execute(query).mappings()]
+
+    # -- accounts ----------------------------------------------------------------------------
+
+    def account_get(self, account_id: int) -> Account:
+        """The account with this id, or NotFound."""
+        row = (
+            self.conn.execute(select(ACCOUNTS).where(ACCOUNTS.c.id == account_id))
+            .mappings()
+            .first()
+        )
+        if row is None:
+            raise NotFound(f"no account with id {account_id}")
+        return _account(row)
+
+    def account_find(self, ref: str, *, exact_only: bool = False) -> Account | None:
+        """The account an id or name refers to, None if no name matches."""
+        row = self._resolve(ACCOUNTS, "account", ref, exact_only=exact_only)
+        return _account(row) if row else None
+
+    def account_insert(self, values: Mapping[str, Any]) -> Account:
+        """Store a new account (its normalised name must be new)."""
+        row = dict(values)
+        row["name_key"] = normalise_name(row["name"])
+        existing = self.account_find(row["name"], exact_only=True)
+        if existing is not None:
+            raise Duplicate(f'account "{existing.name}" already exists (id {existing.id})')
+        return self.account_get(self._insert(ACCOUNTS, row))
+
+    def account_update(self, account: Account, changes: Mapping[str, Any]) -> Account:
+        """Write `changes` to `account`."""
+        row = dict(changes)
+        if "name" in row:
+            row["name_key"] = normalise_name(row["name"])
+            clash = self.account_find(row["name"], exact_only=True)
+            if clash is not None and clash.id != account.id:
+                raise Duplicate(f'account "{clash.name}" already exists (id {clash.id})')
+        self._update(ACCOUNTS, account.id, row)
+        return self.account_get(account.id)
+
+    def account_list(self, *, search: str | None = None) -> list[Account]:
+        """Accounts by name."""
+        query = select(ACCOUNTS)
+        if search:
+            pattern = "%" + escape_like(normalise_name(search)) + "%"
+            query = query.where(ACCOUNTS.c.name_key.like(pattern, escape="\\"))
+        query = query.order_by(ACCOUNTS.c.name_key, ACCOUNTS.c.id)
+        return [_account(r) for r in self.conn.execute(query).mappings()]
+
+    # -- contacts ----------------------------------------------------------------------------
+
+    def contact_get(self, contact_id: int) -> Contact:
+        """The contact with this id, or NotFound."""
+        row = (
+            self.conn.execute(select(CONTACTS).where(CONTACTS.c.id == contact_id))
+            .mappings()
+            .first()
+        )
+        if row is None:
+            raise NotFound(f"no contact with id {contact_id}")
+        return _contact(row)
+
+    def contact_find(self, ref: str) -> Contact | None:
+        """The contact an id, e-mail or unambiguous name refers to."""
+        row = self._resolve(CONTACTS, "contact", ref, extra_key="email_key")
+        return _contact(row) if row else None
+
+    def contact_by_email(self, email: str) -> Contact | None:
+        """The contact with this (normalised) e-mail, if any."""
+        query = select(CONTACTS).where(CONTACTS.c.email_key == email.lower())
+        row = self.conn.execute(query).mappings().first()
+        return _contact(row) if row else None
+
+    def contact_insert(self, values: Mapping[str, Any]) -> Contact:
+        """Store a new contact (its e-mail, if any, must be new)."""
+        row = dict(values)
+        row["name_key"] = normalise_name(row["name"])
+        row["email_key"] = (row.get("email") or "").lower() or None
+        if row["email_key"] and self.contact_by_email(row["email_key"]):
+            raise Duplicate(f"a contact with the e-mail {row['email_key']} already exists")
+        return self.contact_get(self._insert(CONTACTS, row))
+
+    def contact_update(self, contact: Contact, changes: Mapping[str, Any]) -> Contact:
+        """Write `changes` to `contact`."""
+        row = dict(changes)
+        if "name" in row:
+            row["name_key"] = normalise_name(row["name"])
+        if "email" in row:
+            row["email_key"] = (row["email"] or "").lower() or None
+            clash = self.contact_by_email(row["email_key"]) if row["email_key"] else None
+            if clash is not None and clash.id != contact.id:
+                raise Duplicate(f"contact {clash.id} already has the e-mail {row['email_key']}")
+        self._update(CONTACTS, contact.id, row)
+        return self.contact_get(contact.id)
+
+    def contact_list(
+        self, *, account_id: int | None = None, type_: str | None = None
+    ) -> list[Contact]:
+        """Contacts by name, optionally of one account or one relationship type."""
+        query = select(CONTACTS)
+        if account_id is not None:
+            query = query.where(CONTACTS.c.account_id == account_id)
+        if type_:
+            query = query.where(CONTACTS.c.type == type_)
+        query = query.order_by(CONTACTS.c.name_key, CONTACTS.c.id)
+        return [_contact(r) for r in self.conn.execute(query).mappings()]
+
+    # -- stages ------------------------------------------------------------------------------
+
+    def stages(self) -> list[Stage]:
+        """Every stage in pipeline order."""
+        query = select(STAGES).order_by(STAGES.c.position, STAGES.c.id)
+        return [_stage(r) for r in self.conn.execute(query).mappings()]
+
+    def stage_find(self, ref: str) -> Stage:
+        """The stage an id or name refers to (case-insensitive, Unicode-aware), or NotFound."""
+        row = self._resolve(STAGES, "stage", ref)
+        if row is None:
+            names = ", ".join(f'"{s.name}"' for s in self.stages())
+            raise NotFound(f'no stage "{ref.strip()}" (stages: {names})')
+        return _stage(row)
+
+    def stage_insert(self, values: Mapping[str, Any]) -> Stage:
+        """Store a new stage (its normalised name must be new)."""
+        row = dict(values)
+        row["name_key"] = normalise_name(row["name"])
+        if self._resolve(STAGES, "stage", row["name"], exact_only=True) is not None:
+            raise Duplicate(f'a stage named "{row["name"]}" already exists')
+        new_id = self._insert(STAGES, row)
+        return next(s for s in self.stages() if s.id == new_id)
+
+    def stage_update(self, stage: Stage, changes: Mapping[str, Any]) -> None:
+        """Write `changes` to `stage`."""
+        row = dict(changes)
+        if "name" in row:
+            row["name_key"] = normalise_name(row["name"])
+            clash = self._resolve(STAGES, "stage", row["name"], exact_only=True)
+            if clash is not None and clash["id"] != stage.id:
+                raise Duplicate(f'a stage named "{clash["name"]}" already exists')
+        self._update(STAGES, stage.id, row)
+
+    def stage_reorder(self, ordered_ids: Sequence[int]) -> None:
+        """Give the stages positions 1..n in this order."""
+        for position, stage_id in enumerate(ordered_ids, start=1):
+            self._update(STAGES, stage_id, {"position": position})
+
+    def stage_delete(self, stage_id: int) -> None:
+        """Remove a stage; closed deals in it keep their history but lose the link."""
+        self.conn.execute(delete(STAGES).where(STAGES.c.id == stage_id))
+
+    def count_opps_in_stage(self, stage_id: int, *, status: str = "open") -> int:
+        """How many deals of this status sit in this stage."""
+        query = select(func.count()).where(
+            and_(OPPS.c.stage_id == stage_id, OPPS.c.status == status)
+        )
+        return int(self.conn.execute(query).scalar_one())
+
+    def opp_ids_in_stage(self, stage_id: int, *, status: str = "open") -> list[int]:
+        """Ids of the deals of this status in this stage."""
+        query = select(OPPS.c.id).where(
+            and_(OPPS.c.stage_id == stage_id, OPPS.c.status == status)
+        )
+        return [int(r[0]) for r in self.conn.execute(query)]
+
+    # -- opportunities -----------------------------------------------------------------------
+
+    def opp_get(self, opp_id: int) -> Opportunity:
+        """The opportunity with this id, or NotFound."""
+        row = self.conn.execute(_OPP_SELECT.where(OPPS.c.id == opp_id)).mappings().first()
+        if row is None:
+            raise NotFound(f"no opportunity with id {opp_id}")
+        return _opp(row)
+
+    def opp_find(self, ref: str) -> Opportunity:
+        """The opportunity an id or unambiguous name refers to, or NotFound."""
+        row = self._resolve(OPPS, "opportunity", ref)
+        if row is None:
+            raise NotFound(f'no opportunity "{ref.strip()}"')
+        return self.opp_get(int(row["id"]))
+
+    def opp_insert(self, values: Mapping[str, Any]) -> Opportunity:
+        """Store a new opportunity."""
+        row = dict(values)
+        row["name_key"] = normalise_name(row["name"])
+        row["owner_key"] = _key(row.get("owner"))
+        return self.opp_get(self._insert(OPPS, row))
+
+    def opp_update(self, opp: Opportunity, changes: Mapping[str, Any]) -> Opportunity:
+        """Write `changes` to `opp`."""
+        row = dict(changes)
+        if "name" in row:
+            row["name_key"] = normalise_name(row["name"])
+        if "owner" in row:
+            row["owner_key"] = _key(row["owner"])
+        self._update(OPPS, opp.id, row)
+        return self.opp_get(opp.id)
+
+    def opp_list(
+        self,
+        *,
+        stage_id: int | None = None,
+        status: str | None = None,
+        owner: str | None = None,
+        account_id: int | None = None,
+    ) -> list[Opportunity]:
+        """Opportunities matching every given filter, by id."""
+        query = _OPP_SELECT
+        if stage_id is not None:
+            query = query.where(OPPS.c.stage_id == stage_id)
+        if status:
+            query = query.where(OPPS.c.status == status)
+        if owner:
+            query = query.where(OPPS.c.owner_key == normalise_name(owner))
+        if account_id is not None:
+            query = query.where(OPPS.c.account_id == account_id)
+        return [_opp(r) for r in self.conn.execute(query.order_by(OPPS.c.id)).mappings()]
+
+    def history_add(self, opp: Opportunity, at: datetime) -> None:
+        """Record the opportunity's current stage, status and probability at `at`."""
+        self._insert(
+            HISTORY,
+            {
+                "opportunity_id": opp.id,
+                "stage_id": opp.stage_id,
+                "stage_name": opp.stage,
+                "status": opp.status.value,
+                "probability": opp.probability,
+                "at": at,
+            },
+        )
+
+    def history(self, opp_id: int) -> list[HistoryEntry]:
+        """Every stage and status change of an opportunity, oldest first."""
+        query = (
+            select(
+                func.coalesce(STAGES.c.name, HISTORY.c.stage_name).label("stage"),
+                HISTORY.c.status,
+                HISTORY.c.probability,
+                HISTORY.c.at,
+            )
+            .select_from(HISTORY.outerjoin(STAGES, HISTORY.c.stage_id == STAGES.c.id))
+            .where(HISTORY.c.opportunity_id == opp_id)
+            .order_by(HISTORY.c.at, HISTORY.c.id)
+        )
+        return [
+            HistoryEntry(
+                stage=r["stage"],
+                status=OppStatus(r["status"]),
+                probability=r["probability"],
+                at=r["at"],
+            )
+            for r in self.conn.execute(query).mappings()
+        ]
+
+    # -- reports -----------------------------------------------------------------------------
+
+    def pipeline_rows(self, *, owner: str | None = None) -> list[tuple[str, int, int, int]]:
+        """Per stage in order: (name, open deals, Σ amount cents, Σ amount cents × probability)."""
+        cents = type_coerce(OPPS.c.amount, BigInteger)  # raw cents, no Decimal conversion
+        join_on = and_(OPPS.c.stage_id == STAGES.c.id, OPPS.c.status == "open")
+        if owner:
+            join_on = and_(join_on, OPPS.c.owner_key == normalise_name(owner))
+        query = (
+            select(
+                STAGES.c.name,
+                func.count(OPPS.c.id),
+                func.coalesce(func.sum(cents), 0),
+                func.coalesce(func.sum(cents * OPPS.c.probability), 0),
+            )
+            .select_from(STAGES.outerjoin(OPPS, join_on))
+            .group_by(STAGES.c.id, STAGES.c.name, STAGES.c.position)
+            .order_by(STAGES.c.position, STAGES.c.id)
+        )
+        return [(str(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in self.conn.execute(query)]
+
