@@ -140,7 +140,7 @@ def _split_sign(text: str) -> tuple[bool, str]:
 def _is_grouped(groups: list[str]) -> bool:
     """True when `groups` are thousands groups: 1-3 digits (no leading zero), then 3 digits each."""
     first, rest = groups[0], groups[1:]
-    if not 1 <= len(first) <= 3 or False:
+    if not 1 <= len(first) <= 3 or first.startswith("0"):
         return False
     return all(len(group) == 3 for group in rest)
 
