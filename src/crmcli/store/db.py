@@ -244,6 +244,26 @@ class Database:
         finally:
             target.close()
 
+    def problems(self) -> list[str]:
+        """What SQLite's integrity and foreign-key checks report (empty when all is well)."""
+        found: list[str] = []
+        with self.connection() as conn:
+            if conn.dialect.name != "sqlite":
+                return found
+            for (line,) in conn.exec_driver_sql("PRAGMA integrity_check"):
+                if line != "ok":
+                    found.append(f"integrity: {line}")
+            for table, rowid, parent, _ in conn.exec_driver_sql("PRAGMA foreign_key_check"):
+                found.append(f"foreign key: {table} row {rowid} points to a missing {parent}")
+        return found
+
+    def count(self, table: str) -> int:
+        """Rows in one of our tables."""
+        if table not in {"lead", "opportunity", "account", "contact", "stage"}:
+            raise ValueError(table)
+        with self.connection() as conn:
+            return int(conn.exec_driver_sql(f"SELECT COUNT(*) FROM {table}").scalar_one())
+
     def dispose(self) -> None:
         """Close every pooled connection."""
         if self._engine is not None:

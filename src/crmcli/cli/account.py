@@ -1,0 +1,258 @@
+"""`crm account …` and `crm contact …`: companies and the people at them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from crmcli.cli import render
+from crmcli.cli.common import CsvOpt, JsonOpt, QuietOpt, db, note, sub_app
+from crmcli.domain.models import ContactType
+
+if TYPE_CHECKING:
+    from crmcli.domain.models import Account, Contact
+
+account_app = sub_app("Accounts: the companies you sell to.")
+contact_app = sub_app("Contacts: people with an ongoing relationship, usually at an account.")
+
+ACCOUNT_COLUMNS = ["id", "name", "industry", "website", "phone", "notes", "created_at"]
+CONTACT_COLUMNS = ["id", "name", "type", "email", "phone", "title", "account_id", "notes"]
+
+Ref = Annotated[str, typer.Argument(help="An id or an unambiguous name.", metavar="ID|NAME")]
+Industry = Annotated[str | None, typer.Option(help="What the company does.")]
+Website = Annotated[str | None, typer.Option(help="Web address.")]
+Phone = Annotated[str | None, typer.Option(help="Phone number, kept as text.")]
+Notes = Annotated[str | None, typer.Option(help="Free text.")]
+Email = Annotated[str | None, typer.Option(help="E-mail address (unique among contacts).")]
+Title = Annotated[str | None, typer.Option(help="Job title.")]
+AccountRef = Annotated[
+    str | None, typer.Option(help="Account id or name (created when the name is new).")
+]
+TypeOpt = Annotated[ContactType | None, typer.Option("--type", help="Relationship type.")]
+
+
+def _show_account(account: Account, *, as_json: bool, quiet: bool, title: str) -> None:
+    if quiet:
+        render.print_ids([account.id])
+    elif as_json:
+        render.print_json(account)
+    else:
+        pairs = [(c, render.cell(getattr(account, c))) for c in ACCOUNT_COLUMNS]
+        render.print_record([p for p in pairs if p[1]], title=title)
+
+
+def _show_contact(contact: Contact, *, as_json: bool, quiet: bool, title: str) -> None:
+    if quiet:
+        render.print_ids([contact.id])
+    elif as_json:
+        render.print_json(contact)
+    else:
+        pairs = [(c, render.cell(getattr(contact, c))) for c in CONTACT_COLUMNS]
+        render.print_record([p for p in pairs if p[1]], title=title)
+
+
+@account_app.command("add")
+def account_add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The company's name.")],
+    industry: Industry = None,
+    website: Website = None,
+    phone: Phone = None,
+    notes: Notes = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Record a company (refused if one with the same normalised name exists)."""
+    from crmcli.services.accounts import add_account
+
+    account = add_account(
+        db(ctx), name, industry=industry, website=website, phone=phone, notes=notes
+    )
+    _show_account(account, as_json=as_json, quiet=quiet, title=f"Account {account.id} added")
+
+
+@account_app.command("list")
+def account_list(
+    ctx: typer.Context,
+    search: Annotated[str | None, typer.Option(help="Text in the name (literal).")] = None,
+    as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """List accounts by name."""
+    from crmcli.services.accounts import list_accounts
+
+    accounts = list_accounts(db(ctx), search=search)
+    if quiet:
+        render.print_ids(a.id for a in accounts)
+    elif as_json:
+        render.print_json(accounts)
+    elif as_csv:
+        render.print_csv(accounts, ACCOUNT_COLUMNS)
+    else:
+        rows = [[str(a.id), a.name, a.industry or "", a.website or ""] for a in accounts]
+        render.print_table(rows, ["id", "name", "industry", "website"], right=[0])
+
+
+@account_app.command("show")
+def account_show(ctx: typer.Context, ref: Ref, as_json: JsonOpt = False) -> None:
+    """Show an account with its contacts and deals."""
+    from crmcli.services.accounts import show_account
+
+    detail = show_account(db(ctx), ref)
+    if as_json:
+        data = render.jsonable(detail.account)
+        data["contacts"] = render.jsonable(detail.contacts)
+        data["opportunities"] = render.jsonable(detail.opportunities)
+        render.print_json(data)
+        return
+    account = detail.account
+    _show_account(account, as_json=False, quiet=False, title=f"Account {account.id}")
+    contacts = [[str(c.id), c.name, c.type.value, c.email or ""] for c in detail.contacts]
+    render.print_table(contacts, ["id", "name", "type", "email"], title="Contacts", right=[0])
+    deals = [
+        [
+            str(o.id),
+            o.name,
+            o.stage or "",
+            o.status.value,
+            render.human_money(o.amount),
+            f"{o.probability}%",
+        ]
+        for o in detail.opportunities
+    ]
+    headers = ["id", "name", "stage", "status", "amount", "prob."]
+    render.print_table(deals, headers, title="Opportunities", right=[0, 4, 5])
+
+
+@account_app.command("edit")
+def account_edit(
+    ctx: typer.Context,
+    ref: Ref,
+    name: Annotated[str | None, typer.Option(help="New name.")] = None,
+    industry: Industry = None,
+    website: Website = None,
+    phone: Phone = None,
+    notes: Notes = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Change an account's details."""
+    from crmcli.services.accounts import edit_account
+
+    account = edit_account(
+        db(ctx), ref, name=name, industry=industry, website=website, phone=phone, notes=notes
+    )
+    _show_account(account, as_json=as_json, quiet=quiet, title=f"Account {account.id} updated")
+
+
+def _announce(created: Account | None) -> None:
+    if created is not None:
+        note(f'created account {created.id} "{created.name}"')
+
+
+@contact_app.command("add")
+def contact_add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The person's name.")],
+    account: AccountRef = None,
+    type_: TypeOpt = None,
+    email: Email = None,
+    phone: Phone = None,
+    title: Title = None,
+    notes: Notes = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Record a person, usually at an account (default type: prospect)."""
+    from crmcli.services.accounts import add_contact
+
+    result = add_contact(
+        db(ctx),
+        name,
+        account=account,
+        type_=type_,
+        email=email,
+        phone=phone,
+        title=title,
+        notes=notes,
+    )
+    _announce(result.created_account)
+    contact = result.contact
+    _show_contact(contact, as_json=as_json, quiet=quiet, title=f"Contact {contact.id} added")
+
+
+@contact_app.command("list")
+def contact_list(
+    ctx: typer.Context,
+    account: Annotated[str | None, typer.Option(help="Only contacts of this account.")] = None,
+    type_: TypeOpt = None,
+    as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """List contacts by name."""
+    from crmcli.services.accounts import list_contacts
+
+    contacts = list_contacts(db(ctx), account=account, type_=type_.value if type_ else None)
+    if quiet:
+        render.print_ids(c.id for c in contacts)
+    elif as_json:
+        render.print_json(contacts)
+    elif as_csv:
+        render.print_csv(contacts, CONTACT_COLUMNS)
+    else:
+        rows = [
+            [str(c.id), c.name, c.type.value, c.email or "", c.phone or "", render.cell(c.account_id)]
+            for c in contacts
+        ]
+        render.print_table(
+            rows, ["id", "name", "type", "email", "phone", "account"], right=[0, 5]
+        )
+
+
+@contact_app.command("show")
+def contact_show(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="An id, e-mail or unambiguous name.", metavar="REF")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Show one contact."""
+    from crmcli.services.accounts import get_contact
+
+    contact = get_contact(db(ctx), ref)
+    _show_contact(contact, as_json=as_json, quiet=False, title=f"Contact {contact.id}")
+
+
+@contact_app.command("edit")
+def contact_edit(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="An id, e-mail or unambiguous name.", metavar="REF")],
+    name: Annotated[str | None, typer.Option(help="New name.")] = None,
+    account: AccountRef = None,
+    type_: TypeOpt = None,
+    email: Email = None,
+    phone: Phone = None,
+    title: Title = None,
+    notes: Notes = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Change a contact's details, account or relationship type."""
+    from crmcli.services.accounts import edit_contact
+
+    result = edit_contact(
+        db(ctx),
+        ref,
+        account=account,
+        type_=type_.value if type_ else None,
+        name=name,
+        email=email,
+        phone=phone,
+        title=title,
+        notes=notes,
+    )
+    _announce(result.created_account)
+    contact = result.contact
+    _show_contact(contact, as_json=as_json, quiet=quiet, title=f"Contact {contact.id} updated")

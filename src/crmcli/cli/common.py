@@ -1,0 +1,142 @@
+"""What every command shares: global state, option types, error handling, stderr notes.
+
+Kept light: nothing here imports the database layer or Rich at import time.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+from typer.core import TyperGroup
+
+from crmcli.domain import values
+from crmcli.errors import CrmError
+
+if TYPE_CHECKING:
+    from crmcli.store.db import Database
+
+T = TypeVar("T")
+
+
+@dataclass
+class State:
+    """Global options of one invocation."""
+
+    db_target: str | None = None
+    debug: bool = False
+    _db: Database | None = field(default=None, repr=False)
+
+    def db(self) -> Database:
+        """The database this invocation uses (opened on first use)."""
+        if self._db is None:
+            from crmcli.store.db import Database
+            from crmcli.store.location import resolve_target
+
+            self._db = Database(resolve_target(self.db_target), notify=note)
+        return self._db
+
+
+def state(ctx: typer.Context) -> State:
+    """The State of the root command."""
+    root = ctx.find_root()
+    if not isinstance(root.obj, State):
+        root.obj = State()
+    return root.obj
+
+
+def db(ctx: typer.Context) -> Database:
+    """The database of this invocation."""
+    return state(ctx).db()
+
+
+def note(message: str) -> None:
+    """A message for the person at the terminal: stderr, never stdout."""
+    print(f"crm: {message}", file=sys.stderr)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+class CrmGroup(TyperGroup):
+    """Turns CrmError and usage errors of sub-commands into one line on stderr and an exit code."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CrmError as exc:
+            if state(ctx).debug:
+                raise
+            print(f"crm: error: {_one_line(str(exc))}", file=sys.stderr)
+            raise typer.Exit(exc.exit_code) from None
+        except typer.TyperException as exc:
+            message = getattr(exc, "format_message", None)
+            code = getattr(exc, "exit_code", 1)
+            if message is None or code == 0:
+                raise
+            where = getattr(getattr(exc, "ctx", None), "command_path", "crm")
+            print(f"{where}: error: {_one_line(message())} (see --help)", file=sys.stderr)
+            raise typer.Exit(code) from None
+        except Exception as exc:
+            if state(ctx).debug or not _is_database_error(exc):
+                raise
+            print(f"crm: error: database: {_one_line(str(exc).splitlines()[0])}", file=sys.stderr)
+            raise typer.Exit(1) from None
+
+
+def _is_database_error(exc: Exception) -> bool:
+    module = type(exc).__module__
+    return module.startswith("sqlalchemy") or module.startswith("sqlite3")
+
+
+def sub_app(help_text: str) -> typer.Typer:
+    """A noun's sub-app with the shared settings."""
+    return typer.Typer(
+        help=help_text,
+        no_args_is_help=True,
+        cls=CrmGroup,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+    )
+
+
+def _bad(parse: Callable[[str], T]) -> Callable[[str], T]:
+    def parser(text: str) -> T:
+        try:
+            return parse(text)
+        except CrmError as exc:
+            raise typer.BadParameter(str(exc)) from None
+
+    return parser
+
+
+money_parser = _bad(values.parse_money)
+date_parser = _bad(values.parse_date)
+probability_parser = _bad(values.parse_probability)
+
+# -- option types --------------------------------------------------------------------------
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+CsvOpt = Annotated[bool, typer.Option("--csv", help="Print CSV: a header row, then one row each.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the id.")]
+
+
+def money_option(help_text: str, *names: str) -> Any:
+    """An option holding an exact amount (1234.56, 1.234,56, R$ 1.234,56 …)."""
+    return typer.Option(*names, parser=money_parser, metavar="AMOUNT", help=help_text)
+
+
+def date_option(help_text: str, *names: str) -> Any:
+    """An option holding a date (YYYY-MM-DD, DD/MM/YYYY, today, +30d …)."""
+    return typer.Option(*names, parser=date_parser, metavar="DATE", help=help_text)
+
+
+def probability_option(help_text: str, *names: str) -> Any:
+    """An option holding a probability in percent (0-100)."""
+    return typer.Option(*names, parser=probability_parser, metavar="0-100", help=help_text)

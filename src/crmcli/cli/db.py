@@ -1,0 +1,93 @@
+"""`crm db …`: where the database is, integrity checks, backups, schema upgrades."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from crmcli.cli import render
+from crmcli.cli.common import JsonOpt, db, note, state, sub_app
+
+app = sub_app("The database: path, check, backup, migrate.")
+
+
+@app.command("path")
+def path(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Print where the database is (a password in a URL is hidden)."""
+    from crmcli.store.location import redact, resolve_target, sqlite_path
+
+    target = resolve_target(state(ctx).db_target)
+    file = sqlite_path(target)
+    shown = str(file) if file is not None else redact(target)
+    if as_json:
+        render.print_json({"path": shown, "exists": bool(file and file.exists())})
+    else:
+        print(shown)
+
+
+@app.command("check")
+def check(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Run SQLite's integrity and foreign-key checks, and report plainly."""
+    from crmcli.errors import StorageError
+    from crmcli.services.maintenance import check_database
+
+    result = check_database(db(ctx))
+    if as_json:
+        render.print_json(result)
+    else:
+        for line in result.problems or ["ok"]:
+            print(line)
+        note(f"schema {result.schema}, {result.leads} leads, {result.opportunities} deals")
+    if result.problems:
+        raise StorageError(f"{len(result.problems)} problem(s) found in {result.path}")
+
+
+@app.command("backup")
+def backup(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="Where to write the copy.", metavar="FILE")],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write a consistent copy of the database (safe while it is in use), mode 0600."""
+    from crmcli.services.maintenance import backup_database
+
+    result = backup_database(db(ctx), file, force=force)
+    if as_json:
+        render.print_json(result)
+    else:
+        note(f"backed up to {result.path} ({result.bytes} bytes, verified)")
+
+
+@app.command("migrate")
+def migrate(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Bring the schema up to date (taking a backup first); normally automatic."""
+    from crmcli.services.maintenance import migrate_database
+
+    applied = migrate_database(db(ctx))
+    if as_json:
+        render.print_json({"applied": applied})
+    elif applied:
+        note("applied " + ", ".join(applied))
+    else:
+        note("the schema is up to date")
+
+
+@app.command("init")
+def init(
+    ctx: typer.Context,
+    currency: Annotated[
+        str | None, typer.Option(help="ISO 4217 code, set once (default: from the locale).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create the database now (choosing its currency) instead of on first use."""
+    from crmcli.services.maintenance import init_database
+
+    info = init_database(state(ctx).db_target, currency=currency, notify=note)
+    if as_json:
+        render.print_json(info)
+    else:
+        note(f"{info.path}: currency {info.currency}, schema {info.schema}")

@@ -1,0 +1,34 @@
+"""`crm demo`: a sample pipeline in its own database, then its report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from crmcli.cli import render
+from crmcli.cli.common import JsonOpt, note
+
+
+def demo(
+    path: Annotated[
+        Path | None,
+        typer.Option(help="Where to build the demo database (default: demo.db in the data dir)."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Build a sample pipeline in a separate demo database and print its pipeline report."""
+    from crmcli.cli.pipeline import pipeline_json, print_pipeline
+    from crmcli.reports.pipeline import pipeline_report
+    from crmcli.services.demo import build_demo
+    from crmcli.store.location import demo_target
+
+    target = path or Path(demo_target())
+    database = build_demo(target)
+    report = pipeline_report(database)
+    if as_json:
+        render.print_json(pipeline_json(report))
+    else:
+        print_pipeline(report)
+    note(f"demo database: {target}  (explore it: crm --db {target} opp list)")

@@ -1,0 +1,345 @@
+"""`crm lead …`: capture, qualify and convert leads."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from crmcli.cli import render
+from crmcli.cli.common import (
+    CsvOpt,
+    JsonOpt,
+    QuietOpt,
+    date_option,
+    db,
+    money_option,
+    note,
+    sub_app,
+)
+from crmcli.domain.models import LeadStatus
+
+if TYPE_CHECKING:
+    from crmcli.domain.models import Lead
+    from crmcli.services.leads import Conversion
+
+app = sub_app("Leads: people or companies a conversation has started with.")
+
+LEAD_COLUMNS = (
+    "id name email phone company title source status budget timeline owner "
+    "contact_id account_id opportunity_id"
+).split()
+
+Budget = Annotated[Decimal | None, money_option("What the buyer can spend.")]
+Timeline = Annotated[date | None, date_option("The date by which the buyer means to decide.")]
+Email = Annotated[str | None, typer.Option(help="E-mail address (unique among leads).")]
+Phone = Annotated[str | None, typer.Option(help="Phone number, kept as text.")]
+Company = Annotated[str | None, typer.Option(help="The company the person works for.")]
+Title = Annotated[str | None, typer.Option(help="Job title.")]
+Source = Annotated[str | None, typer.Option(help="Where the lead came from (trade show, web…).")]
+Owner = Annotated[str | None, typer.Option(help="Who works this lead (default: CRM_OWNER or you).")]
+Notes = Annotated[str | None, typer.Option(help="Free text.")]
+LeadId = Annotated[int, typer.Argument(help="The lead's id.", metavar="ID")]
+
+
+def show_lead(lead: Lead, *, as_json: bool, quiet: bool, title: str | None = None) -> None:
+    """Print one lead in the chosen form."""
+    if quiet:
+        render.print_ids([lead.id])
+    elif as_json:
+        render.print_json(lead)
+    else:
+        pairs = [(c, render.cell(getattr(lead, c))) for c in LEAD_COLUMNS]
+        pairs += [
+            ("notes", lead.notes or ""),
+            ("disqualify_reason", lead.disqualify_reason or ""),
+            ("created_at", render.cell(lead.created_at)),
+        ]
+        pairs += [(f"extra: {k}", v) for k, v in lead.extras.items()]
+        render.print_record([(k, v) for k, v in pairs if v != ""], title=title)
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The person's or company's name.")],
+    email: Email = None,
+    phone: Phone = None,
+    company: Company = None,
+    title: Title = None,
+    source: Source = None,
+    budget: Budget = None,
+    timeline: Timeline = None,
+    owner: Owner = None,
+    notes: Notes = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Record a new lead (status new)."""
+    from crmcli.services.leads import add_lead
+
+    lead = add_lead(
+        db(ctx),
+        name,
+        email=email,
+        phone=phone,
+        company=company,
+        title=title,
+        source=source,
+        budget=budget,
+        timeline=timeline,
+        owner=owner,
+        notes=notes,
+    )
+    show_lead(lead, as_json=as_json, quiet=quiet, title=f"Lead {lead.id} added")
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    status: Annotated[LeadStatus | None, typer.Option(help="Only leads in this status.")] = None,
+    source: Annotated[str | None, typer.Option(help="Only leads from this source.")] = None,
+    search: Annotated[
+        str | None, typer.Option(help="Text in the name, e-mail or company (literal).")
+    ] = None,
+    owner: Annotated[str | None, typer.Option(help="Only leads of this owner.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Include archived leads.")] = False,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most this many leads.")] = None,
+    as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """List leads (archived ones only with --all or --status archived)."""
+    from crmcli.services.leads import list_leads
+
+    leads = list_leads(
+        db(ctx),
+        status=status,
+        source=source,
+        search=search,
+        owner=owner,
+        include_archived=all_,
+        limit=limit,
+    )
+    if quiet:
+        render.print_ids(lead.id for lead in leads)
+    elif as_json:
+        render.print_json(leads)
+    elif as_csv:
+        render.print_csv(leads, LEAD_COLUMNS)
+    else:
+        rows = [
+            [
+                str(x.id),
+                x.name,
+                x.company or "",
+                x.email or "",
+                x.status.value,
+                x.source or "",
+                render.human_money(x.budget),
+                render.cell(x.timeline),
+                x.owner or "",
+            ]
+            for x in leads
+        ]
+        headers = ["id", "name", "company", "email", "status", "source", "budget", "timeline"]
+        render.print_table(rows, [*headers, "owner"], right=[0, 6])
+
+
+@app.command("show")
+def show(ctx: typer.Context, lead_id: LeadId, as_json: JsonOpt = False) -> None:
+    """Show one lead."""
+    from crmcli.services.leads import get_lead
+
+    show_lead(get_lead(db(ctx), lead_id), as_json=as_json, quiet=False)
+
+
+@app.command("edit")
+def edit(
+    ctx: typer.Context,
+    lead_id: LeadId,
+    name: Annotated[str | None, typer.Option(help="New name.")] = None,
+    email: Email = None,
+    phone: Phone = None,
+    company: Company = None,
+    title: Title = None,
+    source: Source = None,
+    budget: Budget = None,
+    timeline: Timeline = None,
+    owner: Owner = None,
+    notes: Notes = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Change a lead's details (an empty text value clears that field)."""
+    from crmcli.services.leads import edit_lead
+
+    lead = edit_lead(
+        db(ctx),
+        lead_id,
+        name=name,
+        email=email,
+        phone=phone,
+        company=company,
+        title=title,
+        source=source,
+        budget=budget,
+        timeline=timeline,
+        owner=owner,
+        notes=notes,
+    )
+    show_lead(lead, as_json=as_json, quiet=quiet, title=f"Lead {lead.id} updated")
+
+
+@app.command("contact")
+def contact(
+    ctx: typer.Context, lead_id: LeadId, as_json: JsonOpt = False, quiet: QuietOpt = False
+) -> None:
+    """Mark a new lead as contacted."""
+    from crmcli.services.leads import mark_contacted
+
+    lead = mark_contacted(db(ctx), lead_id)
+    show_lead(lead, as_json=as_json, quiet=quiet, title=f"Lead {lead.id} contacted")
+
+
+@app.command("qualify")
+def qualify(
+    ctx: typer.Context,
+    lead_id: LeadId,
+    budget: Budget = None,
+    timeline: Timeline = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Mark a lead qualified: it needs both a budget and a timeline."""
+    from crmcli.services.leads import qualify_lead
+
+    lead = qualify_lead(db(ctx), lead_id, budget=budget, timeline=timeline)
+    show_lead(lead, as_json=as_json, quiet=quiet, title=f"Lead {lead.id} qualified")
+
+
+@app.command("disqualify")
+def disqualify(
+    ctx: typer.Context,
+    lead_id: LeadId,
+    reason: Annotated[str, typer.Option(help="Why the lead is not a fit.")],
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Mark a lead disqualified, with a reason."""
+    from crmcli.services.leads import disqualify_lead
+
+    lead = disqualify_lead(db(ctx), lead_id, reason)
+    show_lead(lead, as_json=as_json, quiet=quiet, title=f"Lead {lead.id} disqualified")
+
+
+@app.command("archive")
+def archive(
+    ctx: typer.Context, lead_id: LeadId, as_json: JsonOpt = False, quiet: QuietOpt = False
+) -> None:
+    """Hide a lead from default lists (not deleted)."""
+    from crmcli.services.leads import archive_lead
+
+    lead = archive_lead(db(ctx), lead_id)
+    show_lead(lead, as_json=as_json, quiet=quiet, title=f"Lead {lead.id} archived")
+
+
+@app.command("delete")
+def delete(
+    ctx: typer.Context,
+    lead_id: LeadId,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete a lead for good (asks on a terminal; scripts pass --yes)."""
+    from crmcli.errors import UsageError
+    from crmcli.services.leads import delete_lead, get_lead
+
+    database = db(ctx)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise UsageError("refusing to delete without --yes when not on a terminal")
+        lead = get_lead(database, lead_id)
+        if not typer.confirm(f"Delete lead {lead.id} ({lead.name}) for good?", err=True):
+            raise typer.Exit(1)
+    lead = delete_lead(database, lead_id)
+    if as_json:
+        render.print_json({"id": lead.id, "deleted": True})
+    else:
+        note(f"deleted lead {lead.id} ({lead.name})")
+
+
+def _conversion_json(result: Conversion) -> dict[str, Any]:
+    plan: dict[str, Any] = render.jsonable(result.plan)
+    if result.dry_run:
+        return {"dry_run": True, **plan}
+    data: dict[str, Any] = render.jsonable(result.lead)
+    data.update(
+        account=render.jsonable(result.account),
+        contact=render.jsonable(result.contact),
+        opportunity=render.jsonable(result.opportunity),
+        plan=plan,
+    )
+    return data
+
+
+@app.command("convert")
+def convert(
+    ctx: typer.Context,
+    lead_id: LeadId,
+    account: Annotated[
+        str | None, typer.Option(help="Account name or id (default: the lead's company).")
+    ] = None,
+    opportunity: Annotated[str | None, typer.Option(help="Name of the new opportunity.")] = None,
+    amount: Annotated[Decimal | None, money_option("Deal amount (default: the budget).")] = None,
+    stage: Annotated[str | None, typer.Option(help="Starting stage (default: the first).")] = None,
+    no_opportunity: Annotated[
+        bool, typer.Option("--no-opportunity", help="Create the contact and account only.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be created or reused; write nothing.")
+    ] = False,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Turn a qualified lead into a contact, an account and an opportunity, in one step."""
+    from crmcli.services.leads import ConvertOptions, convert_lead
+
+    options = ConvertOptions(account, opportunity, amount, stage, no_opportunity)
+    result = convert_lead(db(ctx), lead_id, options, dry_run=dry_run)
+    if as_json:
+        render.print_json(_conversion_json(result))
+        return
+    if quiet:
+        chosen = result.opportunity or result.contact
+        render.print_ids([chosen.id] if chosen else [])
+        return
+    plan = result.plan
+    verb = "would" if result.dry_run else "did"
+    rows = [
+        ["account", _step(plan.account.action, verb), plan.account.name, _id(plan.account.id)],
+        ["contact", _step(plan.contact.action, verb), plan.contact.name, _id(plan.contact.id)],
+    ]
+    if plan.opportunity is not None:
+        opp_id = _id(result.opportunity.id if result.opportunity else None)
+        details = (
+            f"{plan.opportunity.name} · {render.human_money(plan.opportunity.amount)}"
+            f" · {plan.opportunity.stage} ({plan.opportunity.probability}%)"
+            f" · close {render.cell(plan.opportunity.expected_close) or '-'}"
+        )
+        rows.append(["opportunity", _step("create", verb), details, opp_id])
+    title = f"Lead {lead_id}: " + ("conversion plan (dry run)" if result.dry_run else "converted")
+    render.print_table(rows, ["record", "action", "name", "id"], title=title)
+
+
+def _step(action: str, verb: str) -> str:
+    if verb == "would":
+        return f"would {action}"
+    return "created" if action == "create" else "reused"
+
+
+def _id(value: int | None) -> str:
+    return "" if value is None else str(value)

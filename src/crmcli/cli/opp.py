@@ -1,0 +1,266 @@
+"""`crm opp …`: opportunities moving through the pipeline."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from crmcli.cli import render
+from crmcli.cli.common import (
+    CsvOpt,
+    JsonOpt,
+    QuietOpt,
+    date_option,
+    db,
+    money_option,
+    note,
+    probability_option,
+    sub_app,
+)
+from crmcli.domain.models import OppStatus
+
+if TYPE_CHECKING:
+    from crmcli.domain.models import Account, HistoryEntry, Opportunity
+
+app = sub_app("Opportunities: specific sales moving through your stages.")
+
+OPP_COLUMNS = (
+    "id name account_id contact_id amount probability stage status expected_close owner"
+).split()
+
+Ref = Annotated[str, typer.Argument(help="An id or an unambiguous name.", metavar="ID|NAME")]
+Amount = Annotated[Decimal | None, money_option("Expected amount.")]
+Probability = Annotated[int | None, probability_option("Win probability (set by hand).")]
+Close = Annotated[date | None, date_option("Expected close date.", "--close")]
+Owner = Annotated[str | None, typer.Option(help="Who works the deal (default: CRM_OWNER or you).")]
+Contact = Annotated[str | None, typer.Option(help="Contact id, e-mail or name.")]
+
+
+def _source_text(opp: Opportunity) -> str:
+    return {
+        "stage": f"stage default ({opp.stage})",
+        "manual": "set by hand",
+        "won": "won",
+        "lost": "lost",
+    }[opp.probability_source]
+
+
+def show_opp(
+    opp: Opportunity,
+    *,
+    as_json: bool,
+    quiet: bool,
+    title: str,
+    history: list[HistoryEntry] | None = None,
+) -> None:
+    """Print one opportunity (and its history) in the chosen form."""
+    if quiet:
+        render.print_ids([opp.id])
+        return
+    if as_json:
+        data = render.jsonable(opp)
+        if history is not None:
+            data["history"] = render.jsonable(history)
+        render.print_json(data)
+        return
+    pairs = [(c, render.cell(getattr(opp, c))) for c in OPP_COLUMNS]
+    pairs[4] = ("amount", render.human_money(opp.amount))
+    pairs[5] = ("probability", f"{opp.probability}% ({_source_text(opp)})")
+    pairs += [
+        ("lost_reason", opp.lost_reason or ""),
+        ("competitor", opp.competitor or ""),
+        ("lead_id", render.cell(opp.lead_id)),
+    ]
+    render.print_record([p for p in pairs if p[1]], title=title)
+    if history is not None:
+        rows = [
+            [render.cell(h.at), h.stage or "", h.status.value, f"{h.probability}%"]
+            for h in history
+        ]
+        render.print_table(rows, ["at (UTC)", "stage", "status", "prob."], title="History")
+
+
+def _announce(created: Account | None) -> None:
+    if created is not None:
+        note(f'created account {created.id} "{created.name}"')
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="A name a stranger would understand.")],
+    account: Annotated[
+        str, typer.Option(help="Account id or name (created when the name is new).")
+    ],
+    contact: Contact = None,
+    amount: Amount = None,
+    probability: Probability = None,
+    stage: Annotated[str | None, typer.Option(help="Stage (default: the first).")] = None,
+    close: Close = None,
+    owner: Owner = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Open a deal with an account."""
+    from crmcli.services.opportunities import add_opportunity
+
+    result = add_opportunity(
+        db(ctx),
+        name,
+        account=account,
+        contact=contact,
+        amount=amount,
+        probability=probability,
+        stage=stage,
+        close=close,
+        owner=owner,
+    )
+    _announce(result.created_account)
+    opp = result.opportunity
+    show_opp(opp, as_json=as_json, quiet=quiet, title=f"Opportunity {opp.id} added")
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    stage: Annotated[str | None, typer.Option(help="Only deals in this stage.")] = None,
+    status: Annotated[OppStatus | None, typer.Option(help="open, won or lost.")] = None,
+    owner: Annotated[str | None, typer.Option(help="Only deals of this owner.")] = None,
+    account: Annotated[str | None, typer.Option(help="Only deals of this account.")] = None,
+    as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """List opportunities."""
+    from crmcli.services.opportunities import list_opportunities
+
+    opps = list_opportunities(db(ctx), stage=stage, status=status, owner=owner, account=account)
+    if quiet:
+        render.print_ids(o.id for o in opps)
+    elif as_json:
+        render.print_json(opps)
+    elif as_csv:
+        render.print_csv(opps, OPP_COLUMNS)
+    else:
+        rows = [
+            [
+                str(o.id),
+                o.name,
+                o.stage or "",
+                o.status.value,
+                render.human_money(o.amount),
+                f"{o.probability}%",
+                render.cell(o.expected_close),
+                o.owner or "",
+            ]
+            for o in opps
+        ]
+        headers = ["id", "name", "stage", "status", "amount", "prob.", "close", "owner"]
+        render.print_table(rows, headers, right=[0, 4, 5])
+
+
+@app.command("show")
+def show(ctx: typer.Context, ref: Ref, as_json: JsonOpt = False) -> None:
+    """Show a deal with its stage history and where its probability came from."""
+    from crmcli.services.opportunities import show_opportunity
+
+    detail = show_opportunity(db(ctx), ref)
+    opp = detail.opportunity
+    show_opp(opp, as_json=as_json, quiet=False, title=f"Opportunity {opp.id}", history=detail.history)
+
+
+@app.command("edit")
+def edit(
+    ctx: typer.Context,
+    ref: Ref,
+    name: Annotated[str | None, typer.Option(help="New name.")] = None,
+    account: Annotated[str | None, typer.Option(help="Move the deal to another account.")] = None,
+    contact: Contact = None,
+    amount: Amount = None,
+    probability: Probability = None,
+    close: Close = None,
+    owner: Owner = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Change a deal's details (use `opp advance` to change its stage)."""
+    from crmcli.services.opportunities import edit_opportunity
+
+    result = edit_opportunity(
+        db(ctx),
+        ref,
+        name=name,
+        account=account,
+        contact=contact,
+        amount=amount,
+        probability=probability,
+        close=close,
+        owner=owner,
+    )
+    _announce(result.created_account)
+    opp = result.opportunity
+    show_opp(opp, as_json=as_json, quiet=quiet, title=f"Opportunity {opp.id} updated")
+
+
+@app.command("advance")
+def advance(
+    ctx: typer.Context,
+    ref: Ref,
+    to: Annotated[str | None, typer.Option("--to", help="Move to this stage instead.")] = None,
+    probability: Annotated[
+        int | None, probability_option("Probability to set (default: the stage's).")
+    ] = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Move a deal to the next stage (or --to any stage)."""
+    from crmcli.services.opportunities import advance_opportunity
+
+    opp = advance_opportunity(db(ctx), ref, to=to, probability=probability)
+    title = f"Opportunity {opp.id} now in {opp.stage} ({opp.probability}%)"
+    show_opp(opp, as_json=as_json, quiet=quiet, title=title)
+
+
+@app.command("win")
+def win(
+    ctx: typer.Context,
+    ref: Ref,
+    amount: Annotated[Decimal | None, money_option("The final amount.")] = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Close a deal as won (probability 100)."""
+    from crmcli.services.opportunities import win_opportunity
+
+    opp = win_opportunity(db(ctx), ref, amount=amount)
+    show_opp(opp, as_json=as_json, quiet=quiet, title=f"Opportunity {opp.id} won")
+
+
+@app.command("lose")
+def lose(
+    ctx: typer.Context,
+    ref: Ref,
+    reason: Annotated[str, typer.Option(help="Why the deal was lost.")],
+    competitor: Annotated[str | None, typer.Option(help="Who won it instead.")] = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Close a deal as lost (probability 0), with a reason."""
+    from crmcli.services.opportunities import lose_opportunity
+
+    opp = lose_opportunity(db(ctx), ref, reason=reason, competitor=competitor)
+    show_opp(opp, as_json=as_json, quiet=quiet, title=f"Opportunity {opp.id} lost")
+
+
+@app.command("reopen")
+def reopen(
+    ctx: typer.Context, ref: Ref, as_json: JsonOpt = False, quiet: QuietOpt = False
+) -> None:
+    """Reopen a won or lost deal at its stage's default probability."""
+    from crmcli.services.opportunities import reopen_opportunity
+
+    opp = reopen_opportunity(db(ctx), ref)
+    show_opp(opp, as_json=as_json, quiet=quiet, title=f"Opportunity {opp.id} reopened")

@@ -1,0 +1,83 @@
+"""`crm pipeline report`: open deals per stage, with bars on a terminal."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from crmcli.cli import render
+from crmcli.cli.common import CsvOpt, JsonOpt, db, sub_app
+
+if TYPE_CHECKING:
+    from crmcli.reports.pipeline import PipelineReport
+
+app = sub_app("The pipeline: open deals per stage.")
+
+BAR_WIDTH = 24
+
+
+def pipeline_json(report: PipelineReport) -> dict[str, object]:
+    """The contract's JSON shape of the pipeline report."""
+    total = render.jsonable(report.total)
+    del total["stage"]
+    return {
+        "stages": render.jsonable(report.stages),
+        "total": total,
+        "owner": report.owner,
+        "currency": report.currency,
+    }
+
+
+def bar(value: float, biggest: float, width: int = BAR_WIDTH) -> str:
+    """A horizontal bar of eighth-blocks, `width` cells for the biggest value."""
+    if biggest <= 0 or value <= 0:
+        return ""
+    eighths = round(value / biggest * width * 8)
+    full, part = divmod(max(eighths, 1), 8)
+    return "█" * full + ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")[part]
+
+
+def print_pipeline(report: PipelineReport) -> None:
+    """The report as a table, with a bar per stage on a terminal."""
+    tty = render.is_terminal()
+    biggest = float(max((r.weighted for r in report.stages), default=0))
+    rows = []
+    for r in report.stages:
+        row = [r.stage, str(r.count), render.human_money(r.amount), render.human_money(r.weighted)]
+        if tty:
+            row.append(bar(float(r.weighted), biggest))
+        rows.append(row)
+    cur = f" ({report.currency})" if report.currency else ""
+    headers = ["stage", "deals", f"amount{cur}", f"weighted{cur}"] + (["weighted"] if tty else [])
+    t = report.total
+    footer = ["Total", str(t.count), render.human_money(t.amount), render.human_money(t.weighted)]
+    title = "Pipeline" + (f" of {report.owner}" if report.owner else "") + " (open deals)"
+    if not tty:
+        rows.append(footer)
+    render.print_table(
+        rows,
+        headers,
+        title=title,
+        right=[1, 2, 3],
+        footer=[*footer, ""] if tty else None,
+    )
+
+
+@app.command("report")
+def report(
+    ctx: typer.Context,
+    owner: Annotated[str | None, typer.Option(help="Only deals of this owner.")] = None,
+    as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+) -> None:
+    """Open deals per stage in pipeline order: count, amount, weighted amount, and a total."""
+    from crmcli.reports.pipeline import pipeline_report
+
+    data = pipeline_report(db(ctx), owner=owner)
+    if as_json:
+        render.print_json(pipeline_json(data))
+    elif as_csv:
+        render.print_csv([*data.stages, data.total], ["stage", "count", "amount", "weighted"])
+    else:
+        print_pipeline(data)

@@ -1,0 +1,147 @@
+"""Rendering: JSON, CSV, plain or Rich tables. Rich is imported only when a table is drawn."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import os
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from crmcli.domain.values import format_money
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+# Properties worth adding to a record's JSON beside its fields.
+_EXTRA_PROPERTIES = ("probability_source",)
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON data for a record: money as exact strings, dates as ISO 8601."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        data = {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        for prop in _EXTRA_PROPERTIES:
+            if hasattr(type(value), prop):
+                data[prop] = jsonable(getattr(value, prop))
+        return data
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, Decimal):
+        return format_money(value)
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds") + "Z"
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def print_json(value: Any) -> None:
+    """Exactly one JSON document on stdout."""
+    sys.stdout.write(json.dumps(jsonable(value), ensure_ascii=False, indent=2) + "\n")
+
+
+def cell(value: Any) -> str:
+    """A value as text for a table or CSV cell."""
+    if value is None:
+        return ""
+    data = jsonable(value)
+    if isinstance(data, bool):
+        return "yes" if data else "no"
+    if isinstance(data, (dict, list)):
+        return json.dumps(data, ensure_ascii=False)
+    return str(data)
+
+
+def neutralise(text: str) -> str:
+    """A CSV cell a spreadsheet will not run as a formula."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def print_csv(rows: Iterable[Any], columns: Sequence[str]) -> None:
+    """CSV on stdout: a header row, then one row per record (formula cells neutralised)."""
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        data = jsonable(row)
+        writer.writerow([neutralise(cell(data.get(c))) for c in columns])
+
+
+def human_money(value: Decimal | None) -> str:
+    """An amount for people: thousands separated, two decimals."""
+    return "" if value is None else f"{value:,.2f}"
+
+
+def is_terminal() -> bool:
+    """True when stdout is a terminal and colour is allowed."""
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def console(stderr: bool = False) -> Any:
+    """A Rich console: colour only on a terminal without NO_COLOR, no markup from data."""
+    from rich.console import Console
+
+    tty = (sys.stderr if stderr else sys.stdout).isatty()
+    return Console(
+        stderr=stderr,
+        no_color="NO_COLOR" in os.environ or not tty,
+        highlight=False,
+        markup=False,
+        emoji=False,
+        width=None if tty else 240,
+        soft_wrap=False,
+    )
+
+
+def print_table(
+    rows: Sequence[Sequence[str]],
+    headers: Sequence[str],
+    *,
+    title: str | None = None,
+    right: Sequence[int] = (),
+    footer: Sequence[str] | None = None,
+) -> None:
+    """A table on stdout: boxed on a terminal, plain aligned columns when piped."""
+    from rich import box
+    from rich.table import Table
+
+    tty = is_terminal()
+    table = Table(
+        title=title,
+        box=box.SIMPLE_HEAD if tty else None,
+        show_edge=tty,
+        show_footer=footer is not None,
+        pad_edge=False,
+        header_style="bold" if tty else "",
+        title_justify="left",
+    )
+    for index, header in enumerate(headers):
+        table.add_column(
+            header,
+            justify="right" if index in right else "left",
+            footer=footer[index] if footer else "",
+            overflow="fold",
+        )
+    for row in rows:
+        table.add_row(*row)
+    console().print(table)
+
+
+def print_record(pairs: Sequence[tuple[str, str]], *, title: str | None = None) -> None:
+    """One record as `field  value` lines."""
+    rows = [(k, v) for k, v in pairs]
+    print_table(rows, ["field", "value"], title=title)
+
+
+def print_ids(ids: Iterable[int]) -> None:
+    """Ids one per line (for -q)."""
+    for value in ids:
+        sys.stdout.write(f"{value}\n")

@@ -1,0 +1,165 @@
+"""`crm stage …`: the company's own ordered pipeline."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from crmcli.cli import render
+from crmcli.cli.common import (
+    CsvOpt,
+    JsonOpt,
+    QuietOpt,
+    db,
+    note,
+    probability_option,
+    probability_parser,
+    sub_app,
+)
+
+if TYPE_CHECKING:
+    from crmcli.domain.models import Stage
+
+app = sub_app("Stages: your pipeline, in order, each with a default probability.")
+
+STAGE_COLUMNS = ["id", "name", "position", "probability", "expected_days"]
+Ref = Annotated[str, typer.Argument(help="Stage id or name (any case).", metavar="STAGE")]
+Days = Annotated[
+    int | None, typer.Option("--days", help="How many days a deal is expected to stay.")
+]
+
+
+def _print_stages(stages: list[Stage], *, as_json: bool, as_csv: bool, quiet: bool) -> None:
+    if quiet:
+        render.print_ids(s.id for s in stages)
+    elif as_json:
+        render.print_json(stages)
+    elif as_csv:
+        render.print_csv(stages, STAGE_COLUMNS)
+    else:
+        rows = [
+            [str(s.position), s.name, f"{s.probability}%", render.cell(s.expected_days), str(s.id)]
+            for s in stages
+        ]
+        render.print_table(rows, ["#", "stage", "prob.", "days", "id"], right=[0, 2, 3, 4])
+
+
+def _print_stage(stage: Stage, *, as_json: bool, quiet: bool, title: str) -> None:
+    if quiet:
+        render.print_ids([stage.id])
+    elif as_json:
+        render.print_json(stage)
+    else:
+        pairs = [(c, render.cell(getattr(stage, c))) for c in STAGE_COLUMNS]
+        render.print_record([p for p in pairs if p[1]], title=title)
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context, as_json: JsonOpt = False, as_csv: CsvOpt = False, quiet: QuietOpt = False
+) -> None:
+    """List the stages in pipeline order."""
+    from crmcli.services.stages import list_stages
+
+    _print_stages(list_stages(db(ctx)), as_json=as_json, as_csv=as_csv, quiet=quiet)
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The stage's name (any language).")],
+    probability: Annotated[int, probability_option("Default win probability.")],
+    after: Annotated[str | None, typer.Option(help="Put it right after this stage.")] = None,
+    days: Days = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Add a stage (at the end, or --after another)."""
+    from crmcli.services.stages import add_stage
+
+    stage = add_stage(db(ctx), name, probability=probability, after=after, expected_days=days)
+    _print_stage(stage, as_json=as_json, quiet=quiet, title=f"Stage {stage.id} added")
+
+
+@app.command("rename")
+def rename(
+    ctx: typer.Context,
+    ref: Ref,
+    new_name: Annotated[str, typer.Argument(help="The new name.", metavar="NEW_NAME")],
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Rename a stage (its deals and history follow)."""
+    from crmcli.services.stages import rename_stage
+
+    stage = rename_stage(db(ctx), ref, new_name)
+    _print_stage(stage, as_json=as_json, quiet=quiet, title=f"Stage {stage.id} renamed")
+
+
+@app.command("move")
+def move(
+    ctx: typer.Context,
+    ref: Ref,
+    after: Annotated[str | None, typer.Option(help="Put it right after this stage.")] = None,
+    before: Annotated[str | None, typer.Option(help="Put it right before this stage.")] = None,
+    position: Annotated[int | None, typer.Option(help="Put it at this 1-based position.")] = None,
+    as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Reorder: move a stage --after, --before another, or to a --position."""
+    from crmcli.services.stages import move_stage
+
+    stages = move_stage(db(ctx), ref, after=after, before=before, position=position)
+    _print_stages(stages, as_json=as_json, as_csv=as_csv, quiet=quiet)
+
+
+@app.command("set-probability")
+def set_probability(
+    ctx: typer.Context,
+    ref: Ref,
+    probability: Annotated[
+        int, typer.Argument(parser=probability_parser, metavar="0-100", help="Percent.")
+    ],
+    update_open: Annotated[
+        bool,
+        typer.Option(
+            "--update-open", help="Also re-set open deals that follow the stage default."
+        ),
+    ] = False,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Change a stage's default probability."""
+    from crmcli.services.stages import set_stage_probability
+
+    result = set_stage_probability(db(ctx), ref, probability, update_open=update_open)
+    if update_open:
+        note(f"updated {result.updated_deals} open deal(s)")
+    stage = result.stage
+    _print_stage(stage, as_json=as_json, quiet=quiet, title=f"Stage {stage.id} updated")
+
+
+@app.command("remove")
+def remove(
+    ctx: typer.Context,
+    ref: Ref,
+    move_to: Annotated[
+        str | None, typer.Option("--move-to", help="Move its deals to this stage first.")
+    ] = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Remove a stage (refused while it holds open deals, unless --move-to)."""
+    from crmcli.services.stages import remove_stage
+
+    result = remove_stage(db(ctx), ref, move_to=move_to)
+    if result.moved_deals:
+        note(f"moved {result.moved_deals} deal(s) out of {result.stage.name}")
+    if quiet:
+        render.print_ids([result.stage.id])
+    elif as_json:
+        render.print_json({**render.jsonable(result.stage), "removed": True})
+    else:
+        note(f'removed stage "{result.stage.name}"')

@@ -1,0 +1,123 @@
+"""A realistic sample pipeline in a separate demo database (never the user's real one)."""
+
+from __future__ import annotations
+
+import os
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from crmcli import clock
+from crmcli.errors import StorageError
+from crmcli.services import leads, opportunities, stages
+from crmcli.services.leads import ConvertOptions
+from crmcli.store.db import Database
+
+DEMO_MARK = "demo"
+
+# name, e-mail, company, title, budget, days to decide
+_TRADE_SHOW = [
+    ("João Silva", "joao.silva@paoquente.com.br", "Padaria Pão Quente Ltda", "Sócio", "18.500,00", 40),
+    ("Maria Oliveira", "maria@horizonte.com.br", "Construtora Horizonte S.A.", "Compras", "96.000,00", 75),
+    ("Emily Carter", "emily.carter@northwind.example", "Northwind Traders", "COO", "42,000.00", 30),
+    ("James O'Brien", "jobrien@contoso.example", "Contoso Ltd", "IT Director", "120,000.00", 95),
+    ("Pedro Gonçalves", "pedro@acaidonorte.com.br", "Açaí do Norte", "Diretor", "7.800,00", 20),
+    ("Sophie Martin", "sophie.martin@fabrikam.example", "Fabrikam Inc", "Head of Sales", "55,500.00", 60),
+    ("Fernanda Lima", "fernanda.lima@ecotintas.com.br", "EcoTintas Indústria", "Gerente", "33.250,50", 50),
+    ("Michael Chen", "m.chen@globex.example", "Globex Corporation", "VP Operations", "210,000.00", 120),
+    ("Beatriz Rocha", "beatriz@clinicavida.com.br", "Clínica Vida", "Administradora", "12.400,00", 25),
+    ("Lucas Almeida", "lucas@transalmeida.com.br", "Transportes Almeida", "Dono", "64.000,00", 45),
+]
+# lead index → (stage to reach, outcome)
+_PLAN = {
+    0: ("Proposal", None),
+    1: ("Negociação e detalhamento", None),
+    2: ("Qualification", None),
+    3: ("Needs analysis", None),
+    4: ("Proposal", "won"),
+    5: ("Negociação e detalhamento", "won"),
+    6: ("Needs analysis", "lost"),
+    7: ("Prospecting", None),
+}
+
+
+def _parse_amount(text: str) -> Decimal:
+    from crmcli.domain.values import parse_money
+
+    return parse_money(text)
+
+
+def _fresh(path: Path) -> None:
+    """Remove an earlier demo database at `path`; refuse anything that is not one."""
+    if not path.exists():
+        return
+    probe = Database(str(path))
+    try:
+        with probe.read() as repo:
+            mark = repo.meta_get(DEMO_MARK)
+    except StorageError:
+        mark = None
+    finally:
+        probe.dispose()
+    if mark != "1":
+        raise StorageError(f"{path} exists and is not a crmcli demo database: not touching it")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def build_demo(path: Path) -> Database:
+    """Create a new demo database at `path` with leads, deals in several stages, wins and losses."""
+    _fresh(path)
+    db = Database(str(path), currency="BRL")
+    with db.write() as repo:
+        repo.meta_set(DEMO_MARK, "1")
+    stages.rename_stage(db, "Negotiation", "Negociação e detalhamento")
+    today = clock.today()
+    owners = ["ana", "bruno"]
+    os.environ.setdefault("CRM_OWNER", "ana")
+    made = []
+    for index, (name, email, company, title, budget, days) in enumerate(_TRADE_SHOW):
+        made.append(
+            leads.add_lead(
+                db,
+                name,
+                email=email,
+                company=company,
+                title=title,
+                source="ExpoVendas 2026",
+                budget=_parse_amount(budget),
+                timeline=today + timedelta(days=days),
+                owner=owners[index % 2],
+            )
+        )
+    leads.add_lead(db, "Rafael Costa", email="rafael@example.com", source="ExpoVendas 2026")
+    leads.add_lead(db, "Olivia Brown", email="olivia@initech.example", company="Initech",
+                   source="Website")
+    leads.mark_contacted(db, made[9].id)
+    leads.disqualify_lead(db, made[8].id, "No budget this year")
+    for index, (target, outcome) in _PLAN.items():
+        lead = made[index]
+        leads.mark_contacted(db, lead.id)
+        leads.qualify_lead(db, lead.id)
+        done = leads.convert_lead(db, lead.id, ConvertOptions())
+        assert done.opportunity is not None
+        ref = str(done.opportunity.id)
+        if target != "Prospecting":
+            opportunities.advance_opportunity(db, ref, to=target)
+        if outcome == "won":
+            opportunities.win_opportunity(db, ref)
+        elif outcome == "lost":
+            opportunities.lose_opportunity(
+                db, ref, reason="Price too high", competitor="Concorrente Digital"
+            )
+    opportunities.add_opportunity(
+        db,
+        "Northwind Traders – renewal 2027",
+        account="Northwind Traders",
+        amount=Decimal("15000.00"),
+        stage="Proposal",
+        probability=75,
+        close=date(today.year + 1, 1, 31),
+        owner="bruno",
+    )
+    return db

@@ -1,0 +1,95 @@
+"""Database maintenance use cases: init, check, backup, migrate."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from crmcli.errors import Duplicate, StorageError, ValidationError
+from crmcli.store.db import Database
+from crmcli.store.location import resolve_target
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What `db check` found."""
+
+    path: str
+    schema: str
+    leads: int
+    opportunities: int
+    problems: list[str]
+
+
+def check_database(db: Database) -> CheckResult:
+    """Integrity and foreign-key checks, with a few counts."""
+    applied = db.applied_migrations()
+    return CheckResult(
+        path=db.display,
+        schema=applied[-1] if applied else "",
+        leads=db.count("lead"),
+        opportunities=db.count("opportunity"),
+        problems=db.problems(),
+    )
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    """A verified backup."""
+
+    path: str
+    bytes: int
+
+
+def backup_database(db: Database, dest: Path, *, force: bool = False) -> BackupResult:
+    """A consistent copy via SQLite's online backup, 0600, verified by an integrity check."""
+    dest = dest.expanduser()
+    if dest.exists() and not force:
+        raise Duplicate(f"{dest} exists: pass --force to overwrite it")
+    if dest.is_dir():
+        raise ValidationError(f"{dest} is a directory: give a file name")
+    if db.path is not None and dest.resolve() == db.path.resolve():
+        raise ValidationError("the backup must not be the database itself")
+    db.backup_to(dest)
+    check = sqlite3.connect(f"{dest.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        verdict = check.execute("PRAGMA integrity_check").fetchone()[0]
+    finally:
+        check.close()
+    if verdict != "ok":
+        raise StorageError(f"the backup at {dest} failed its integrity check: {verdict}")
+    return BackupResult(str(dest), dest.stat().st_size)
+
+
+def migrate_database(db: Database) -> list[str]:
+    """Apply pending migrations (a backup is taken first when the database holds data)."""
+    return db.upgrade(backup=True)
+
+
+@dataclass(frozen=True)
+class InitResult:
+    """A database ready for use."""
+
+    path: str
+    currency: str
+    schema: str
+
+
+def init_database(
+    target: str | None, *, currency: str | None, notify: Callable[[str], None]
+) -> InitResult:
+    """Create (or open) the database, setting its currency once."""
+    code = currency.strip().upper() if currency else None
+    if code is not None and (len(code) != 3 or not code.isalpha()):
+        raise ValidationError(f'currency: "{currency}" is not a 3-letter ISO 4217 code')
+    db = Database(resolve_target(target), notify=notify, currency=code)
+    with db.read() as repo:
+        current = repo.meta_get("currency") or ""
+    if code is not None and code != current:
+        raise ValidationError(
+            f"currency is set once: this database already uses {current}"
+        )
+    applied = db.applied_migrations()
+    return InitResult(db.display, current, applied[-1] if applied else "")
