@@ -204,12 +204,17 @@ def contact_list(
         render.print_csv(contacts, CONTACT_COLUMNS)
     else:
         rows = [
-            [str(c.id), c.name, c.type.value, c.email or "", c.phone or "", render.cell(c.account_id)]
+            [
+                str(c.id),
+                c.name,
+                c.type.value,
+                c.email or "",
+                c.phone or "",
+                render.cell(c.account_id),
+            ]
             for c in contacts
         ]
-        render.print_table(
-            rows, ["id", "name", "type", "email", "phone", "account"], right=[0, 5]
-        )
+        render.print_table(rows, ["id", "name", "type", "email", "phone", "account"], right=[0, 5])
 
 
 @contact_app.command("show")

@@ -8,8 +8,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
-from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
@@ -41,6 +39,12 @@ class State:
             self._db = Database(resolve_target(self.db_target), notify=note)
         return self._db
 
+    def close(self) -> None:
+        """Release the database's connections."""
+        if self._db is not None:
+            self._db.dispose()
+            self._db = None
+
 
 def state(ctx: typer.Context) -> State:
     """The State of the root command."""
@@ -68,6 +72,13 @@ class CrmGroup(TyperGroup):
     """Turns CrmError and usage errors of sub-commands into one line on stderr and an exit code."""
 
     def invoke(self, ctx: Any) -> Any:
+        try:
+            return self._invoke(ctx)
+        finally:
+            if ctx.parent is None:
+                state(ctx).close()
+
+    def _invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except CrmError as exc:

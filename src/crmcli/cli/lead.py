@@ -28,10 +28,22 @@ if TYPE_CHECKING:
 
 app = sub_app("Leads: people or companies a conversation has started with.")
 
-LEAD_COLUMNS = (
-    "id name email phone company title source status budget timeline owner "
-    "contact_id account_id opportunity_id"
-).split()
+LEAD_COLUMNS = [
+    "id",
+    "name",
+    "email",
+    "phone",
+    "company",
+    "title",
+    "source",
+    "status",
+    "budget",
+    "timeline",
+    "owner",
+    "contact_id",
+    "account_id",
+    "opportunity_id",
+]
 
 Budget = Annotated[Decimal | None, money_option("What the buyer can spend.")]
 Timeline = Annotated[date | None, date_option("The date by which the buyer means to decide.")]

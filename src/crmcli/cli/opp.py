@@ -27,9 +27,18 @@ if TYPE_CHECKING:
 
 app = sub_app("Opportunities: specific sales moving through your stages.")
 
-OPP_COLUMNS = (
-    "id name account_id contact_id amount probability stage status expected_close owner"
-).split()
+OPP_COLUMNS = [
+    "id",
+    "name",
+    "account_id",
+    "contact_id",
+    "amount",
+    "probability",
+    "stage",
+    "status",
+    "expected_close",
+    "owner",
+]
 
 Ref = Annotated[str, typer.Argument(help="An id or an unambiguous name.", metavar="ID|NAME")]
 Amount = Annotated[Decimal | None, money_option("Expected amount.")]
@@ -77,8 +86,7 @@ def show_opp(
     render.print_record([p for p in pairs if p[1]], title=title)
     if history is not None:
         rows = [
-            [render.cell(h.at), h.stage or "", h.status.value, f"{h.probability}%"]
-            for h in history
+            [render.cell(h.at), h.stage or "", h.status.value, f"{h.probability}%"] for h in history
         ]
         render.print_table(rows, ["at (UTC)", "stage", "status", "prob."], title="History")
 
@@ -169,7 +177,9 @@ def show(ctx: typer.Context, ref: Ref, as_json: JsonOpt = False) -> None:
 
     detail = show_opportunity(db(ctx), ref)
     opp = detail.opportunity
-    show_opp(opp, as_json=as_json, quiet=False, title=f"Opportunity {opp.id}", history=detail.history)
+    show_opp(
+        opp, as_json=as_json, quiet=False, title=f"Opportunity {opp.id}", history=detail.history
+    )
 
 
 @app.command("edit")
@@ -256,9 +266,7 @@ def lose(
 
 
 @app.command("reopen")
-def reopen(
-    ctx: typer.Context, ref: Ref, as_json: JsonOpt = False, quiet: QuietOpt = False
-) -> None:
+def reopen(ctx: typer.Context, ref: Ref, as_json: JsonOpt = False, quiet: QuietOpt = False) -> None:
     """Reopen a won or lost deal at its stage's default probability."""
     from crmcli.services.opportunities import reopen_opportunity
 

@@ -124,9 +124,7 @@ def set_probability(
     ],
     update_open: Annotated[
         bool,
-        typer.Option(
-            "--update-open", help="Also re-set open deals that follow the stage default."
-        ),
+        typer.Option("--update-open", help="Also re-set open deals that follow the stage default."),
     ] = False,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,

@@ -52,7 +52,10 @@ def check_qualifiable(lead: Lead) -> None:
     """Refuse qualification unless the lead has both a budget and a timeline."""
     missing = [
         what
-        for what, value in (("a budget (--budget)", lead.budget), ("a timeline (--timeline)", lead.timeline))
+        for what, value in (
+            ("a budget (--budget)", lead.budget),
+            ("a timeline (--timeline)", lead.timeline),
+        )
         if value is None
     ]
     if missing:

@@ -17,15 +17,57 @@ DEMO_MARK = "demo"
 
 # name, e-mail, company, title, budget, days to decide
 _TRADE_SHOW = [
-    ("João Silva", "joao.silva@paoquente.com.br", "Padaria Pão Quente Ltda", "Sócio", "18.500,00", 40),
-    ("Maria Oliveira", "maria@horizonte.com.br", "Construtora Horizonte S.A.", "Compras", "96.000,00", 75),
+    (
+        "João Silva",
+        "joao.silva@paoquente.com.br",
+        "Padaria Pão Quente Ltda",
+        "Sócio",
+        "18.500,00",
+        40,
+    ),
+    (
+        "Maria Oliveira",
+        "maria@horizonte.com.br",
+        "Construtora Horizonte S.A.",
+        "Compras",
+        "96.000,00",
+        75,
+    ),
     ("Emily Carter", "emily.carter@northwind.example", "Northwind Traders", "COO", "42,000.00", 30),
     ("James O'Brien", "jobrien@contoso.example", "Contoso Ltd", "IT Director", "120,000.00", 95),
     ("Pedro Gonçalves", "pedro@acaidonorte.com.br", "Açaí do Norte", "Diretor", "7.800,00", 20),
-    ("Sophie Martin", "sophie.martin@fabrikam.example", "Fabrikam Inc", "Head of Sales", "55,500.00", 60),
-    ("Fernanda Lima", "fernanda.lima@ecotintas.com.br", "EcoTintas Indústria", "Gerente", "33.250,50", 50),
-    ("Michael Chen", "m.chen@globex.example", "Globex Corporation", "VP Operations", "210,000.00", 120),
-    ("Beatriz Rocha", "beatriz@clinicavida.com.br", "Clínica Vida", "Administradora", "12.400,00", 25),
+    (
+        "Sophie Martin",
+        "sophie.martin@fabrikam.example",
+        "Fabrikam Inc",
+        "Head of Sales",
+        "55,500.00",
+        60,
+    ),
+    (
+        "Fernanda Lima",
+        "fernanda.lima@ecotintas.com.br",
+        "EcoTintas Indústria",
+        "Gerente",
+        "33.250,50",
+        50,
+    ),
+    (
+        "Michael Chen",
+        "m.chen@globex.example",
+        "Globex Corporation",
+        "VP Operations",
+        "210,000.00",
+        120,
+    ),
+    (
+        "Beatriz Rocha",
+        "beatriz@clinicavida.com.br",
+        "Clínica Vida",
+        "Administradora",
+        "12.400,00",
+        25,
+    ),
     ("Lucas Almeida", "lucas@transalmeida.com.br", "Transportes Almeida", "Dono", "64.000,00", 45),
 ]
 # lead index → (stage to reach, outcome)
@@ -91,8 +133,9 @@ def build_demo(path: Path) -> Database:
             )
         )
     leads.add_lead(db, "Rafael Costa", email="rafael@example.com", source="ExpoVendas 2026")
-    leads.add_lead(db, "Olivia Brown", email="olivia@initech.example", company="Initech",
-                   source="Website")
+    leads.add_lead(
+        db, "Olivia Brown", email="olivia@initech.example", company="Initech", source="Website"
+    )
     leads.mark_contacted(db, made[9].id)
     leads.disqualify_lead(db, made[8].id, "No budget this year")
     for index, (target, outcome) in _PLAN.items():

@@ -88,8 +88,6 @@ def init_database(
     with db.read() as repo:
         current = repo.meta_get("currency") or ""
     if code is not None and code != current:
-        raise ValidationError(
-            f"currency is set once: this database already uses {current}"
-        )
+        raise ValidationError(f"currency is set once: this database already uses {current}")
     applied = db.applied_migrations()
     return InitResult(db.display, current, applied[-1] if applied else "")

@@ -94,9 +94,7 @@ def move_stage(
             anchor = repo.stage_find(after or before or "")
             if anchor.id == stage.id:
                 raise ValidationError("a stage cannot be moved relative to itself")
-            order = _place(
-                ids, stage.id, anchor if after else None, anchor if before else None
-            )
+            order = _place(ids, stage.id, anchor if after else None, anchor if before else None)
         repo.stage_reorder(order)
         return repo.stages()
 

@@ -156,7 +156,7 @@ class Database:
                 return []
             if applied and backup and self.path is not None:
                 copy = self.backup_path(applied[-1])
-                self.backup_to(copy, conn)
+                self.backup_to(copy)
                 self.notify(f"backed up {self.path} to {copy} before upgrading its schema")
             for migration in todo:
                 migration.apply(conn)
@@ -184,8 +184,7 @@ class Database:
         """The names of the migrations recorded in this database."""
         with self.connection() as conn:
             return [
-                r[0]
-                for r in conn.exec_driver_sql("SELECT name FROM crm_migrations ORDER BY name")
+                r[0] for r in conn.exec_driver_sql("SELECT name FROM crm_migrations ORDER BY name")
             ]
 
     # -- transactions ------------------------------------------------------------------------
@@ -223,26 +222,24 @@ class Database:
         stamp = clock.utcnow().strftime("%Y%m%dT%H%M%S")
         return self.path.with_name(f"{self.path.name}.{schema}.{stamp}.bak")
 
-    def backup_to(self, dest: Path, conn: Connection | None = None) -> None:
-        """A consistent copy of a SQLite database (online backup API), written 0600."""
+    def backup_to(self, dest: Path) -> None:
+        """A consistent copy of a SQLite database (online backup API), written 0600.
+
+        Reads through a connection of its own, so it also works while the caller holds the
+        write lock (as `upgrade` does: nobody can change the file between backup and migration).
+        """
         if self.path is None:
             raise StorageError("backup works on SQLite files only; use pg_dump for a server")
         fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.close(fd)
         os.chmod(dest, 0o600)
+        source = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
         target = sqlite3.connect(dest)
         try:
-            if conn is not None:
-                raw = conn.connection.dbapi_connection
-                assert isinstance(raw, sqlite3.Connection)
-                raw.backup(target)
-            else:
-                with self.connection() as c:
-                    raw = c.connection.dbapi_connection
-                    assert isinstance(raw, sqlite3.Connection)
-                    raw.backup(target)
+            source.backup(target)
         finally:
             target.close()
+            source.close()
 
     def problems(self) -> list[str]:
         """What SQLite's integrity and foreign-key checks report (empty when all is well)."""
@@ -321,8 +318,6 @@ def _server_engine(url: str) -> Engine:
     try:
         return create_engine(url, pool_pre_ping=False)
     except ModuleNotFoundError:
-        raise StorageError(
-            "PostgreSQL needs its driver: pip install 'crmcli[postgres]'"
-        ) from None
+        raise StorageError("PostgreSQL needs its driver: pip install 'crmcli[postgres]'") from None
     except (ArgumentError, NoSuchModuleError):
         raise StorageError(f"unsupported database URL: {location.redact(url)}") from None

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Connection,
+    RowMapping,
     Table,
     and_,
     delete,
@@ -84,28 +85,28 @@ _CONTACT_FIELDS = _fields(Contact)
 _STAGE_FIELDS = _fields(Stage)
 
 
-def _lead(row: Mapping[str, Any]) -> Lead:
+def _lead(row: RowMapping) -> Lead:
     data = {f: row[f] for f in _LEAD_FIELDS}
     data["status"] = LeadStatus(row["status"])
     data["extras"] = dict(row["extras"] or {})
     return Lead(**data)
 
 
-def _account(row: Mapping[str, Any]) -> Account:
+def _account(row: RowMapping) -> Account:
     return Account(**{f: row[f] for f in _ACCOUNT_FIELDS})
 
 
-def _contact(row: Mapping[str, Any]) -> Contact:
+def _contact(row: RowMapping) -> Contact:
     data = {f: row[f] for f in _CONTACT_FIELDS}
     data["type"] = ContactType(row["type"])
     return Contact(**data)
 
 
-def _stage(row: Mapping[str, Any]) -> Stage:
+def _stage(row: RowMapping) -> Stage:
     return Stage(**{f: row[f] for f in _STAGE_FIELDS})
 
 
-def _opp(row: Mapping[str, Any]) -> Opportunity:
+def _opp(row: RowMapping) -> Opportunity:
     return Opportunity(
         id=row["id"],
         name=row["name"],
@@ -162,7 +163,7 @@ class Repo:
         *,
         exact_only: bool = False,
         extra_key: str | None = None,
-    ) -> Mapping[str, Any] | None:
+    ) -> RowMapping | None:
         """The row an id or unambiguous name refers to; None when nothing matches the name."""
         text = ref.strip()
         if text.isdigit():
@@ -179,8 +180,7 @@ class Repo:
         if not rows and not exact_only:
             pattern = table.c.name_key.like(like_prefix(key), escape="\\")
             rows = list(
-                self.conn.execute(select(table).where(pattern).limit(MAX_CANDIDATES + 1))
-                .mappings()
+                self.conn.execute(select(table).where(pattern).limit(MAX_CANDIDATES + 1)).mappings()
             )
         if len(rows) > 1:
             listed = "; ".join(f"{r['id']} {r['name']}" for r in rows[:MAX_CANDIDATES])
@@ -435,9 +435,7 @@ class Repo:
 
     def opp_ids_in_stage(self, stage_id: int, *, status: str = "open") -> list[int]:
         """Ids of the deals of this status in this stage."""
-        query = select(OPPS.c.id).where(
-            and_(OPPS.c.stage_id == stage_id, OPPS.c.status == status)
-        )
+        query = select(OPPS.c.id).where(and_(OPPS.c.stage_id == stage_id, OPPS.c.status == status))
         return [int(r[0]) for r in self.conn.execute(query)]
 
     # -- opportunities -----------------------------------------------------------------------
@@ -550,4 +548,3 @@ class Repo:
             .order_by(STAGES.c.position, STAGES.c.id)
         )
         return [(str(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in self.conn.execute(query)]
-

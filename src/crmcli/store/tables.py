@@ -11,7 +11,16 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, CheckConstraint, Column, ForeignKey, Index, Integer
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+)
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -153,9 +162,7 @@ class HistoryRow(SQLModel, table=True):
     __table_args__ = (Index("ix_opportunity_history_opp", "opportunity_id", "at"),)
     id: int | None = Field(default=None, primary_key=True)
     opportunity_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("opportunity.id", ondelete="CASCADE"), nullable=False
-        )
+        sa_column=Column(Integer, ForeignKey("opportunity.id", ondelete="CASCADE"), nullable=False)
     )
     stage_id: int | None = Field(
         default=None,

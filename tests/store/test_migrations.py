@@ -1,0 +1,166 @@
+"""Schema versioning: migrations build the schema the models describe, upgrades keep data."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect
+
+from crmcli.errors import StorageError
+from crmcli.store import migrations
+from crmcli.store.db import Database
+from crmcli.store.migrations import MIGRATIONS, Migration
+from crmcli.store.tables import SQLModel
+
+
+def _schema(path: Path) -> dict[str, object]:
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        insp = inspect(engine)
+        return {
+            table: (
+                sorted((c["name"], bool(c["nullable"])) for c in insp.get_columns(table)),
+                sorted(i["name"] or "" for i in insp.get_indexes(table)),
+                sorted(
+                    (tuple(f["constrained_columns"]), f["referred_table"])
+                    for f in insp.get_foreign_keys(table)
+                ),
+            )
+            for table in insp.get_table_names()
+            if table != "sqlite_sequence"
+        }
+    finally:
+        engine.dispose()
+
+
+def test_migrated_schema_matches_the_models(tmp_path: Path) -> None:
+    migrated = tmp_path / "migrated.db"
+    Database(str(migrated)).upgrade()
+    modelled = tmp_path / "modelled.db"
+    engine = create_engine(f"sqlite:///{modelled}")
+    SQLModel.metadata.create_all(engine)
+    engine.dispose()
+    assert _schema(migrated) == _schema(modelled)
+
+
+def test_fresh_database_records_every_migration_and_default_stages(db: Database) -> None:
+    assert db.applied_migrations() == [m.name for m in MIGRATIONS]
+    with db.read() as repo:
+        assert [s.name for s in repo.stages()][0] == "Prospecting"
+        assert repo.meta_get("currency") == "BRL"
+
+
+def _old_database(path: Path, upto: int) -> None:
+    """A database as a crmcli that knew only the first `upto` migrations left it, with data."""
+    db = Database(str(path))
+    original = migrations.MIGRATIONS
+    try:
+        migrations.MIGRATIONS = original[:upto]
+        import crmcli.store.db as dbmod
+
+        dbmod.MIGRATIONS = original[:upto]
+        db.upgrade()
+        with db.write() as repo:
+            stage = repo.stages()[0]
+            conn = repo.conn
+            conn.exec_driver_sql(
+                "INSERT INTO account (name, name_key, created_at) "
+                "VALUES ('Acme', 'acme', '2026-01-02 03:04:05.000000')"
+            )
+            conn.exec_driver_sql(
+                "INSERT INTO lead (name, email, email_key, status, budget, search_key, "
+                "created_at, updated_at) VALUES ('João', 'j@x.br', 'j@x.br', 'new', 1250000, "
+                "'joão', '2026-01-02 03:04:05', '2026-01-02 03:04:05')"
+            )
+            conn.exec_driver_sql(
+                "INSERT INTO opportunity (name, name_key, account_id, stage_id, amount, "
+                "probability, probability_manual, status, created_at, updated_at) VALUES "
+                f"('Deal', 'deal', 1, {stage.id}, 99999, 10, 0, 'open', "
+                "'2026-01-02 03:04:05', '2026-01-02 03:04:05')"
+            )
+    finally:
+        migrations.MIGRATIONS = original
+        dbmod.MIGRATIONS = original
+        db.dispose()
+
+
+@pytest.mark.parametrize("upto", range(1, len(MIGRATIONS) + 1))
+def test_database_from_an_older_schema_upgrades_without_losing_data(
+    tmp_path: Path, upto: int
+) -> None:
+    path = tmp_path / "old.db"
+    _old_database(path, upto)
+    db = Database(str(path))
+    with db.read() as repo:
+        lead = repo.lead_get(1)
+        opp = repo.opp_get(1)
+    assert (lead.name, str(lead.budget)) == ("João", "12500.00")
+    assert (opp.name, str(opp.amount), opp.stage) == ("Deal", "999.99", "Prospecting")
+    assert db.applied_migrations() == sorted(m.name for m in MIGRATIONS)
+
+
+def test_upgrade_takes_a_backup_and_applies_a_new_migration_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "crm.db"
+    _old_database(path, len(MIGRATIONS))
+    extra = Migration(
+        "9999_test_column",
+        lambda conn: conn.exec_driver_sql("ALTER TABLE account ADD COLUMN tag VARCHAR"),
+    )
+    import crmcli.store.db as dbmod
+
+    monkeypatch.setattr(migrations, "MIGRATIONS", (*MIGRATIONS, extra))
+    monkeypatch.setattr(dbmod, "MIGRATIONS", (*MIGRATIONS, extra))
+    notes: list[str] = []
+    db = Database(str(path), notify=notes.append)
+    with db.read() as repo:
+        assert repo.lead_get(1).name == "João"
+    assert "9999_test_column" in db.applied_migrations()
+    backups = list(tmp_path.glob("crm.db.*.bak"))
+    assert len(backups) == 1 and (backups[0].stat().st_mode & 0o777) == 0o600
+    with sqlite3.connect(backups[0]) as old:
+        assert old.execute("SELECT name FROM lead").fetchall() == [("João",)]
+        columns = [r[1] for r in old.execute("PRAGMA table_info(account)")]
+        assert "tag" not in columns
+    assert any("backed up" in n for n in notes)
+    db.dispose()
+    assert Database(str(path)).upgrade() == []
+
+
+def test_newer_schema_is_refused_and_left_byte_identical(tmp_path: Path) -> None:
+    path = tmp_path / "crm.db"
+    db = Database(str(path))
+    db.upgrade()
+    with db.write() as repo:
+        repo.conn.exec_driver_sql(
+            "INSERT INTO crm_migrations (name, applied_at) VALUES ('9999_future', '2030-01-01')"
+        )
+    db.dispose()
+    before = path.read_bytes()
+    with pytest.raises(StorageError, match="newer crmcli"):
+        Database(str(path)).engine()
+    assert path.read_bytes() == before
+
+
+def test_foreign_sqlite_database_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as other:
+        other.execute("CREATE TABLE invoices (id INTEGER)")
+    before = path.read_bytes()
+    with pytest.raises(StorageError, match="not a crmcli one"):
+        Database(str(path)).engine()
+    assert path.read_bytes() == before
+    assert not Path(f"{path}-wal").exists()
+
+
+def test_non_sqlite_file_and_directory_are_refused(tmp_path: Path) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("not a database\n")
+    with pytest.raises(StorageError, match="not a SQLite database"):
+        Database(str(text)).engine()
+    assert text.read_text() == "not a database\n"
+    with pytest.raises(StorageError, match="directory"):
+        Database(str(tmp_path)).engine()

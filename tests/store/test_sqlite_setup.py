@@ -1,0 +1,72 @@
+"""SQLite connection settings, file permissions and write transactions."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from crmcli.store.db import Database
+
+
+def test_new_database_folder_is_0700_and_file_0600_under_umask_022(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        path = tmp_path / "new" / "folder" / "crm.db"
+        db = Database(str(path))
+        with db.write() as repo:
+            repo.meta_set("x", "y")
+        modes = {
+            p.name: stat.S_IMODE(p.stat().st_mode)
+            for p in (path.parent, path, Path(f"{path}-wal"), Path(f"{path}-shm"))
+            if p.exists()
+        }
+        db.dispose()
+    finally:
+        os.umask(old)
+    assert modes.pop("folder") == 0o700
+    assert set(modes.values()) == {0o600}
+
+
+def test_every_connection_has_wal_foreign_keys_and_busy_timeout(db: Database) -> None:
+    with db.read() as repo:
+        pragma = repo.conn.exec_driver_sql
+        assert pragma("PRAGMA journal_mode").scalar() == "wal"
+        assert pragma("PRAGMA foreign_keys").scalar() == 1
+        assert pragma("PRAGMA busy_timeout").scalar() == 30000
+
+
+def test_write_transactions_begin_immediate(db: Database) -> None:
+    import sqlite3
+
+    with db.write() as repo:
+        repo.meta_set("k", "v")
+        other = sqlite3.connect(str(db.path), timeout=0)
+        try:
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+        finally:
+            other.close()
+
+
+def test_read_transactions_do_not_take_the_write_lock(db: Database) -> None:
+    import sqlite3
+
+    with db.read() as repo:
+        repo.meta_get("currency")
+        other = sqlite3.connect(str(db.path), timeout=0)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
+
+
+def test_failed_write_rolls_back_everything(db: Database) -> None:
+    with pytest.raises(RuntimeError), db.write() as repo:
+        repo.meta_set("half", "written")
+        raise RuntimeError("boom")
+    with db.read() as repo:
+        assert repo.meta_get("half") is None
