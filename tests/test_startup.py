@@ -8,8 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-HEAVY = ("sqlalchemy", "sqlmodel", "pydantic_core._pydantic_core", "rich.table")
-
 _PROBE = """
 import json, sys
 sys.argv = ["crm", *json.loads(sys.argv[1])]
@@ -51,12 +49,20 @@ def test_python_dash_m_runs_the_same_cli(tmp_path: Path) -> None:
     run = [sys.executable, "-m", "crmcli"]
     added = subprocess.run(
         [*run, "lead", "add", "Ana Lúcia", "--email", "ana@x.br", "-q"],
-        capture_output=True, text=True, env=env, timeout=60, check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=True,
     )
     assert added.stdout == "1\n"
     shown = subprocess.run(
         [*run, "lead", "show", "1", "--json"],
-        capture_output=True, text=True, env=env, timeout=60, check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=True,
     )
     assert json.loads(shown.stdout)["name"] == "Ana Lúcia"
     failed = subprocess.run(

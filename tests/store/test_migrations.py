@@ -48,7 +48,7 @@ def test_migrated_schema_matches_the_models(tmp_path: Path) -> None:
 def test_fresh_database_records_every_migration_and_default_stages(db: Database) -> None:
     assert db.applied_migrations() == [m.name for m in MIGRATIONS]
     with db.read() as repo:
-        assert [s.name for s in repo.stages()][0] == "Prospecting"
+        assert repo.stages()[0].name == "Prospecting"
         assert repo.meta_get("currency") == "BRL"
 
 
