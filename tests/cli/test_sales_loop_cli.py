@@ -190,3 +190,21 @@ def test_contact_commands(crm: Run, crm_json) -> None:
     assert edited["type"] == "partner"
     shown = crm_json("account", "show", "clínica vida")
     assert [c["name"] for c in shown["contacts"]] == ["Ana Souza"]
+
+
+def test_account_prefix_in_a_creating_command_is_refused_with_candidates(
+    crm: Run, crm_json
+) -> None:
+    crm("account", "add", "AgroVale Ltda")
+    refused = crm("opp", "add", "Deal", "--account", "agro", code=1)
+    assert "1 AgroVale Ltda" in refused.stderr
+    assert len(crm_json("account", "list")) == 1
+    crm("opp", "add", "Deal", "--account", "agrovale ltda")
+    assert len(crm_json("account", "list")) == 1
+
+
+def test_convert_table_shows_the_ids_it_created(crm: Run) -> None:
+    _qualified_lead(crm)
+    table = crm("lead", "convert", "1").stdout
+    lines = {line.split()[0]: line.split() for line in table.splitlines() if line.strip()}
+    assert lines["account"][-1] == "1" and lines["contact"][-1] == "1"

@@ -141,16 +141,16 @@ def test_edit_lead_with_nothing_to_change_is_refused(db: Database) -> None:
         leads.edit_lead(db, lead.id)
 
 
-@pytest.mark.xfail(
-    reason="BUG: edit_lead says it changes details 'not its status', but accepts any keyword "
-    "(status, contact_id…) and writes it, bypassing the transition rules",
-    strict=True,
-)
-def test_edit_lead_cannot_change_status(db: Database) -> None:
+def test_edit_lead_cannot_change_status_or_links(db: Database) -> None:
+    # Regression: edit_lead used to write any keyword, bypassing the transition rules.
     lead = leads.add_lead(db, "Ana")
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="status"):
         leads.edit_lead(db, lead.id, status="converted")
-    assert leads.get_lead(db, lead.id).status is LeadStatus.NEW
+    with pytest.raises(ValidationError, match="account_id"):
+        leads.edit_lead(db, lead.id, account_id=1)
+    stored = leads.get_lead(db, lead.id)
+    assert stored.status is LeadStatus.NEW
+    assert stored.account_id is None
 
 
 def test_unknown_lead_is_not_found(db: Database) -> None:
@@ -246,15 +246,24 @@ def test_filter_by_source_ignores_ascii_case(many: Database) -> None:
     assert leads.list_leads(many, source="Exp") == []
 
 
-@pytest.mark.xfail(
-    reason="BUG: lead_list compares source with SQL lower(), which is ASCII-only in SQLite: "
-    "a source with an upper-case accented letter does not even match itself",
-    strict=True,
-)
 def test_filter_by_source_with_accented_capitals(db: Database) -> None:
+    # Regression: the source was compared with SQL lower(), which is ASCII-only in SQLite, so
+    # a source with an upper-case accented letter did not even match itself.
     leads.add_lead(db, "Ana", source="FEIRA SÃO PAULO")
+    leads.add_lead(db, "Bia", source="Feira Sao Paulo")
     assert _names(leads.list_leads(db, source="FEIRA SÃO PAULO")) == ["Ana"]
     assert _names(leads.list_leads(db, source="Feira São Paulo")) == ["Ana"]
+    assert _names(leads.list_leads(db, source=unicodedata.normalize("NFD", "feira são paulo"))) == [
+        "Ana"
+    ]
+    assert _names(leads.list_leads(db, source="feira sao paulo")) == ["Bia"]
+
+
+def test_source_filter_follows_an_edit(db: Database) -> None:
+    lead = leads.add_lead(db, "Ana", source="Website")
+    leads.edit_lead(db, lead.id, source="EXPOSIÇÃO")
+    assert _names(leads.list_leads(db, source="exposição")) == ["Ana"]
+    assert leads.list_leads(db, source="website") == []
 
 
 def test_filters_combine(many: Database) -> None:

@@ -370,3 +370,16 @@ def test_cannot_remove_the_last_stage(db: Database) -> None:
         remove_stage(db, "Negotiation")
     assert _names(db=db) == ["Negotiation"]
     assert list_stages(db)[0].position == 1
+
+
+def test_reopen_a_deal_whose_stage_was_removed_puts_it_in_the_first_stage(db: Database) -> None:
+    lost = _deal(db, "Lost", "Proposal")
+    opportunities.lose_opportunity(db, str(lost.id), reason="Price")
+    remove_stage(db, "Proposal")
+    assert _opp(db, lost).stage_id is None
+    reopened = opportunities.reopen_opportunity(db, str(lost.id))
+    assert (reopened.stage, reopened.probability, reopened.status) == (
+        "Prospecting",
+        10,
+        OppStatus.OPEN,
+    )

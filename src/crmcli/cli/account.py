@@ -55,7 +55,7 @@ def _show_contact(contact: Contact, *, as_json: bool, quiet: bool, title: str) -
 @account_app.command("add")
 def account_add(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="The company's name.")],
+    name: Annotated[str, typer.Argument(help="The company's name.", metavar="NAME")],
     industry: Industry = None,
     website: Website = None,
     phone: Phone = None,
@@ -155,7 +155,7 @@ def _announce(created: Account | None) -> None:
 @contact_app.command("add")
 def contact_add(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="The person's name.")],
+    name: Annotated[str, typer.Argument(help="The person's name.", metavar="NAME")],
     account: AccountRef = None,
     type_: TypeOpt = None,
     email: Email = None,

@@ -14,7 +14,10 @@ from crmcli.cli.common import JsonOpt, note
 def demo(
     path: Annotated[
         Path | None,
-        typer.Option(help="Where to build the demo database (default: demo.db in the data dir)."),
+        typer.Option(
+            metavar="FILE",
+            help="Where to build the demo database (default: demo.db in the data dir).",
+        ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:

@@ -77,7 +77,7 @@ def show_lead(lead: Lead, *, as_json: bool, quiet: bool, title: str | None = Non
 @app.command("add")
 def add(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="The person's or company's name.")],
+    name: Annotated[str, typer.Argument(help="The person's or company's name.", metavar="NAME")],
     email: Email = None,
     phone: Phone = None,
     company: Company = None,
@@ -331,9 +331,11 @@ def convert(
         return
     plan = result.plan
     verb = "would" if result.dry_run else "did"
+    account_id = result.account.id if result.account else plan.account.id
+    contact_id = result.contact.id if result.contact else plan.contact.id
     rows = [
-        ["account", _step(plan.account.action, verb), plan.account.name, _id(plan.account.id)],
-        ["contact", _step(plan.contact.action, verb), plan.contact.name, _id(plan.contact.id)],
+        ["account", _step(plan.account.action, verb), plan.account.name, _id(account_id)],
+        ["contact", _step(plan.contact.action, verb), plan.contact.name, _id(contact_id)],
     ]
     if plan.opportunity is not None:
         opp_id = _id(result.opportunity.id if result.opportunity else None)

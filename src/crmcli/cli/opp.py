@@ -99,7 +99,9 @@ def _announce(created: Account | None) -> None:
 @app.command("add")
 def add(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="A name a stranger would understand.")],
+    name: Annotated[
+        str, typer.Argument(help="A name a stranger would understand.", metavar="NAME")
+    ],
     account: Annotated[
         str, typer.Option(help="Account id or name (created when the name is new).")
     ],

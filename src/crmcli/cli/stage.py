@@ -68,7 +68,7 @@ def list_(
 @app.command("add")
 def add(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="The stage's name (any language).")],
+    name: Annotated[str, typer.Argument(help="The stage's name (any language).", metavar="NAME")],
     probability: Annotated[int, probability_option("Default win probability.")],
     after: Annotated[str | None, typer.Option(help="Put it right after this stage.")] = None,
     days: Days = None,

@@ -53,14 +53,14 @@ def check_qualifiable(lead: Lead) -> None:
     missing = [
         what
         for what, value in (
-            ("a budget (--budget)", lead.budget),
-            ("a timeline (--timeline)", lead.timeline),
+            ("budget (--budget)", lead.budget),
+            ("timeline (--timeline)", lead.timeline),
         )
         if value is None
     ]
     if missing:
         raise ValidationError(
-            f"lead {lead.id} cannot be qualified: it has no {' and no '.join(missing)}"
+            f"lead {lead.id} cannot be qualified: it needs a {' and a '.join(missing)}"
         )
 
 

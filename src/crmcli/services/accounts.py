@@ -8,7 +8,7 @@ from typing import Any
 from crmcli import clock
 from crmcli.domain.models import Account, Contact, ContactType, Opportunity
 from crmcli.domain.values import clean_text, normalise_email
-from crmcli.errors import NotFound, ValidationError
+from crmcli.errors import Ambiguous, NotFound, ValidationError
 from crmcli.services.common import required_name
 from crmcli.store.db import Database
 from crmcli.store.repo import Repo
@@ -46,6 +46,13 @@ def find_or_create_account(repo: Repo, ref: str) -> AccountFound:
     account = repo.account_find(ref, exact_only=True)
     if account is not None:
         return AccountFound(account, created=False)
+    similar = repo.accounts_starting_with(ref)
+    if similar:
+        listed = "; ".join(f"{a.id} {a.name}" for a in similar)
+        raise Ambiguous(
+            f'no account is named exactly "{ref.strip()}", but some start so: {listed} '
+            "(use the id or the full name, or create it first with `crm account add`)"
+        )
     name = required_name(ref, field="account")
     return AccountFound(repo.account_insert({"name": name, "created_at": clock.utcnow()}), True)
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import getpass
 import os
+from decimal import Decimal
 
-from crmcli.domain.values import clean_text
+from crmcli.domain.values import MAX_AMOUNT, clean_text
 from crmcli.errors import ValidationError
 
 
@@ -33,3 +34,23 @@ def required_name(value: str, *, field: str = "name") -> str:
 def optional_text(value: str | None, *, field: str) -> str | None:
     """A cleaned optional text field; an empty string clears it."""
     return clean_text(value, field=field) if value is not None else None
+
+
+def checked_probability(value: int | None, *, field: str = "probability") -> int | None:
+    """A probability in 0-100 (None passes through)."""
+    if value is not None and not 0 <= value <= 100:
+        raise ValidationError(f"{field}: {value} must be a whole number from 0 to 100")
+    return value
+
+
+def checked_amount(value: Decimal | None, *, field: str = "amount") -> Decimal | None:
+    """A non-negative amount with at most two decimals, within range (None passes through)."""
+    if value is None:
+        return None
+    if value < 0:
+        raise ValidationError(f"{field}: {value} must not be negative")
+    if value > MAX_AMOUNT:
+        raise ValidationError(f"{field}: {value} is too large")
+    if value != value.quantize(Decimal("0.01")):
+        raise ValidationError(f"{field}: {value} has more than 2 decimal places")
+    return value

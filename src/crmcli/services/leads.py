@@ -13,17 +13,20 @@ from crmcli.domain.models import Account, Contact, Lead, LeadStatus, Opportunity
 from crmcli.domain.rules import check_qualifiable, lead_transition, ordered
 from crmcli.domain.values import clean_text, normalise_email
 from crmcli.errors import Duplicate, InvalidTransition, ValidationError
-from crmcli.services.common import default_owner, required_name
+from crmcli.services.common import checked_amount, default_owner, required_name
 from crmcli.store.db import Database
 from crmcli.store.repo import Repo
 
 LEAD_TEXT_FIELDS = ("name", "email", "phone", "company", "title", "source", "owner", "notes")
+EDITABLE_FIELDS = (*LEAD_TEXT_FIELDS, "budget", "timeline")
 
 
 def _clean_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
     """Cleaned values for the given lead fields (None values are left out)."""
     out: dict[str, Any] = {}
     for key, value in fields.items():
+        if key not in EDITABLE_FIELDS:
+            raise ValidationError(f"{key}: not a lead detail that can be edited")
         if value is None:
             continue
         if key == "name":
@@ -32,6 +35,8 @@ def _clean_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
             out[key] = normalise_email(value) if value.strip() else None
         elif key in LEAD_TEXT_FIELDS:
             out[key] = clean_text(value, field=key)
+        elif key == "budget":
+            out[key] = checked_amount(value, field="budget")
         else:
             out[key] = value
     return out
@@ -140,6 +145,7 @@ def qualify_lead(
     db: Database, lead_id: int, *, budget: Decimal | None = None, timeline: date | None = None
 ) -> Lead:
     """Mark a lead qualified; it must have (or be given) both a budget and a timeline."""
+    checked_amount(budget, field="budget")
     with db.write() as repo:
         lead = repo.lead_get(lead_id)
         status = lead_transition(lead, "qualify")
@@ -278,6 +284,7 @@ def convert_lead(
 ) -> Conversion:
     """Turn a qualified lead into a contact, an account and (usually) an opportunity, atomically."""
     opts = options or ConvertOptions()
+    checked_amount(opts.amount)
     if dry_run:
         with db.read() as repo:
             lead = repo.lead_get(lead_id)

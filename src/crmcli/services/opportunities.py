@@ -13,7 +13,12 @@ from crmcli.domain.rules import check_move, check_open, check_reopen, next_stage
 from crmcli.domain.values import clean_text
 from crmcli.errors import ValidationError
 from crmcli.services.accounts import find_account, find_contact, find_or_create_account
-from crmcli.services.common import default_owner, required_name
+from crmcli.services.common import (
+    checked_amount,
+    checked_probability,
+    default_owner,
+    required_name,
+)
 from crmcli.store.db import Database
 from crmcli.store.repo import Repo
 
@@ -55,6 +60,8 @@ def add_opportunity(
 ) -> OppAdded:
     """Open a deal with an account (created when the name is new)."""
     clean = required_name(name)
+    checked_amount(amount)
+    checked_probability(probability)
     owner_name = clean_text(owner, field="owner") if owner is not None else default_owner()
     now = clock.utcnow()
     with db.write() as repo:
@@ -119,6 +126,8 @@ def edit_opportunity(
     owner: str | None = None,
 ) -> OppAdded:
     """Change a deal's details. A probability given here is marked as set by hand."""
+    checked_amount(amount)
+    checked_probability(probability)
     now = clock.utcnow()
     with db.write() as repo:
         opp = repo.opp_find(ref)
@@ -153,6 +162,7 @@ def advance_opportunity(
     db: Database, ref: str, *, to: str | None = None, probability: int | None = None
 ) -> Opportunity:
     """Move a deal to the next stage (or `to`); the probability follows the stage unless given."""
+    checked_probability(probability)
     now = clock.utcnow()
     with db.write() as repo:
         opp = repo.opp_find(ref)
@@ -174,6 +184,7 @@ def advance_opportunity(
 
 def win_opportunity(db: Database, ref: str, *, amount: Decimal | None = None) -> Opportunity:
     """Close a deal as won (probability 100), optionally at its final amount."""
+    checked_amount(amount)
     now = clock.utcnow()
     with db.write() as repo:
         opp = repo.opp_find(ref)

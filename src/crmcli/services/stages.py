@@ -8,7 +8,7 @@ from crmcli import clock
 from crmcli.domain.models import Stage
 from crmcli.domain.rules import ordered
 from crmcli.errors import InvalidTransition, UsageError, ValidationError
-from crmcli.services.common import required_name
+from crmcli.services.common import checked_probability, required_name
 from crmcli.store.db import Database
 from crmcli.store.repo import Repo
 
@@ -45,6 +45,7 @@ def add_stage(
 ) -> Stage:
     """A new stage, at the end of the pipeline or right after `after`."""
     clean = required_name(name)
+    checked_probability(probability)
     _check_days(expected_days)
     with db.write() as repo:
         anchor = repo.stage_find(after) if after else None
@@ -112,6 +113,7 @@ def set_stage_probability(
 ) -> ProbabilitySet:
     """Change a stage's default probability; `update_open` also re-sets its open deals that
     follow the stage default (hand-set probabilities are left alone)."""
+    checked_probability(probability)
     with db.write() as repo:
         stage = repo.stage_find(ref)
         repo.stage_update(stage, {"probability": probability})

@@ -44,7 +44,9 @@ def prepare_sqlite_file(path: Path) -> bool:
         return False
     folder = path.parent
     try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for parent in reversed([folder, *folder.parents]):
+            if not parent.exists():
+                parent.mkdir(mode=0o700)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         return False
@@ -237,6 +239,7 @@ class Database:
         target = sqlite3.connect(dest)
         try:
             source.backup(target)
+            target.execute("PRAGMA journal_mode = DELETE")  # a single self-contained file
         finally:
             target.close()
             source.close()

@@ -113,6 +113,7 @@ CREATE TABLE lead (
     company VARCHAR,
     title VARCHAR,
     source VARCHAR,
+    source_key VARCHAR,
     status VARCHAR NOT NULL,
     budget BIGINT,
     timeline DATE,
@@ -129,7 +130,7 @@ CREATE TABLE lead (
     updated_at {ts} NOT NULL
 );
 CREATE INDEX ix_lead_status ON lead (status);
-CREATE INDEX ix_lead_source ON lead (source);
+CREATE INDEX ix_lead_source_key ON lead (source_key);
 CREATE TABLE opportunity_history (
     id {pk},
     opportunity_id INTEGER NOT NULL REFERENCES opportunity (id) ON DELETE CASCADE,

@@ -34,7 +34,7 @@ from crmcli.domain.models import (
     Stage,
 )
 from crmcli.domain.values import normalise_name
-from crmcli.errors import Ambiguous, Duplicate, NotFound
+from crmcli.errors import Ambiguous, Duplicate, NotFound, ValidationError
 from crmcli.store.tables import (
     AccountRow,
     ContactRow,
@@ -146,7 +146,11 @@ class Repo:
         try:
             result = self.conn.execute(insert(table).values(**values))
         except IntegrityError as exc:
-            raise Duplicate(f"{table.name} would duplicate an existing one: {exc.orig}") from None
+            if "unique" in str(exc.orig).lower():
+                raise Duplicate(
+                    f"{table.name} would duplicate an existing one: {exc.orig}"
+                ) from None
+            raise ValidationError(f"{table.name} refused by the database: {exc.orig}") from None
         key = result.inserted_primary_key
         assert key is not None
         return int(key[0])
@@ -224,6 +228,7 @@ class Repo:
         row["search_key"] = lead_search_key(row["name"], row.get("email"), row.get("company"))
         row["email_key"] = (row.get("email") or "").lower() or None
         row["owner_key"] = _key(row.get("owner"))
+        row["source_key"] = _key(row.get("source"))
         row["extras"] = row.get("extras") or None
         return self.lead_get(self._insert(LEADS, row))
 
@@ -240,6 +245,8 @@ class Repo:
             row["email_key"] = (row["email"] or "").lower() or None
         if "owner" in row:
             row["owner_key"] = _key(row["owner"])
+        if "source" in row:
+            row["source_key"] = _key(row["source"])
         try:
             self._update(LEADS, lead.id, row)
         except IntegrityError:
@@ -267,7 +274,7 @@ class Repo:
         if exclude_statuses:
             query = query.where(LEADS.c.status.not_in(list(exclude_statuses)))
         if source:
-            query = query.where(func.lower(LEADS.c.source) == source.lower())
+            query = query.where(LEADS.c.source_key == normalise_name(source))
         if owner:
             query = query.where(LEADS.c.owner_key == normalise_name(owner))
         if search:
@@ -295,6 +302,12 @@ class Repo:
         """The account an id or name refers to, None if no name matches."""
         row = self._resolve(ACCOUNTS, "account", ref, exact_only=exact_only)
         return _account(row) if row else None
+
+    def accounts_starting_with(self, text: str) -> list[Account]:
+        """Accounts whose normalised name starts with `text`'s (at most a few)."""
+        pattern = ACCOUNTS.c.name_key.like(like_prefix(normalise_name(text)), escape="\\")
+        query = select(ACCOUNTS).where(pattern).order_by(ACCOUNTS.c.id).limit(MAX_CANDIDATES)
+        return [_account(r) for r in self.conn.execute(query).mappings()]
 
     def account_insert(self, values: Mapping[str, Any]) -> Account:
         """Store a new account (its normalised name must be new)."""

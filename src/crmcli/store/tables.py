@@ -107,7 +107,8 @@ class LeadRow(SQLModel, table=True):
     phone: str | None = None
     company: str | None = None
     title: str | None = None
-    source: str | None = Field(default=None, index=True)
+    source: str | None = None
+    source_key: str | None = Field(default=None, index=True)
     status: str = Field(default="new", index=True)
     budget: Decimal | None = Field(default=None, sa_type=Money)
     timeline: date | None = None

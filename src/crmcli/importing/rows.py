@@ -1,0 +1,146 @@
+"""Turning one data row of a lead file into a checked `LeadRow`.
+
+Values are trimmed and NFC-normalised; e-mails, money and dates go through the domain parsers.
+A bad row raises `RowError(line, reason)`, where the reason names the column and the value; the
+caller reports it and goes on with the next row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from crmcli.domain.values import clean_text, normalise_email, parse_date, parse_money
+from crmcli.errors import ValidationError
+from crmcli.importing.headers import Mapping
+
+__all__ = ["LeadRow", "RowError", "parse_lead_row"]
+
+_SCIENTIFIC = re.compile(r"[+-]?[0-9]+(?:[.,][0-9]+)?[eE][+-]?[0-9]+")
+
+
+class RowError(Exception):
+    """One data row is refused; `reason` names the column and the value."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(f"line {line}: {reason}")
+        self.line = line
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class LeadRow:
+    """A lead read from one row; `extras` holds the unmapped columns' non-empty values."""
+
+    name: str
+    email: str | None
+    phone: str | None
+    company: str | None
+    title: str | None
+    source: str | None
+    budget: Decimal | None
+    timeline: date | None
+    owner: str | None
+    notes: str | None
+    extras: dict[str, str] = field(default_factory=dict)
+    line: int = 0
+
+
+def _label(headers: Sequence[str], index: int) -> str:
+    header = headers[index] if index < len(headers) else ""
+    return header if header.strip() else f"column {index + 1}"
+
+
+def parse_lead_row(
+    line: int,
+    cells: Sequence[str],
+    mapping: Mapping,
+    headers: Sequence[str],
+    *,
+    source_override: str | None = None,
+) -> LeadRow:
+    """Check one row and return it as a `LeadRow`; raise `RowError` when it is bad.
+
+    A row with more cells than headers is refused (unless the surplus cells are empty, as
+    Excel's trailing separators leave them); missing cells are empty. `source_override`
+    (``--source``), when given, replaces the file's source for every row.
+    """
+    width = len(headers)
+    if len(cells) > width and any(cell.strip() for cell in cells[width:]):
+        raise RowError(line, f"has {len(cells)} cells but the header has {width} columns")
+    padded = list(cells[:width]) + [""] * (width - len(cells))
+
+    values: list[str | None] = []
+    for index, cell in enumerate(padded):
+        try:
+            values.append(clean_text(cell, field=_label(headers, index)))
+        except ValidationError as exc:
+            raise RowError(line, str(exc)) from None
+
+    def get(name: str) -> str | None:
+        index = mapping.column(name)
+        return None if index is None else values[index]
+
+    def label(name: str) -> str:
+        index = mapping.column(name)
+        return name if index is None else _label(headers, index)
+
+    try:
+        email = get("email")
+        if email is not None:
+            email = normalise_email(email, field=label("email"))
+        budget_text = get("budget")
+        budget = None if budget_text is None else parse_money(budget_text, field=label("budget"))
+        timeline_text = get("timeline")
+        timeline = (
+            None if timeline_text is None else parse_date(timeline_text, field=label("timeline"))
+        )
+    except ValidationError as exc:
+        raise RowError(line, str(exc)) from None
+
+    phone = get("phone")
+    if phone is not None and _SCIENTIFIC.fullmatch(phone.replace(" ", "")):
+        raise RowError(
+            line,
+            f'{label("phone")}: "{phone}" looks like a number Excel converted to scientific'
+            " notation (format the column as text and export again)",
+        )
+
+    name = get("name")
+    if name is None:
+        parts = [part for part in (get("first_name"), get("last_name")) if part]
+        name = " ".join(parts) or None
+    if name is None:
+        columns = [
+            f'"{_label(headers, i)}"'
+            for i in (mapping.column(f) for f in ("name", "first_name", "last_name"))
+            if i is not None
+        ]
+        where = f" ({' and '.join(columns)} empty)" if columns else " (no name column)"
+        raise RowError(line, f"name: missing{where}")
+
+    source = get("source")
+    if source_override is not None:
+        source = clean_text(source_override, field="--source") or source
+
+    extras: dict[str, str] = {}
+    for index in mapping.extras:
+        if index < width and values[index] is not None:
+            extras[_label(headers, index)] = values[index] or ""
+    return LeadRow(
+        name=name,
+        email=email,
+        phone=phone,
+        company=get("company"),
+        title=get("title"),
+        source=source,
+        budget=budget,
+        timeline=timeline,
+        owner=get("owner"),
+        notes=get("notes"),
+        extras=extras,
+        line=line,
+    )

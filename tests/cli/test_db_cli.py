@@ -1,0 +1,82 @@
+"""`crm db …` and `crm demo` through the command line."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import stat
+from collections.abc import Callable
+from pathlib import Path
+
+from typer.testing import Result
+
+Run = Callable[..., Result]
+
+
+def test_db_path_follows_crm_db_and_hides_url_passwords(crm: Run, db_path: Path) -> None:
+    assert crm("db", "path").stdout == f"{db_path}\n"
+    url = "postgresql://sales:s3cret@db.example/crm"
+    shown = crm("--db", url, "db", "path").stdout
+    assert "s3cret" not in shown and shown == "postgresql://sales:***@db.example/crm\n"
+
+
+def test_db_check_reports_ok(crm: Run) -> None:
+    crm("lead", "add", "Ana")
+    result = crm("db", "check")
+    assert result.stdout == "ok\n"
+    assert json.loads(crm("db", "check", "--json").stdout)["problems"] == []
+
+
+def test_db_backup_is_a_verified_0600_single_file_and_never_overwrites(
+    crm: Run, tmp_path: Path
+) -> None:
+    crm("lead", "add", "Ana Lúcia")
+    dest = tmp_path / "copy.db"
+    crm("db", "backup", str(dest))
+    assert stat.S_IMODE(dest.stat().st_mode) == 0o600
+    assert not Path(f"{dest}-wal").exists() and not Path(f"{dest}-shm").exists()
+    with sqlite3.connect(dest) as copy:
+        assert copy.execute("SELECT name FROM lead").fetchall() == [("Ana Lúcia",)]
+    refused = crm("db", "backup", str(dest), code=1)
+    assert "--force" in refused.stderr
+    crm("db", "backup", str(dest), "--force")
+
+
+def test_db_init_sets_the_currency_once(crm: Run) -> None:
+    info = json.loads(crm("db", "init", "--currency", "brl", "--json").stdout)
+    assert info["currency"] == "BRL"
+    assert "set once" in crm("db", "init", "--currency", "EUR", code=1).stderr
+    assert crm("db", "init", "--currency", "EURO", code=1).exit_code == 1
+
+
+def test_db_migrate_on_a_current_database_applies_nothing(crm: Run) -> None:
+    assert json.loads(crm("db", "migrate", "--json").stdout) == {"applied": []}
+
+
+def test_not_a_database_is_refused_and_left_alone(crm: Run, tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello\n")
+    result = crm("--db", str(notes), "lead", "list", code=1)
+    assert "not a SQLite database" in result.stderr and notes.read_text() == "hello\n"
+
+
+def test_demo_builds_a_separate_database_and_prints_the_report(
+    crm: Run, tmp_path: Path, db_path: Path
+) -> None:
+    demo = tmp_path / "demo.db"
+    report = json.loads(crm("demo", "--path", str(demo), "--json").stdout)
+    assert report["total"]["count"] > 0
+    assert "Negociação e detalhamento" in [s["stage"] for s in report["stages"]]
+    assert not db_path.exists()
+    again = json.loads(crm("demo", "--path", str(demo), "--json").stdout)
+    assert again["total"] == report["total"]
+    won = json.loads(crm("--db", str(demo), "opp", "list", "--status", "won", "--json").stdout)
+    lost = json.loads(crm("--db", str(demo), "opp", "list", "--status", "lost", "--json").stdout)
+    assert won and lost
+
+
+def test_demo_refuses_to_replace_a_real_database(crm: Run, db_path: Path) -> None:
+    crm("lead", "add", "Real lead")
+    result = crm("demo", "--path", str(db_path), code=1)
+    assert "not a crmcli demo database" in result.stderr
+    assert json.loads(crm("lead", "list", "--json").stdout)[0]["name"] == "Real lead"
