@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from crmcli.cli import render
+from crmcli.cli import imports, render
 from crmcli.cli.common import (
     CsvOpt,
     JsonOpt,
@@ -282,6 +282,41 @@ def delete(
         render.print_json({"id": lead.id, "deleted": True})
     else:
         note(f"deleted lead {lead.id} ({lead.name})")
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    file: imports.FileArg,
+    source: Annotated[str | None, typer.Option(help="Tag every row with this source.")] = None,
+    mapping: imports.MapOpt = None,
+    delimiter: imports.DelimiterOpt = None,
+    encoding: imports.EncodingOpt = None,
+    on_duplicate: imports.DuplicateOpt = imports.OnDuplicate.SKIP,
+    dry_run: imports.DryRunOpt = False,
+    strict: imports.StrictOpt = False,
+    rejects: imports.RejectsOpt = None,
+    as_json: imports.JsonSummaryOpt = False,
+) -> None:
+    """Import leads from a CSV file (a trade-show export); duplicates by e-mail.
+
+    Exit 0 when every row was good, 3 when some were rejected (the good ones are imported),
+    1 with --strict and a bad row (nothing is imported).
+    """
+    imports.run_import(
+        ctx,
+        "lead",
+        file,
+        source=source,
+        mapping=mapping,
+        delimiter=delimiter,
+        encoding=encoding,
+        on_duplicate=on_duplicate,
+        dry_run=dry_run,
+        strict=strict,
+        rejects=rejects,
+        as_json=as_json,
+    )
 
 
 def _conversion_json(result: Conversion) -> dict[str, Any]:

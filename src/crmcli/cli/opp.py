@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from crmcli.cli import render
+from crmcli.cli import imports, render
 from crmcli.cli.common import (
     CsvOpt,
     JsonOpt,
@@ -274,3 +274,37 @@ def reopen(ctx: typer.Context, ref: Ref, as_json: JsonOpt = False, quiet: QuietO
 
     opp = reopen_opportunity(db(ctx), ref)
     show_opp(opp, as_json=as_json, quiet=quiet, title=f"Opportunity {opp.id} reopened")
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    file: imports.FileArg,
+    mapping: imports.MapOpt = None,
+    delimiter: imports.DelimiterOpt = None,
+    encoding: imports.EncodingOpt = None,
+    on_duplicate: imports.DuplicateOpt = imports.OnDuplicate.SKIP,
+    dry_run: imports.DryRunOpt = False,
+    strict: imports.StrictOpt = False,
+    rejects: imports.RejectsOpt = None,
+    as_json: imports.JsonSummaryOpt = False,
+) -> None:
+    """Import deals kept in a spreadsheet until now (name, account, amount, stage, close…).
+
+    Accounts are created when new; a deal with the same name at the same account is a duplicate.
+    Exit codes as for `crm lead import`.
+    """
+    imports.run_import(
+        ctx,
+        "opp",
+        file,
+        source=None,
+        mapping=mapping,
+        delimiter=delimiter,
+        encoding=encoding,
+        on_duplicate=on_duplicate,
+        dry_run=dry_run,
+        strict=strict,
+        rejects=rejects,
+        as_json=as_json,
+    )

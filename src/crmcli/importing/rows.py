@@ -13,11 +13,17 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from crmcli.domain.values import clean_text, normalise_email, parse_date, parse_money
+from crmcli.domain.values import (
+    clean_text,
+    normalise_email,
+    parse_date,
+    parse_money,
+    parse_probability,
+)
 from crmcli.errors import ValidationError
 from crmcli.importing.headers import Mapping
 
-__all__ = ["LeadRow", "RowError", "parse_lead_row"]
+__all__ = ["LeadRow", "OppRow", "RowError", "parse_lead_row", "parse_opp_row"]
 
 _SCIENTIFIC = re.compile(r"[+-]?[0-9]+(?:[.,][0-9]+)?[eE][+-]?[0-9]+")
 
@@ -144,3 +150,93 @@ def parse_lead_row(
         extras=extras,
         line=line,
     )
+
+
+_STATUS_WORDS = {
+    "open": "open",
+    "aberto": "open",
+    "aberta": "open",
+    "em aberto": "open",
+    "won": "won",
+    "ganho": "won",
+    "ganha": "won",
+    "lost": "lost",
+    "perdido": "lost",
+    "perdida": "lost",
+}
+
+
+@dataclass(frozen=True)
+class OppRow:
+    """An opportunity read from one row of a deals spreadsheet."""
+
+    name: str
+    account: str
+    contact_email: str | None
+    amount: Decimal
+    probability: int | None
+    stage: str | None
+    expected_close: date | None
+    owner: str | None
+    status: str
+    line: int = 0
+
+
+def parse_opp_row(
+    line: int, cells: Sequence[str], mapping: Mapping, headers: Sequence[str]
+) -> OppRow:
+    """Check one deal row and return it as an `OppRow`; raise `RowError` when it is bad."""
+    width = len(headers)
+    if len(cells) > width and any(cell.strip() for cell in cells[width:]):
+        raise RowError(line, f"has {len(cells)} cells but the header has {width} columns")
+    padded = list(cells[:width]) + [""] * (width - len(cells))
+
+    def get(name: str) -> str | None:
+        index = mapping.column(name)
+        if index is None:
+            return None
+        try:
+            return clean_text(padded[index], field=_label(headers, index))
+        except ValidationError as exc:
+            raise RowError(line, str(exc)) from None
+
+    def label(name: str) -> str:
+        index = mapping.column(name)
+        return name if index is None else _label(headers, index)
+
+    name, account = get("name"), get("account")
+    if name is None:
+        raise RowError(line, f"{label('name')}: missing (a deal needs a name)")
+    if account is None:
+        raise RowError(line, f"{label('account')}: missing (a deal needs an account)")
+    status_text = (get("status") or "open").casefold()
+    status = _STATUS_WORDS.get(status_text)
+    if status is None:
+        raise RowError(line, f'{label("status")}: "{status_text}" is not open, won or lost')
+    try:
+        email = get("contact_email")
+        amount_text = get("amount")
+        probability_text = get("probability")
+        close_text = get("expected_close")
+        return OppRow(
+            name=name,
+            account=account,
+            contact_email=None
+            if email is None
+            else normalise_email(email, field=label("contact_email")),
+            amount=Decimal("0.00")
+            if amount_text is None
+            else parse_money(amount_text, field=label("amount")),
+            probability=None
+            if probability_text is None
+            else parse_probability(probability_text, field=label("probability")),
+            stage=get("stage"),
+            expected_close=None
+            if close_text is None
+            else parse_date(close_text, field=label("expected_close")),
+            owner=get("owner"),
+            status=status,
+            line=line,
+        )
+    except ValidationError as exc:
+        raise RowError(line, str(exc)) from None

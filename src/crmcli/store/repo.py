@@ -253,6 +253,30 @@ class Repo:
             raise Duplicate(f"another lead already has the e-mail {row.get('email')}") from None
         return self.lead_get(lead.id)
 
+    # -- bulk (imports) ------------------------------------------------------------------------
+
+    def leads_by_emails(self, emails: Sequence[str]) -> dict[str, Lead]:
+        """The leads whose normalised e-mail is one of `emails`, keyed by that e-mail."""
+        if not emails:
+            return {}
+        query = select(LEADS).where(LEADS.c.email_key.in_(sorted(set(emails))))
+        return {row["email_key"]: _lead(row) for row in self.conn.execute(query).mappings()}
+
+    def lead_insert_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert many new leads in one executemany; rows hold domain fields."""
+        if not rows:
+            return
+        prepared = []
+        for values in rows:
+            row = dict(values)
+            row["search_key"] = lead_search_key(row["name"], row.get("email"), row.get("company"))
+            row["email_key"] = row.get("email") or None
+            row["owner_key"] = _key(row.get("owner"))
+            row["source_key"] = _key(row.get("source"))
+            row["extras"] = row.get("extras") or None
+            prepared.append(row)
+        self.conn.execute(insert(LEADS), prepared)
+
     def lead_delete(self, lead_id: int) -> None:
         """Remove a lead for good."""
         self.conn.execute(delete(LEADS).where(LEADS.c.id == lead_id))
@@ -473,6 +497,14 @@ class Repo:
         row["name_key"] = normalise_name(row["name"])
         row["owner_key"] = _key(row.get("owner"))
         return self.opp_get(self._insert(OPPS, row))
+
+    def opp_by_account_and_name(self, account_id: int, name: str) -> Opportunity | None:
+        """The first deal of this account with this (normalised) name, if any."""
+        query = _OPP_SELECT.where(
+            and_(OPPS.c.account_id == account_id, OPPS.c.name_key == normalise_name(name))
+        ).order_by(OPPS.c.id)
+        row = self.conn.execute(query).mappings().first()
+        return _opp(row) if row else None
 
     def opp_update(self, opp: Opportunity, changes: Mapping[str, Any]) -> Opportunity:
         """Write `changes` to `opp`."""

@@ -1,0 +1,363 @@
+"""Importing lead and deal files: one transaction, streamed, every bad row reported.
+
+Rows are validated one by one (errors are values: a bad row is recorded with its line and
+reason and the import goes on), then written in batches with one executemany each. The whole
+file is one write transaction: a killed import leaves the database as it was; `--strict` and
+`--dry-run` roll it back at the end, so a dry run reports exactly what a real run would do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from crmcli import clock
+from crmcli.domain.models import Lead, LeadStatus, OppStatus
+from crmcli.domain.values import normalise_name
+from crmcli.errors import ValidationError
+from crmcli.importing.headers import (
+    LEAD_ALIASES,
+    LEAD_FIELDS,
+    OPP_ALIASES,
+    OPP_FIELDS,
+    build_mapping,
+    parse_map_options,
+)
+from crmcli.importing.reader import Table
+from crmcli.importing.rows import LeadRow, OppRow, RowError, parse_lead_row, parse_opp_row
+from crmcli.services.common import default_owner
+from crmcli.store.db import Database
+from crmcli.store.repo import Repo
+
+BATCH = 2000
+FILLABLE = ("phone", "company", "title", "source", "budget", "timeline", "owner", "notes")
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """A rejected row: its line in the file, why, and its original cells."""
+
+    line: int
+    reason: str
+    cells: list[str] = field(default_factory=list, compare=False, repr=False)
+
+
+@dataclass
+class ImportSummary:
+    """What an import did (or, for a dry run, would do)."""
+
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    skipped: int = 0
+    rejected: int = 0
+    errors: list[RowProblem] = field(default_factory=list)
+    dry_run: bool = False
+    committed: bool = False
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """How to read and apply an import file."""
+
+    source: str | None = None
+    mapping: Sequence[str] = ()
+    on_duplicate: str = "skip"
+    dry_run: bool = False
+    strict: bool = False
+
+
+class _Rollback(Exception):
+    """Raised inside the transaction to undo a dry run or a refused strict import."""
+
+
+Progress = Callable[[int], None]
+Reject = Callable[[RowProblem], None]
+
+
+def _quiet_progress(_: int) -> None:
+    return None
+
+
+def _check_options(options: ImportOptions) -> None:
+    if options.on_duplicate not in ("skip", "update"):
+        raise ValidationError(f'--on-duplicate: "{options.on_duplicate}" is not skip or update')
+
+
+def _run(
+    db: Database,
+    summary: ImportSummary,
+    body: Callable[[Repo], None],
+    *,
+    options: ImportOptions,
+) -> ImportSummary:
+    try:
+        with db.write() as repo:
+            body(repo)
+            if options.dry_run or (options.strict and summary.rejected):
+                raise _Rollback
+    except _Rollback:
+        summary.committed = False
+    else:
+        summary.committed = True
+    return summary
+
+
+def _reject(summary: ImportSummary, problem: RowProblem, on_reject: Reject) -> None:
+    summary.rejected += 1
+    summary.errors.append(RowProblem(problem.line, problem.reason))
+    on_reject(problem)
+
+
+# -- leads -------------------------------------------------------------------------------------
+
+
+def _fill(current: dict[str, Any], row: LeadRow) -> dict[str, Any]:
+    """The fields that `current` (a lead's values) lacks and that `row` can fill."""
+    changes: dict[str, Any] = {
+        name: getattr(row, name)
+        for name in FILLABLE
+        if current.get(name) is None and getattr(row, name) is not None
+    }
+    known = current.get("extras") or {}
+    extras = {k: v for k, v in row.extras.items() if k not in known}
+    if extras:
+        changes["extras"] = {**known, **extras}
+    return changes
+
+
+def _values_of(lead: Lead) -> dict[str, Any]:
+    return {name: getattr(lead, name) for name in (*FILLABLE, "extras")}
+
+
+def _lead_values(row: LeadRow, now: Any, owner: str | None) -> dict[str, Any]:
+    return {
+        "name": row.name,
+        "email": row.email,
+        "phone": row.phone,
+        "company": row.company,
+        "title": row.title,
+        "source": row.source,
+        "budget": row.budget,
+        "timeline": row.timeline,
+        "owner": row.owner or owner,
+        "notes": row.notes,
+        "extras": row.extras,
+        "status": LeadStatus.NEW.value,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _apply_lead_batch(
+    repo: Repo, batch: list[LeadRow], summary: ImportSummary, update: bool, owner: str | None
+) -> None:
+    now = clock.utcnow()
+    existing = repo.leads_by_emails([r.email for r in batch if r.email])
+    pending: dict[str, dict[str, Any]] = {}
+    fresh: list[dict[str, Any]] = []
+    for row in batch:
+        if row.email is None:
+            fresh.append(_lead_values(row, now, owner))
+            continue
+        if row.email in pending:
+            values = pending[row.email]
+            changes = _fill(values, row) if update else {}
+            values.update(changes)
+            summary.updated += bool(changes)
+            summary.skipped += not changes
+            continue
+        lead = existing.get(row.email)
+        if lead is None:
+            values = _lead_values(row, now, owner)
+            pending[row.email] = values
+            fresh.append(values)
+            continue
+        changes = _fill(_values_of(lead), row) if update else {}
+        if changes:
+            updated = repo.lead_update(lead, {**changes, "updated_at": now})
+            existing[row.email] = updated
+            summary.updated += 1
+        else:
+            summary.skipped += 1
+    repo.lead_insert_many(fresh)
+    summary.inserted += len(fresh)
+
+
+def import_leads(
+    db: Database,
+    table: Table,
+    options: ImportOptions,
+    *,
+    progress: Progress = _quiet_progress,
+    on_reject: Reject | None = None,
+) -> ImportSummary:
+    """Import a lead file; duplicates by normalised e-mail (database and file) skip or fill."""
+    _check_options(options)
+    mapping = build_mapping(
+        table.headers,
+        LEAD_ALIASES,
+        overrides=parse_map_options(options.mapping),
+        allowed_fields=LEAD_FIELDS,
+    )
+    if mapping.column("name") is None and mapping.column("first_name") is None:
+        raise ValidationError(
+            f"{table.name}: no column gives the lead's name (headers: "
+            f"{', '.join(table.headers)}); use --map 'Header=name'"
+        )
+    summary = ImportSummary(dry_run=options.dry_run)
+    reject = on_reject or (lambda _: None)
+    update = options.on_duplicate == "update"
+    owner = default_owner()
+
+    def body(repo: Repo) -> None:
+        batch: list[LeadRow] = []
+        for line, cells in table.rows():
+            summary.read += 1
+            try:
+                batch.append(
+                    parse_lead_row(
+                        line, cells, mapping, table.headers, source_override=options.source
+                    )
+                )
+            except RowError as exc:
+                _reject(summary, RowProblem(exc.line, exc.reason, cells), reject)
+            if len(batch) >= BATCH:
+                _apply_lead_batch(repo, batch, summary, update, owner)
+                batch = []
+                progress(summary.read)
+        _apply_lead_batch(repo, batch, summary, update, owner)
+        progress(summary.read)
+
+    return _run(db, summary, body, options=options)
+
+
+# -- opportunities ---------------------------------------------------------------------------
+
+
+def import_opportunities(
+    db: Database,
+    table: Table,
+    options: ImportOptions,
+    *,
+    progress: Progress = _quiet_progress,
+    on_reject: Reject | None = None,
+) -> ImportSummary:
+    """Import deals kept in a spreadsheet; duplicates are the same name at the same account."""
+    _check_options(options)
+    mapping = build_mapping(
+        table.headers,
+        OPP_ALIASES,
+        overrides=parse_map_options(options.mapping),
+        allowed_fields=OPP_FIELDS,
+    )
+    missing = [f for f in ("name", "account") if mapping.column(f) is None]
+    if missing:
+        raise ValidationError(
+            f"{table.name}: no column for {' and '.join(missing)} (headers: "
+            f"{', '.join(table.headers)}); use --map 'Header=field'"
+        )
+    summary = ImportSummary(dry_run=options.dry_run)
+    reject = on_reject or (lambda _: None)
+    owner = default_owner()
+
+    def body(repo: Repo) -> None:
+        stages = {normalise_name(s.name): s for s in repo.stages()}
+        ordered = repo.stages()
+        if not ordered:
+            raise ValidationError("the pipeline has no stages: add one with `crm stage add`")
+        names = ", ".join(f'"{s.name}"' for s in ordered)
+        for line, cells in table.rows():
+            summary.read += 1
+            try:
+                row = parse_opp_row(line, cells, mapping, table.headers)
+                stage = stages.get(normalise_name(row.stage)) if row.stage else ordered[0]
+                if stage is None:
+                    raise RowError(line, f'stage: "{row.stage}" is not a stage ({names})')
+                _apply_opp(repo, row, stage.id, options.on_duplicate == "update", owner, summary)
+            except RowError as exc:
+                _reject(summary, RowProblem(exc.line, exc.reason, cells), reject)
+            if summary.read % 500 == 0:
+                progress(summary.read)
+        progress(summary.read)
+
+    return _run(db, summary, body, options=options)
+
+
+def _apply_opp(
+    repo: Repo,
+    row: OppRow,
+    stage_id: int,
+    update: bool,
+    owner: str | None,
+    summary: ImportSummary,
+) -> None:
+    now = clock.utcnow()
+    account = repo.account_find(row.account, exact_only=True)
+    if account is None:
+        account = repo.account_insert({"name": row.account, "created_at": now})
+    contact_id = None
+    if row.contact_email:
+        contact = repo.contact_by_email(row.contact_email)
+        if contact is None:
+            contact = repo.contact_insert(
+                {
+                    "name": row.contact_email,
+                    "email": row.contact_email,
+                    "account_id": account.id,
+                    "type": "prospect",
+                    "created_at": now,
+                }
+            )
+        contact_id = contact.id
+    duplicate = repo.opp_by_account_and_name(account.id, row.name)
+    if duplicate is not None:
+        if not update:
+            summary.skipped += 1
+            return
+        changes: dict[str, Any] = {}
+        if duplicate.contact_id is None and contact_id is not None:
+            changes["contact_id"] = contact_id
+        if duplicate.expected_close is None and row.expected_close is not None:
+            changes["expected_close"] = row.expected_close
+        if duplicate.owner is None and (row.owner or owner):
+            changes["owner"] = row.owner or owner
+        if duplicate.amount == Decimal("0.00") and row.amount:
+            changes["amount"] = row.amount
+        if changes:
+            repo.opp_update(duplicate, {**changes, "updated_at": now})
+            summary.updated += 1
+        else:
+            summary.skipped += 1
+        return
+    status = OppStatus(row.status)
+    stage = next(s for s in repo.stages() if s.id == stage_id)
+    if status is OppStatus.WON:
+        probability, manual = 100, False
+    elif status is OppStatus.LOST:
+        probability, manual = 0, False
+    elif row.probability is not None:
+        probability, manual = row.probability, True
+    else:
+        probability, manual = stage.probability, False
+    opp = repo.opp_insert(
+        {
+            "name": row.name,
+            "account_id": account.id,
+            "contact_id": contact_id,
+            "stage_id": stage_id,
+            "amount": row.amount,
+            "probability": probability,
+            "probability_manual": manual,
+            "status": status.value,
+            "expected_close": row.expected_close,
+            "owner": row.owner or owner,
+            "created_at": now,
+            "updated_at": now,
+            "closed_at": None if status is OppStatus.OPEN else now,
+        }
+    )
+    repo.history_add(opp, now)
+    summary.inserted += 1
