@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from crmcli import __version__
-from crmcli.cli import account, db, demo, lead, opp, pipeline, stage
+from crmcli.cli import account, db, demo, export, lead, opp, pipeline, stage
 from crmcli.cli.common import CrmGroup, State
 
 app = typer.Typer(
@@ -61,6 +61,8 @@ app.add_typer(stage.app, name="stage")
 app.add_typer(pipeline.app, name="pipeline")
 app.add_typer(db.app, name="db")
 app.command("demo")(demo.demo)
+app.command("export")(export.export_cmd)
+app.command("import")(export.import_cmd)
 
 
 def main() -> None:

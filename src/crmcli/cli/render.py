@@ -132,7 +132,13 @@ def print_table(
         )
     for row in rows:
         table.add_row(*row)
-    console().print(table)
+    out = console()
+    if tty:
+        out.print(table)
+        return
+    with out.capture() as captured:
+        out.print(table)
+    sys.stdout.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
 
 
 def print_record(pairs: Sequence[tuple[str, str]], *, title: str | None = None) -> None:

@@ -28,6 +28,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.types import TypeDecorator
 
 from crmcli.domain.values import normalise_name
 from crmcli.errors import ValidationError
@@ -126,6 +127,8 @@ class DumpField:
 def _kind(column_type: Any) -> Kind:
     if isinstance(column_type, Money):
         return "money"
+    if isinstance(column_type, TypeDecorator):  # SQLModel's AutoString and the like
+        return _kind(column_type.impl_instance)
     if isinstance(column_type, Boolean):
         return "bool"
     if isinstance(column_type, DateTime):

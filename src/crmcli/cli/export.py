@@ -1,0 +1,172 @@
+"""`crm export` and `crm import`: a full backup as JSON (or one entity as CSV), and its restore."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, TextIO
+
+import typer
+
+from crmcli.cli import render
+from crmcli.cli.common import JsonOpt, db, note
+from crmcli.errors import StorageError, UsageError, ValidationError
+
+
+class ExportFormat(StrEnum):
+    """What `crm export` writes."""
+
+    JSON = "json"
+    CSV = "csv"
+
+
+class Entity(StrEnum):
+    """What `crm export --entity` can pick."""
+
+    LEADS = "leads"
+    ACCOUNTS = "accounts"
+    CONTACTS = "contacts"
+    OPPORTUNITIES = "opportunities"
+    STAGES = "stages"
+
+
+def encode(value: Any) -> Any:
+    """JSON data as `render.jsonable` makes it, but timestamps keep their sub-seconds if any.
+
+    `2026-11-25T12:34:56Z` as everywhere else; `2026-11-25T12:34:56.250000Z` only for a time
+    that has a fraction of a second, so a restore gives back exactly what was exported.
+    """
+    if isinstance(value, datetime):
+        return value.isoformat() + "Z"
+    if isinstance(value, dict):
+        return {str(k): encode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [encode(v) for v in value]
+    return render.jsonable(value)
+
+
+@contextmanager
+def _destination(output: Path | None) -> Iterator[TextIO]:
+    """stdout, or FILE written through a 0600 temporary file beside it and a rename."""
+    if output is None:
+        yield sys.stdout
+        return
+    folder = output.parent
+    try:
+        fd, temp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise StorageError(f"cannot write {output}: {exc.strerror}") from None
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, output)
+    except OSError as exc:
+        with suppress(OSError):
+            os.unlink(temp)
+        raise StorageError(f"cannot write {output}: {exc.strerror or exc}") from None
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(temp)
+        raise
+
+
+def _csv_cell(value: Any, *, text: bool) -> str:
+    shown = render.cell(encode(value))
+    return render.neutralise(shown) if text else shown
+
+
+def export_cmd(
+    ctx: typer.Context,
+    fmt: Annotated[
+        ExportFormat,
+        typer.Option("--format", help="json: one document (a full backup); csv: one entity."),
+    ] = ExportFormat.JSON,
+    entity: Annotated[
+        list[Entity] | None,
+        typer.Option(
+            "--entity",
+            help="Only this entity (repeat for several in JSON; CSV needs exactly one).",
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Write to FILE (mode 0600, replaced atomically) instead of stdout.",
+        ),
+    ] = None,
+) -> None:
+    """Export the database: JSON for a backup `crm import` restores, CSV for a spreadsheet."""
+    from crmcli.services.export import columns, export_data, iter_records, text_columns
+
+    picked = [e.value for e in entity or []]
+    if fmt is ExportFormat.CSV:
+        if len(set(picked)) != 1:
+            raise UsageError("--format csv needs exactly one --entity (leads, accounts, …)")
+        name = picked[0]
+        header = columns(name)
+        text = text_columns(name)
+        with _destination(output) as stream:
+            writer = csv.writer(stream, lineterminator="\n")
+            writer.writerow(header)
+            for record in iter_records(db(ctx), name):
+                writer.writerow([_csv_cell(record.get(c), text=c in text) for c in header])
+    else:
+        document = export_data(db(ctx), picked or None)
+        with _destination(output) as stream:
+            stream.write(json.dumps(encode(document), ensure_ascii=False, indent=2) + "\n")
+    if output is not None:
+        note(f"exported to {output}")
+
+
+def _read(source: str) -> str:
+    name = "stdin" if source == "-" else source
+    try:
+        raw = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    except OSError as exc:
+        raise ValidationError(f"cannot read {name}: {exc.strerror or exc}") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationError(f"{name} is not UTF-8 text (is it a `crm export` file?)") from None
+
+
+def import_cmd(
+    ctx: typer.Context,
+    source: Annotated[
+        str, typer.Argument(metavar="FILE|-", help="A JSON export (`crm export`), or - for stdin.")
+    ],
+    as_json: JsonOpt = False,
+) -> None:
+    """Restore a JSON export into an empty database (all of it or, on any error, nothing)."""
+    from decimal import Decimal
+
+    from crmcli.services.export import import_data
+
+    text = _read(source)
+    try:
+        document = json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as exc:
+        name = "stdin" if source == "-" else source
+        raise ValidationError(
+            f"{name} is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    counts = import_data(db(ctx), document)
+    if as_json:
+        render.print_json(counts)
+    else:
+        rows = [[entity, str(count)] for entity, count in counts.items()]
+        render.print_table(rows, ["restored", "rows"], right=[1])

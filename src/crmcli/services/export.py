@@ -1,0 +1,333 @@
+"""Export and import: a full backup as one JSON document a script can restore.
+
+`export_data` returns domain-level values (Decimal, date, datetime), ready for the CLI's JSON
+or CSV rendering. `import_data` takes the document as `json.loads` gives it back (money as exact
+strings, dates ISO 8601, timestamps ISO 8601 with a `Z`; the domain-level values themselves are
+accepted too), checks its whole shape before touching the database, then restores it in one
+write transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from crmcli.domain.models import ContactType, LeadStatus, OppStatus
+from crmcli.domain.values import MAX_AMOUNT
+from crmcli.errors import ValidationError
+from crmcli.store import dump
+from crmcli.store.db import Database
+
+FORMAT_VERSION = 1
+ENTITIES = ("stages", "accounts", "contacts", "leads", "opportunities")
+"""What an export holds, in document order (opportunities carry their `history`)."""
+
+_ENUMS: dict[tuple[str, str], type[StrEnum]] = {
+    ("leads", "status"): LeadStatus,
+    ("contacts", "type"): ContactType,
+    ("opportunities", "status"): OppStatus,
+    ("history", "status"): OppStatus,
+}
+# Foreign keys a document must satisfy by itself: (entity, field) -> referenced entity.
+_REFERENCES: dict[tuple[str, str], str] = {
+    ("contacts", "account_id"): "accounts",
+    ("opportunities", "account_id"): "accounts",
+    ("opportunities", "contact_id"): "contacts",
+    ("opportunities", "stage_id"): "stages",
+    ("leads", "contact_id"): "contacts",
+    ("leads", "account_id"): "accounts",
+    ("leads", "opportunity_id"): "opportunities",
+    ("history", "stage_id"): "stages",
+}
+# Keys of an exported opportunity beside its columns: the stage's name (for people; ignored on
+# import) and its history (without opportunity_id, which is the opportunity's own id).
+_OPP_EXTRA = ("stage", "history")
+_HISTORY_OMITTED = ("opportunity_id",)
+_MONEY = re.compile(r"[0-9]{1,13}(?:\.[0-9]{1,2})?")
+_CURRENCY = re.compile(r"[A-Z]{3}")
+
+
+# -- export --------------------------------------------------------------------------------
+
+
+def _checked_entities(entities: Sequence[str] | None) -> tuple[str, ...]:
+    if not entities:
+        return ENTITIES
+    unknown = [e for e in entities if e not in ENTITIES]
+    if unknown:
+        raise ValidationError(f"unknown entity {unknown[0]!r} (one of {', '.join(ENTITIES)})")
+    return tuple(e for e in ENTITIES if e in entities)
+
+
+def columns(entity: str) -> list[str]:
+    """The keys of one exported record (for CSV: opportunities without their history)."""
+    names = [f.name for f in dump.fields(entity)]
+    if entity == "opportunities":
+        names.insert(names.index("stage_id") + 1, "stage")
+    return names
+
+
+def text_columns(entity: str) -> set[str]:
+    """The columns of free text (neutralised in CSV); numbers, amounts and dates are not."""
+    names = {f.name for f in dump.fields(entity) if f.is_text}
+    if entity == "opportunities":
+        names.add("stage")
+    return names
+
+
+def iter_records(db: Database, entity: str) -> Iterator[dict[str, Any]]:
+    """One entity's records in id order, streamed from one read transaction (for CSV)."""
+    (entity,) = _checked_entities([entity])
+    with db.read() as repo:
+        stage_names = (
+            {int(s["id"]): str(s["name"]) for s in dump.dump_rows(repo.conn, "stages")}
+            if entity == "opportunities"
+            else {}
+        )
+        for row in dump.dump_rows(repo.conn, entity):
+            if entity == "opportunities":
+                row = _with_stage(row, stage_names)
+            yield row
+
+
+def _with_stage(row: dict[str, Any], stage_names: Mapping[int, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        out[key] = value
+        if key == "stage_id":
+            out["stage"] = stage_names.get(value) if value is not None else None
+    return out
+
+
+def export_data(db: Database, entities: Sequence[str] | None = None) -> dict[str, Any]:
+    """Every record of the given entities (all by default), from one consistent snapshot.
+
+    The document: `format_version`, `currency`, then one list per entity in id order; each
+    opportunity has its `history` (oldest first).
+    """
+    wanted = _checked_entities(entities)
+    with db.read() as repo:
+        conn = repo.conn
+        document: dict[str, Any] = {
+            "format_version": FORMAT_VERSION,
+            "currency": dump.dump_currency(conn),
+        }
+        stage_names = {int(s["id"]): str(s["name"]) for s in dump.dump_rows(conn, "stages")}
+        for entity in wanted:
+            if entity != "opportunities":
+                document[entity] = list(dump.dump_rows(conn, entity))
+                continue
+            history: dict[int, list[dict[str, Any]]] = {}
+            for entry in dump.dump_rows(conn, "history"):
+                opp_id = int(entry.pop("opportunity_id"))
+                history.setdefault(opp_id, []).append(entry)
+            document[entity] = [
+                {**_with_stage(row, stage_names), "history": history.get(int(row["id"]), [])}
+                for row in dump.dump_rows(conn, entity)
+            ]
+    return document
+
+
+# -- import --------------------------------------------------------------------------------
+
+
+class _Bad(Exception):
+    pass
+
+
+def _shown(value: Any) -> str:
+    text = repr(value) if not isinstance(value, str) else f'"{value}"'
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def _money(value: Any) -> Decimal:
+    if isinstance(value, Decimal):
+        given = value
+    elif isinstance(value, str) and _MONEY.fullmatch(value):
+        given = Decimal(value)
+    else:
+        raise _Bad(f'{_shown(value)} is not an exact amount string like "12500.00"')
+    if not given.is_finite() or given < 0 or given > MAX_AMOUNT:
+        raise _Bad(f"{_shown(value)} is not an amount from 0 to {MAX_AMOUNT}")
+    amount = given.quantize(Decimal("0.01"))
+    if amount != given:
+        raise _Bad(f"{_shown(value)} has more than two decimal places")
+    return amount
+
+
+def _date(value: Any) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise _Bad(f"{_shown(value)} is not a date (YYYY-MM-DD)")
+
+
+def _datetime(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str) and "T" in value:
+        text = value[:-1] if value.endswith(("Z", "z")) else value
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise _Bad(f"{_shown(value)} is not a time (YYYY-MM-DDTHH:MM:SSZ)") from None
+    else:
+        raise _Bad(f"{_shown(value)} is not a time (YYYY-MM-DDTHH:MM:SSZ)")
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+def _value(field: dump.DumpField, value: Any) -> Any:
+    if value is None:
+        if not field.nullable:
+            raise _Bad("must not be null")
+        return None
+    kind = field.kind
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _Bad(f"{_shown(value)} is not a whole number")
+        return value
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise _Bad(f"{_shown(value)} is not true or false")
+        return value
+    if kind == "money":
+        return _money(value)
+    if kind == "date":
+        return _date(value)
+    if kind == "datetime":
+        return _datetime(value)
+    if kind == "json":
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            raise _Bad("must be an object of text values")
+        return dict(value)
+    if not isinstance(value, str):
+        raise _Bad(f"{_shown(value)} is not text")
+    return value
+
+
+def _record(
+    entity: str, where: str, raw: Any, *, extra: Sequence[str] = (), omit: Sequence[str] = ()
+) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise ValidationError(f"{where}: must be an object, not {type(raw).__name__}")
+    spec = [f for f in dump.fields(entity) if f.name not in omit]
+    known = {f.name for f in spec} | set(extra)
+    unknown = sorted(k for k in raw if k not in known)
+    if unknown:
+        raise ValidationError(f"{where}: unknown key {unknown[0]!r}")
+    record: dict[str, Any] = {}
+    for field in spec:
+        if field.name not in raw:
+            raise ValidationError(f"{where}: missing {field.name!r}")
+        try:
+            value = _value(field, raw[field.name])
+        except _Bad as exc:
+            raise ValidationError(f"{where}.{field.name}: {exc}") from None
+        choices = _ENUMS.get((entity, field.name))
+        if choices is not None and value not in {c.value for c in choices}:
+            names = ", ".join(c.value for c in choices)
+            raise ValidationError(f"{where}.{field.name}: {_shown(value)} is not one of {names}")
+        record[field.name] = value
+    return record
+
+
+def _list(document: Mapping[str, Any], key: str) -> list[Any]:
+    if key not in document:
+        raise ValidationError(f"the document has no {key!r} (import takes a full JSON export)")
+    value = document[key]
+    if not isinstance(value, list):
+        raise ValidationError(f"{key}: must be a list, not {type(value).__name__}")
+    return value
+
+
+def parse_document(document: Any) -> tuple[dict[str, list[dict[str, Any]]], str]:
+    """The rows of a JSON export per table (`dump.TABLES`), and its currency; or ValidationError."""
+    if not isinstance(document, dict):
+        raise ValidationError("the document must be a JSON object (a `crm export` file)")
+    if "format_version" not in document:
+        raise ValidationError("the document has no 'format_version' (not a `crm export` file?)")
+    version = document["format_version"]
+    if version != FORMAT_VERSION or isinstance(version, bool):
+        raise ValidationError(
+            f"unknown format_version {_shown(version)} (this crmcli reads {FORMAT_VERSION})"
+        )
+    currency = document.get("currency")
+    if not isinstance(currency, str) or not _CURRENCY.fullmatch(currency):
+        raise ValidationError(f"currency: {_shown(currency)} is not an ISO 4217 code like BRL")
+    unknown = sorted(set(document) - {"format_version", "currency", *ENTITIES})
+    if unknown:
+        raise ValidationError(f"the document has an unknown key {unknown[0]!r}")
+    rows: dict[str, list[dict[str, Any]]] = {entity: [] for entity in dump.TABLES}
+    for entity in ENTITIES:
+        for index, raw in enumerate(_list(document, entity)):
+            where = f"{entity}[{index}]"
+            if entity != "opportunities":
+                rows[entity].append(_record(entity, where, raw))
+                continue
+            opp = _record(entity, where, raw, extra=_OPP_EXTRA)
+            if "history" not in raw:
+                raise ValidationError(f"{where}: missing 'history'")
+            if not isinstance(raw["history"], list):
+                raise ValidationError(f"{where}.history: must be a list")
+            rows[entity].append(opp)
+            for step, entry in enumerate(raw["history"]):
+                record = _record(
+                    "history", f"{where}.history[{step}]", entry, omit=_HISTORY_OMITTED
+                )
+                rows["history"].append({**record, "opportunity_id": opp["id"]})
+    _check_references(rows)
+    return rows, currency
+
+
+def _check_references(rows: Mapping[str, list[dict[str, Any]]]) -> None:
+    ids: dict[str, set[int]] = {}
+    for entity, records in rows.items():
+        seen: set[int] = set()
+        for index, record in enumerate(records):
+            if record["id"] in seen:
+                where = _where(entity, index, rows)
+                raise ValidationError(f"{where}.id: {record['id']} appears twice")
+            seen.add(record["id"])
+        ids[entity] = seen
+    for (entity, field), target in _REFERENCES.items():
+        for index, record in enumerate(rows[entity]):
+            ref = record[field]
+            if ref is not None and ref not in ids[target]:
+                where = _where(entity, index, rows)
+                raise ValidationError(
+                    f"{where}.{field}: {ref} is not the id of one of the {target}"
+                )
+
+
+def _where(entity: str, index: int, rows: Mapping[str, list[dict[str, Any]]]) -> str:
+    if entity != "history":
+        return f"{entity}[{index}]"
+    # history rows are nested: name them by their opportunity and place in its list.
+    opp_id = rows["history"][index]["opportunity_id"]
+    step = sum(1 for r in rows["history"][:index] if r["opportunity_id"] == opp_id)
+    opp_index = next(i for i, o in enumerate(rows["opportunities"]) if o["id"] == opp_id)
+    return f"opportunities[{opp_index}].history[{step}]"
+
+
+def import_data(db: Database, document: Any) -> dict[str, int]:
+    """Restore a full JSON export into an empty database, in one transaction; counts per entity.
+
+    The whole document is checked first (a ValidationError names the entity, index and field);
+    a database that already has leads, accounts, contacts or opportunities is refused.
+    """
+    rows, currency = parse_document(document)
+    with db.write() as repo:
+        restored = dump.restore(repo.conn, rows, currency=currency)
+    return {entity: restored[entity] for entity in (*ENTITIES, "history")}
