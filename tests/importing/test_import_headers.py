@@ -29,7 +29,7 @@ def fed(mapping: Mapping) -> dict[str, str | None]:
     ("raw", "key"),
     [
         (" Orçamento ", "orcamento"),
-        ("E-mail", "e mail"),
+        ("E-mail", "email"),
         ("Razão  Social", "razao social"),
         ("EMAIL_ADDRESS", "email address"),
         ("Job Title:", "job title"),

@@ -96,6 +96,7 @@ def export_cmd(
         list[Entity] | None,
         typer.Option(
             "--entity",
+            metavar="leads|accounts|contacts|opportunities|stages",
             help="Only this entity (repeat for several in JSON; CSV needs exactly one).",
         ),
     ] = None,

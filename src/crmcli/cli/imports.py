@@ -83,8 +83,12 @@ class _Rejects:
         self.path = path
         self.count = 0
         self._handle: Any = None
+        self.width = len(headers)
         if path is not None:
-            fd, self._tmp = tempfile.mkstemp(prefix=".rejects-", dir=path.parent or Path("."))
+            folder = path.parent if str(path.parent) else Path(".")
+            if not folder.is_dir():
+                raise ValidationError(f"--rejects: the folder {folder} does not exist")
+            fd, self._tmp = tempfile.mkstemp(prefix=".rejects-", dir=folder)
             os.chmod(self._tmp, 0o600)
             self._handle = os.fdopen(fd, "w", newline="", encoding="utf-8")
             self._writer = csv.writer(self._handle)
@@ -95,6 +99,8 @@ class _Rejects:
         print(f"crm: line {problem.line}: {problem.reason}", file=sys.stderr)
         if self._handle is not None:
             cells = [render.neutralise(c) for c in problem.cells]
+            # short rows are padded, so the reason sits in the reason column
+            cells += [""] * (self.width - len(cells))
             self._writer.writerow([*cells, f"line {problem.line}: {problem.reason}"])
 
     def close(self, keep: bool) -> None:

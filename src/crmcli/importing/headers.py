@@ -28,6 +28,7 @@ __all__ = [
 ]
 
 _NON_ALNUM = re.compile(r"[\W_]+")
+_E_MAIL = re.compile(r"\be mail\b")
 
 IGNORE = "-"
 """The override target that keeps a column as an extra column: ``--map 'Mobile=-'``."""
@@ -68,11 +69,13 @@ def normalise_header(h: str) -> str:
     """Return the comparison key of a header: ``" Razão  Social "`` -> ``"razao social"``.
 
     Trimmed, NFKD with combining marks dropped (accents removed), case-folded, and every run of
-    characters that are not letters or digits collapsed to one space.
+    characters that are not letters or digits collapsed to one space. "e-mail" and "e mail"
+    become "email" wherever they stand, so "E-mail do contato" matches "email do contato".
     """
     decomposed = unicodedata.normalize("NFKD", h.strip())
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _NON_ALNUM.sub(" ", stripped.casefold()).strip()
+    key = _NON_ALNUM.sub(" ", stripped.casefold()).strip()
+    return _E_MAIL.sub("email", key)
 
 
 def _aliases(table: dict[str, Iterable[str]]) -> dict[str, str]:

@@ -172,6 +172,10 @@ def _detect_encoding(prefix: bytes, eof: bool, name: str) -> tuple[str, str, boo
     return "utf-8", _FALLBACK_ERRORS, False, 0
 
 
+# C0 control bytes that never occur in CSV text (tab, LF, FF, CR and Ctrl-Z are allowed).
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 26)) + b"\x7f"
+
+
 def _refuse_binary(prefix: bytes, name: str) -> None:
     for signature, what in _SIGNATURES:
         if prefix.startswith(signature):
@@ -180,6 +184,12 @@ def _refuse_binary(prefix: bytes, name: str) -> None:
         raise ValidationError(
             f"{name}: looks like a binary file, not CSV (it contains NUL bytes;"
             " UTF-16 text needs a byte-order mark or --encoding utf-16-le)"
+        )
+    controls = len(prefix) - len(prefix.translate(None, _CONTROL_BYTES))
+    if controls > len(prefix) // 100:
+        raise ValidationError(
+            f"{name}: looks like a binary file, not CSV text ({controls} control bytes"
+            f" in the first {len(prefix)} bytes)"
         )
 
 
