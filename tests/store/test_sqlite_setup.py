@@ -70,3 +70,35 @@ def test_failed_write_rolls_back_everything(db: Database) -> None:
         raise RuntimeError("boom")
     with db.read() as repo:
         assert repo.meta_get("half") is None
+
+
+def test_bulk_lead_insert_stores_values_exactly_as_the_column_types_do(db: Database) -> None:
+    from datetime import date, datetime
+    from decimal import Decimal
+
+    values = {
+        "name": "Ana",
+        "budget": Decimal("1234.50"),
+        "timeline": date(2026, 12, 31),
+        "extras": {"Interesse": "Sensores"},
+        "status": "new",
+        "created_at": datetime(2026, 1, 2, 3, 4, 5),
+        "updated_at": datetime(2026, 1, 2, 3, 4, 5, 600),
+    }
+    with db.write() as repo:
+        repo.lead_insert({**values, "email": "one@x.br"})
+        repo.lead_insert_many([{**values, "email": "two@x.br"}])
+        stored = repo.conn.exec_driver_sql(
+            "SELECT typeof(budget), budget, timeline, created_at, updated_at, extras, "
+            "search_key, owner_key FROM lead ORDER BY id"
+        ).all()
+        leads = repo.leads_by_emails(["one@x.br", "two@x.br"])
+    assert stored[0][:6] == stored[1][:6]
+    assert stored[0][:4] == ("integer", 123450, "2026-12-31", "2026-01-02 03:04:05.000000")
+    first, second = leads["one@x.br"], leads["two@x.br"]
+    assert (first.budget, first.timeline, first.extras, first.updated_at) == (
+        second.budget,
+        second.timeline,
+        second.extras,
+        second.updated_at,
+    )

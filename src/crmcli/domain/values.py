@@ -68,6 +68,8 @@ def _error(field: str, value: str, reason: str) -> ValidationError:
 
 def normalise_name(text: str) -> str:
     """Return the key used to compare names: NFC, trimmed, single-spaced, case-folded."""
+    if text.isascii():  # fast path: NFC is a no-op and casefold is lower-casing
+        return " ".join(text.split()).lower()
     text = unicodedata.normalize("NFC", text)
     text = " ".join(text.split())
     return unicodedata.normalize("NFC", text.casefold())
@@ -80,17 +82,20 @@ def clean_text(text: str | None, *, field: str = "text") -> str | None:
     """
     if text is None:
         return None
-    cleaned = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
-    for ch in cleaned:
-        if ch not in "\t\n" and unicodedata.category(ch) == "Cc":
-            raise _error(field, text, "contains a control character")
+    cleaned = text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
+    if "\r" in cleaned:
+        cleaned = cleaned.replace("\r\n", "\n").replace("\r", "\n")
+    if not cleaned.isprintable():  # rare: only then look for control characters one by one
+        for ch in cleaned:
+            if ch not in "\t\n" and unicodedata.category(ch) == "Cc":
+                raise _error(field, text, "contains a control character")
     cleaned = cleaned.strip()
     return cleaned or None
 
 
 # ------------------------------------------------------------------------------------- e-mail
 
-_LOCAL_FORBIDDEN = frozenset('()<>[]:;,\\"@')
+_LOCAL_BAD = re.compile(r'[()<>\[\]:;,\\"@\s]')
 _DOMAIN_LABEL = re.compile(r"[^\W_](?:(?:[^\W_]|-){0,61}[^\W_])?")
 
 
@@ -100,11 +105,16 @@ def _valid_email(address: str) -> bool:
     local, domain = address.split("@")
     if not local or local.startswith(".") or local.endswith(".") or ".." in local:
         return False
-    for ch in local:
-        if ch in _LOCAL_FORBIDDEN or ch.isspace() or not ch.isprintable():
-            return False
+    if _LOCAL_BAD.search(local) or not local.isprintable():
+        return False
     labels = domain.split(".")
     return len(labels) >= 2 and all(_DOMAIN_LABEL.fullmatch(label) for label in labels)
+
+
+_ASCII_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_COMMON_EMAIL = re.compile(
+    rf"[a-z0-9_%+-]+(?:\.[a-z0-9_%+-]+)*@{_ASCII_LABEL}(?:\.{_ASCII_LABEL})+"
+)
 
 
 def normalise_email(text: str, *, field: str = "email") -> str:
@@ -114,7 +124,13 @@ def normalise_email(text: str, *, field: str = "email") -> str:
     domain of at least two dot-separated labels of letters, digits and inner hyphens; at most
     254 characters in all.
     """
-    address = unicodedata.normalize("NFC", text.strip()).lower()
+    address = text.strip().lower()
+    if len(address) <= 254 and _COMMON_EMAIL.fullmatch(address):
+        return address  # plain ASCII addresses: a subset of what the full check accepts
+    address = text.strip()
+    if not unicodedata.is_normalized("NFC", address):
+        address = unicodedata.normalize("NFC", address)
+    address = address.lower()
     if not _valid_email(address):
         raise _error(field, text, "is not a valid e-mail address")
     return address
@@ -202,6 +218,14 @@ def _parse_amount(text: str) -> Decimal:
     return value.quantize(_CENT)
 
 
+# Plain "1234", "1234.5", "1234,56", or grouped "R$ 12.345,67" / "$12,345.67"; anything else
+# (and every refusal) goes through the general parser, which has the final word.
+_COMMON_AMOUNT = re.compile(
+    r"(?:R\$ ?|\$)?(?:([1-9][0-9]*|0)|([1-9][0-9]{0,2}([.,])[0-9]{3}(?:\3[0-9]{3})*))"
+    r"(?:(?(3)(?!\3))[.,]([0-9]{1,2}))?"
+)
+
+
 def parse_money(text: str, *, field: str = "amount") -> Decimal:
     """Parse an amount typed in Brazilian, US or plain style into a Decimal with 2 places.
 
@@ -213,6 +237,12 @@ def parse_money(text: str, *, field: str = "amount") -> Decimal:
     decimal places); before 1 or 2 digits it is the decimal separator. Exact: never a float.
     Refused: empty, negative, more than 2 decimal places, above `MAX_AMOUNT`, exponents.
     """
+    fast = _COMMON_AMOUNT.fullmatch(text)
+    if fast is not None:  # the usual shapes, answered without the general parser
+        integer = fast.group(1) or fast.group(2).replace(fast.group(3) or ".", "")
+        fraction = fast.group(4) or ""
+        if len(integer) <= 13:
+            return Decimal(f"{integer}.{fraction:0<2}")
     try:
         return _parse_amount(text)
     except _Invalid as exc:
@@ -237,6 +267,10 @@ def format_money(value: Decimal) -> str:
 
 def money_to_cents(value: Decimal) -> int:
     """Return `value` as a whole number of cents (rounded half-up if it has more places)."""
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and -2 <= exponent <= 0 and value.adjusted() < 20:
+        # exact already and well within the context's precision: no rounding needed
+        return int(value.scaleb(2))
     cents = _to_cents(value)
     sign, digits, _ = cents.as_tuple()
     number = int("".join(map(str, digits)))
@@ -333,7 +367,7 @@ def _shift(today: date, amount: int, unit: str) -> date:
     return result
 
 
-def _parse_date(text: str, today: date) -> tuple[date, bool]:
+def _parse_date(text: str, today: date | None) -> tuple[date, bool]:
     """Parse a date; the flag tells whether `text` was in ISO form."""
     if match := _ISO_DATE.fullmatch(text):
         year, month, day = (int(g) for g in match.groups())
@@ -341,13 +375,14 @@ def _parse_date(text: str, today: date) -> tuple[date, bool]:
     if match := _DMY_DATE.fullmatch(text):
         day, month, year = int(match.group(1)), int(match.group(3)), int(match.group(4))
         return _make_date(year, month, day), False
+    base = date.today() if today is None else today
     keyword = text.lower()
     if keyword in _KEYWORDS:
-        return _shift(today, _KEYWORDS[keyword], "d"), False
+        return _shift(base, _KEYWORDS[keyword], "d"), False
     if match := _RELATIVE.fullmatch(text):
         sign, number, unit = match.groups()
         amount = -int(number) if sign == "-" else int(number)
-        return _shift(today, amount, unit.lower()), False
+        return _shift(base, amount, unit.lower()), False
     raise _Invalid(f"is not a valid date ({_DATE_FORMS})", unrecognised=True)
 
 
@@ -358,9 +393,8 @@ def parse_date(text: str, *, field: str = "date", today: date | None = None) -> 
     Day and month may have 1 or 2 digits; years have 4 digits, from 1900 to 9999. A month
     step keeps the day of the month, clamped to the target month's last day.
     """
-    base = date.today() if today is None else today
     try:
-        return _parse_date(text.strip(), base)[0]
+        return _parse_date(text.strip(), today)[0]
     except _Invalid as exc:
         raise _error(field, text, exc.reason) from None
 

@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from crmcli.errors import ValidationError
 
@@ -323,12 +324,17 @@ class Mapping:
 
     def column(self, field: str) -> int | None:
         """Return the index of the column that feeds `field`, or None."""
-        for index, fed in enumerate(self.fields):
-            if fed == field:
-                return index
-        return None
+        return self._columns.get(field)
 
-    @property
+    @cached_property
+    def _columns(self) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for index, fed in enumerate(self.fields):
+            if fed is not None:
+                found.setdefault(fed, index)
+        return found
+
+    @cached_property
     def extras(self) -> tuple[int, ...]:
         """The indexes of the columns that feed no field (kept verbatim under their header)."""
         return tuple(i for i, fed in enumerate(self.fields) if fed is None)

@@ -79,12 +79,15 @@ def parse_lead_row(
         raise RowError(line, f"has {len(cells)} cells but the header has {width} columns")
     padded = list(cells[:width]) + [""] * (width - len(cells))
 
-    values: list[str | None] = []
-    for index, cell in enumerate(padded):
-        try:
-            values.append(clean_text(cell, field=_label(headers, index)))
-        except ValidationError as exc:
-            raise RowError(line, str(exc)) from None
+    try:
+        values = [clean_text(cell) for cell in padded]
+    except ValidationError:  # rare: find the cell again, to name its column
+        for index, cell in enumerate(padded):
+            try:
+                clean_text(cell, field=_label(headers, index))
+            except ValidationError as exc:
+                raise RowError(line, str(exc)) from None
+        raise
 
     def get(name: str) -> str | None:
         index = mapping.column(name)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -33,7 +36,7 @@ from crmcli.domain.models import (
     OppStatus,
     Stage,
 )
-from crmcli.domain.values import normalise_name
+from crmcli.domain.values import money_to_cents, normalise_name
 from crmcli.errors import Ambiguous, Duplicate, NotFound, ValidationError
 from crmcli.store.tables import (
     AccountRow,
@@ -54,6 +57,33 @@ HISTORY: Table = HistoryRow.__table__  # type: ignore[attr-defined]
 META: Table = MetaRow.__table__  # type: ignore[attr-defined]
 
 MAX_CANDIDATES = 8
+
+
+def _cents_or_none(value: Any) -> Any:
+    return None if value is None else money_to_cents(value)
+
+
+def _date_text(value: Any) -> Any:
+    return None if value is None else value.isoformat()
+
+
+@lru_cache(maxsize=16)  # a batch shares one timestamp
+def _datetime_text(value: Any) -> Any:
+    return None if value is None else value.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _json_text(value: Any) -> Any:
+    return None if value is None else json.dumps(value)
+
+
+_SQLITE_STORAGE: dict[str, Callable[[Any], Any]] = {
+    "budget": _cents_or_none,
+    "timeline": _date_text,
+    "created_at": _datetime_text,
+    "updated_at": _datetime_text,
+    "extras": _json_text,
+}
+"""How the lead columns' types store values in SQLite, for the raw bulk insert."""
 
 
 def like_prefix(text: str) -> str:
@@ -275,7 +305,20 @@ class Repo:
             row["source_key"] = _key(row.get("source"))
             row["extras"] = row.get("extras") or None
             prepared.append(row)
-        self.conn.execute(insert(LEADS), prepared)
+        if self.conn.dialect.name != "sqlite":
+            self.conn.execute(insert(LEADS), prepared)
+            return
+        # The bulk path: SQLAlchemy's per-row parameter processing costs several times the
+        # insert itself, so convert to SQLite's storage forms here (the same ones the column
+        # types write: cents, ISO dates, "YYYY-MM-DD HH:MM:SS.ffffff", JSON text) and hand
+        # the rows to the driver's executemany.
+        columns = list(prepared[0])
+        sql = f"INSERT INTO lead ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
+        special = [(c, f) for c, f in _SQLITE_STORAGE.items() if c in prepared[0]]
+        for row in prepared:
+            for column, convert in special:
+                row[column] = convert(row[column])
+        self.conn.exec_driver_sql(sql, list(map(itemgetter(*columns), prepared)))
 
     def lead_delete(self, lead_id: int) -> None:
         """Remove a lead for good."""
