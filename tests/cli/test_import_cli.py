@@ -110,6 +110,7 @@ def test_utf16_le_bom_tab_separated_excel_unicode_text(
     path = write(tmp_path, "unicode.txt", codecs.BOM_UTF16_LE + text.encode("utf-16-le"))
     result = crm("lead", "import", path, "--json")
     assert counts(summary_of(result)) == (2, 2, 0, 0, 0)
+    assert "not UTF-8, read as utf-16-le" in result.stderr
     found = by_email(crm_json)
     assert found["marcia@x.com.br"]["name"] == "Márcia Lüdke"
     assert found["marcia@x.com.br"]["phone"] == "+55 11 98765-4321"

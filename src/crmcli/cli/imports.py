@@ -154,7 +154,7 @@ def run_import(
         table: Table = open_table(
             stream, name="stdin" if file == "-" else file, encoding=encoding, delimiter=delimiter
         )
-        if table.encoding_guessed:
+        if encoding is None and table.encoding not in ("utf-8", "utf-8-sig"):
             note(f"{table.name}: not UTF-8, read as {table.encoding}")
         sink = _Rejects(rejects, table.headers)
         bar, progress = _progress_reporter()
