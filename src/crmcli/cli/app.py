@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from crmcli import __version__
-from crmcli.cli import account, db, demo, export, lead, opp, pipeline, stage
+from crmcli.cli import account, activity, db, demo, export, lead, opp, pipeline, reports, stage
 from crmcli.cli.common import CrmGroup, State
 
 app = typer.Typer(
@@ -59,6 +59,10 @@ app.add_typer(account.contact_app, name="contact")
 app.add_typer(opp.app, name="opp")
 app.add_typer(stage.app, name="stage")
 app.add_typer(pipeline.app, name="pipeline")
+app.add_typer(activity.app, name="activity")
+app.command("agenda")(activity.agenda)
+app.command("forecast")(reports.forecast)
+app.add_typer(reports.app, name="report")
 app.add_typer(db.app, name="db")
 app.command("demo")(demo.demo)
 app.command("export")(export.export_cmd)

@@ -165,3 +165,40 @@ class Opportunity:
         if self.status is OppStatus.LOST:
             return "lost"
         return "manual" if self.probability_manual else "stage"
+
+
+class ActivityType(StrEnum):
+    """What kind of follow-up an activity is."""
+
+    CALL = "call"
+    MEETING = "meeting"
+    EMAIL = "email"
+    TASK = "task"
+    NOTE = "note"
+
+
+@dataclass(frozen=True)
+class Activity:
+    """A call, meeting, e-mail, task or note linked to exactly one lead, contact, account or
+    opportunity.
+
+    Attributes:
+        due: when it is due (naive local time), if ever; `due_has_time` is False for a date.
+        done_at: when it was marked done (naive UTC).
+    """
+
+    id: int
+    type: ActivityType
+    subject: str
+    lead_id: int | None = None
+    contact_id: int | None = None
+    account_id: int | None = None
+    opportunity_id: int | None = None
+    due: datetime | None = None
+    due_has_time: bool = False
+    done: bool = False
+    done_at: datetime | None = None
+    owner: str | None = None
+    notes: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None

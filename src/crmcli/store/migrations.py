@@ -149,7 +149,42 @@ INSERT INTO stage (name, name_key, position, probability, expected_days) VALUES
     ('Negotiation', 'negotiation', 5, 80, 14)
 """
 
-MIGRATIONS: tuple[Migration, ...] = (Migration("0001_core", _run_sql(_M0001_CORE)),)
+_M0002_ACTIVITIES = """
+CREATE TABLE activity (
+    id {pk},
+    type VARCHAR NOT NULL,
+    subject VARCHAR NOT NULL,
+    lead_id INTEGER REFERENCES lead (id) ON DELETE CASCADE,
+    contact_id INTEGER REFERENCES contact (id) ON DELETE CASCADE,
+    account_id INTEGER REFERENCES account (id) ON DELETE CASCADE,
+    opportunity_id INTEGER REFERENCES opportunity (id) ON DELETE CASCADE,
+    due {ts},
+    due_has_time BOOLEAN NOT NULL,
+    done BOOLEAN NOT NULL,
+    done_at {ts},
+    owner VARCHAR,
+    owner_key VARCHAR,
+    notes VARCHAR,
+    created_at {ts} NOT NULL,
+    updated_at {ts} NOT NULL,
+    CONSTRAINT ck_activity_one_link CHECK (
+        (CASE WHEN lead_id IS NULL THEN 0 ELSE 1 END)
+        + (CASE WHEN contact_id IS NULL THEN 0 ELSE 1 END)
+        + (CASE WHEN account_id IS NULL THEN 0 ELSE 1 END)
+        + (CASE WHEN opportunity_id IS NULL THEN 0 ELSE 1 END) = 1
+    )
+);
+CREATE INDEX ix_activity_done_due ON activity (done, due);
+CREATE INDEX ix_activity_opportunity ON activity (opportunity_id, done);
+CREATE INDEX ix_activity_lead ON activity (lead_id);
+CREATE INDEX ix_activity_contact ON activity (contact_id);
+CREATE INDEX ix_activity_account ON activity (account_id)
+"""
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration("0001_core", _run_sql(_M0001_CORE)),
+    Migration("0002_activities", _run_sql(_M0002_ACTIVITIES)),
+)
 """Every migration, oldest first. Append only."""
 
 MIGRATIONS_TABLE_SQL = """

@@ -173,3 +173,48 @@ class HistoryRow(SQLModel, table=True):
     status: str
     probability: int
     at: datetime = Field(sa_type=DateTime)
+
+
+_ONE_LINK = (
+    "(CASE WHEN lead_id IS NULL THEN 0 ELSE 1 END)"
+    " + (CASE WHEN contact_id IS NULL THEN 0 ELSE 1 END)"
+    " + (CASE WHEN account_id IS NULL THEN 0 ELSE 1 END)"
+    " + (CASE WHEN opportunity_id IS NULL THEN 0 ELSE 1 END) = 1"
+)
+
+
+def _cascade(target: str) -> Any:
+    return Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey(target, ondelete="CASCADE"), nullable=True),
+    )
+
+
+class ActivityRow(SQLModel, table=True):
+    """A call, meeting, e-mail, task or note linked to exactly one record."""
+
+    __tablename__ = "activity"
+    __table_args__ = (
+        CheckConstraint(_ONE_LINK, name="ck_activity_one_link"),
+        Index("ix_activity_done_due", "done", "due"),
+        Index("ix_activity_opportunity", "opportunity_id", "done"),
+        Index("ix_activity_lead", "lead_id"),
+        Index("ix_activity_contact", "contact_id"),
+        Index("ix_activity_account", "account_id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    type: str
+    subject: str
+    lead_id: int | None = _cascade("lead.id")
+    contact_id: int | None = _cascade("contact.id")
+    account_id: int | None = _cascade("account.id")
+    opportunity_id: int | None = _cascade("opportunity.id")
+    due: datetime | None = Field(default=None, sa_type=DateTime)
+    due_has_time: bool = False
+    done: bool = False
+    done_at: datetime | None = Field(default=None, sa_type=DateTime)
+    owner: str | None = None
+    owner_key: str | None = None
+    notes: str | None = None
+    created_at: datetime = Field(sa_type=DateTime)
+    updated_at: datetime = Field(sa_type=DateTime)
