@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "gen_cli_reference.py"
 REFERENCE = ROOT / "docs" / "cli-reference.md"
 GUIDE = ROOT / "docs" / "guide.md"
+REPORTS = ROOT / "docs" / "reports.md"
 
 
 def _load_generator() -> ModuleType:
@@ -92,7 +93,9 @@ def test_check_mode_exits_0_on_the_committed_reference() -> None:
 
 @pytest.mark.parametrize("path", _load_generator().leaf_paths(), ids=" ".join)
 def test_guide_shows_every_command(path: tuple[str, ...]) -> None:
-    blocks = _code_blocks(GUIDE.read_text(encoding="utf-8"))
+    """Every command has an example in the guide or, for reports, in docs/reports.md."""
+    pages = [GUIDE, *([REPORTS] if REPORTS.exists() else [])]
+    blocks = [b for page in pages for b in _code_blocks(page.read_text(encoding="utf-8"))]
     pattern = _command_pattern(path)
     assert any(pattern.search(block) for block in blocks), (
         f"docs/guide.md has no example of `crm {' '.join(path)}` in a code block"

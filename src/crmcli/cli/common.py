@@ -92,7 +92,8 @@ class CrmGroup(TyperGroup):
             if message is None or code == 0:
                 raise
             where = getattr(getattr(exc, "ctx", None), "command_path", "crm")
-            print(f"{where}: error: {_one_line(message())} (see --help)", file=sys.stderr)
+            text = _one_line(message()).replace("Value error, ", "")  # pydantic's prefix
+            print(f"{where}: error: {text} (see --help)", file=sys.stderr)
             raise typer.Exit(code) from None
         except Exception as exc:
             if state(ctx).debug or not _is_database_error(exc):
