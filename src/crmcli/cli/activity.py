@@ -2,11 +2,376 @@
 
 from __future__ import annotations
 
-from crmcli.cli.common import sub_app
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from crmcli.cli import render
+from crmcli.cli.common import CsvOpt, JsonOpt, QuietOpt, db, note, sub_app
+from crmcli.domain.models import ActivityType
+from crmcli.errors import CrmError
+
+if TYPE_CHECKING:
+    from crmcli.domain.models import Activity, Opportunity
+    from crmcli.services.activities import Due
 
 app = sub_app("Activities: calls, meetings, e-mails, tasks and notes, with due dates.")
 
+ACTIVITY_COLUMNS = [
+    "id",
+    "type",
+    "subject",
+    "due",
+    "done",
+    "lead_id",
+    "contact_id",
+    "account_id",
+    "opportunity_id",
+    "due_has_time",
+    "done_at",
+    "owner",
+    "notes",
+    "created_at",
+    "updated_at",
+]
+"""JSON keys of an activity, in order (also the CSV columns)."""
 
-def agenda() -> None:
-    """Overdue and today's activities, then open deals with no next step."""
-    raise NotImplementedError
+_LINKS: tuple[tuple[str, str], ...] = (
+    ("lead", "lead_id"),
+    ("contact", "contact_id"),
+    ("account", "account_id"),
+    ("opp", "opportunity_id"),
+)
+
+ActivityId = Annotated[int, typer.Argument(help="The activity's id.", metavar="ID")]
+Subject = Annotated[str | None, typer.Option(help="What to do or what happened.")]
+DueOpt = Annotated[
+    str | None,
+    typer.Option(
+        metavar="WHEN",
+        help="When it is due: a date (2026-12-15, 15/12/2026, today, tomorrow, +3d), "
+        "optionally with a time (tomorrow 09:00, 2026-12-15T14:30), or HH:MM for today.",
+    ),
+]
+Owner = Annotated[
+    str | None, typer.Option(help="Whose activity it is (default: CRM_OWNER or you).")
+]
+Notes = Annotated[str | None, typer.Option(help="Free text.")]
+OwnerFilter = Annotated[str | None, typer.Option("--owner", help="Only this owner's.")]
+
+
+# -- rendering ---------------------------------------------------------------------------------
+
+
+def due_text(activity: Activity, *, sep: str = "T") -> str | None:
+    """The due moment as ISO local time: YYYY-MM-DD, or YYYY-MM-DDTHH:MM when it has a time."""
+    if activity.due is None:
+        return None
+    if activity.due_has_time:
+        return activity.due.strftime(f"%Y-%m-%d{sep}%H:%M")
+    return activity.due.date().isoformat()
+
+
+def activity_json(activity: Activity) -> dict[str, Any]:
+    """An activity as JSON data: `due` in local time without a Z, timestamps in UTC with one."""
+    data: dict[str, Any] = render.jsonable(activity)
+    data["due"] = due_text(activity)
+    return {key: data[key] for key in ACTIVITY_COLUMNS}
+
+
+def link_text(activity: Activity) -> str:
+    """What the activity belongs to, as `opp 3`, `lead 2`…"""
+    for kind, attr in _LINKS:
+        value = getattr(activity, attr)
+        if value is not None:
+            return f"{kind} {value}"
+    return ""
+
+
+def status_text(activity: Activity, now: datetime) -> str:
+    """done, overdue, today, upcoming, or pending (no due date)."""
+    from crmcli.services.activities import bucket
+
+    if activity.done:
+        return "done"
+    return bucket(activity, now) or "pending"
+
+
+def activities_table(
+    activities: Sequence[Activity], now: datetime, *, title: str | None = None
+) -> None:
+    """Activities as a table: id, type, subject, due, status, what they belong to, owner."""
+    rows = [
+        [
+            str(a.id),
+            a.type.value,
+            a.subject,
+            due_text(a, sep=" ") or "",
+            status_text(a, now),
+            link_text(a),
+            a.owner or "",
+        ]
+        for a in activities
+    ]
+    headers = ["id", "type", "subject", "due", "status", "for", "owner"]
+    render.print_table(rows, headers, title=title, right=[0])
+
+
+def show_activity(activity: Activity, *, as_json: bool, quiet: bool, title: str) -> None:
+    """Print one activity in the chosen form."""
+    if quiet:
+        render.print_ids([activity.id])
+        return
+    if as_json:
+        render.print_json(activity_json(activity))
+        return
+    from crmcli.services.activities import local_now
+
+    pairs = [
+        ("id", str(activity.id)),
+        ("type", activity.type.value),
+        ("subject", activity.subject),
+        ("due", due_text(activity, sep=" ") or ""),
+        ("status", status_text(activity, local_now())),
+        *((attr, render.cell(getattr(activity, attr))) for _, attr in _LINKS),
+        ("owner", activity.owner or ""),
+        ("notes", activity.notes or ""),
+        ("done_at", render.cell(activity.done_at)),
+        ("created_at", render.cell(activity.created_at)),
+    ]
+    render.print_record([p for p in pairs if p[1]], title=title)
+
+
+def _due(ctx: typer.Context, text: str | None) -> Due | None:
+    """`--due` parsed now (relative to CRM_NOW when set); a bad value is a usage error."""
+    if text is None or not text.strip():
+        return None
+    from crmcli.services.activities import parse_due
+
+    try:
+        return parse_due(text)
+    except CrmError as exc:
+        raise typer.BadParameter(str(exc), ctx=ctx, param_hint="'--due'") from None
+
+
+# -- commands ----------------------------------------------------------------------------------
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    subject: Annotated[str, typer.Argument(help="What to do or what happened.", metavar="SUBJECT")],
+    type_: Annotated[
+        ActivityType, typer.Option("--type", help="call, meeting, email, task or note.")
+    ],
+    lead: Annotated[int | None, typer.Option("--lead", metavar="ID", help="A lead's id.")] = None,
+    contact: Annotated[
+        str | None, typer.Option("--contact", metavar="REF", help="A contact's id, e-mail or name.")
+    ] = None,
+    account: Annotated[
+        str | None, typer.Option("--account", metavar="REF", help="An account's id or name.")
+    ] = None,
+    opp: Annotated[
+        str | None, typer.Option("--opp", metavar="REF", help="An opportunity's id or name.")
+    ] = None,
+    due: DueOpt = None,
+    owner: Owner = None,
+    notes: Notes = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Record an activity on exactly one lead, contact, account or opportunity."""
+    from crmcli.services.activities import add_activity
+
+    activity = add_activity(
+        db(ctx),
+        subject,
+        type_=type_,
+        lead=lead,
+        contact=contact,
+        account=account,
+        opp=opp,
+        due=_due(ctx, due),
+        owner=owner,
+        notes=notes,
+    )
+    show_activity(activity, as_json=as_json, quiet=quiet, title=f"Activity {activity.id} added")
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    overdue: Annotated[
+        bool, typer.Option("--overdue", help="Due before now (a date-only due: before today).")
+    ] = False,
+    today: Annotated[bool, typer.Option("--today", help="Due today and not overdue.")] = False,
+    upcoming: Annotated[bool, typer.Option("--upcoming", help="Due after today.")] = False,
+    for_: Annotated[
+        tuple[str, str] | None,
+        typer.Option(
+            "--for",
+            metavar="KIND ID",
+            help="Only those of one record: KIND is opp, lead, contact or account; "
+            "ID an id (or a name, except for leads).",
+        ),
+    ] = None,
+    owner: OwnerFilter = None,
+    all_: Annotated[bool, typer.Option("--all", help="Include done activities.")] = False,
+    as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """List pending activities, soonest due first (--all includes done ones).
+
+    --overdue, --today and --upcoming can be combined (any of them matches).
+    """
+    from crmcli.services.activities import list_activities, local_now
+
+    chosen = [
+        name
+        for name, flag in (("overdue", overdue), ("today", today), ("upcoming", upcoming))
+        if flag
+    ]
+    now = local_now()
+    activities = list_activities(
+        db(ctx), buckets=chosen, link=for_, include_done=all_, owner=owner, now=now
+    )
+    if quiet:
+        render.print_ids(a.id for a in activities)
+    elif as_json:
+        render.print_json([activity_json(a) for a in activities])
+    elif as_csv:
+        render.print_csv([activity_json(a) for a in activities], ACTIVITY_COLUMNS)
+    else:
+        activities_table(activities, now)
+
+
+@app.command("show")
+def show(ctx: typer.Context, activity_id: ActivityId, as_json: JsonOpt = False) -> None:
+    """Show one activity."""
+    from crmcli.services.activities import get_activity
+
+    activity = get_activity(db(ctx), activity_id)
+    show_activity(activity, as_json=as_json, quiet=False, title=f"Activity {activity.id}")
+
+
+@app.command("edit")
+def edit(
+    ctx: typer.Context,
+    activity_id: ActivityId,
+    subject: Subject = None,
+    type_: Annotated[
+        ActivityType | None, typer.Option("--type", help="call, meeting, email, task or note.")
+    ] = None,
+    due: DueOpt = None,
+    owner: Owner = None,
+    notes: Notes = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Change an activity's details (--due '' clears the due date; an empty text clears it)."""
+    from crmcli.services.activities import edit_activity
+
+    activity = edit_activity(
+        db(ctx),
+        activity_id,
+        subject=subject,
+        type_=type_,
+        due=_due(ctx, due),
+        clear_due=due is not None and not due.strip(),
+        owner=owner,
+        notes=notes,
+    )
+    show_activity(activity, as_json=as_json, quiet=quiet, title=f"Activity {activity.id} updated")
+
+
+@app.command("done")
+def done(
+    ctx: typer.Context, activity_id: ActivityId, as_json: JsonOpt = False, quiet: QuietOpt = False
+) -> None:
+    """Mark an activity done (an activity already done is refused)."""
+    from crmcli.services.activities import complete_activity
+
+    activity = complete_activity(db(ctx), activity_id)
+    show_activity(activity, as_json=as_json, quiet=quiet, title=f"Activity {activity.id} done")
+
+
+@app.command("delete")
+def delete(
+    ctx: typer.Context,
+    activity_id: ActivityId,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete an activity for good (asks on a terminal; scripts pass --yes)."""
+    from crmcli.errors import UsageError
+    from crmcli.services.activities import delete_activity, get_activity
+
+    database = db(ctx)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise UsageError("refusing to delete without --yes when not on a terminal")
+        activity = get_activity(database, activity_id)
+        question = f"Delete activity {activity.id} ({activity.subject}) for good?"
+        if not typer.confirm(question, err=True):
+            raise typer.Exit(1)
+    activity = delete_activity(database, activity_id)
+    if as_json:
+        render.print_json({"id": activity.id, "deleted": True})
+    else:
+        note(f"deleted activity {activity.id} ({activity.subject})")
+
+
+def _deals_table(opps: Sequence[Opportunity], title: str) -> None:
+    rows = [
+        [
+            str(o.id),
+            o.name,
+            o.stage or "",
+            render.human_money(o.amount),
+            render.cell(o.expected_close),
+            o.owner or "",
+        ]
+        for o in opps
+    ]
+    render.print_table(
+        rows, ["id", "name", "stage", "amount", "close", "owner"], title=title, right=[0, 3]
+    )
+
+
+def agenda(ctx: typer.Context, owner: OwnerFilter = None, as_json: JsonOpt = False) -> None:
+    """Overdue and today's activities, then open deals with no next step.
+
+    The first command of the morning. Open deals with no next step are open opportunities
+    without a pending activity: give each one (crm activity add … --opp ID --due …).
+    """
+    from crmcli.services.activities import agenda as build_agenda
+
+    day = build_agenda(db(ctx), owner=owner)
+    if as_json:
+        render.print_json(
+            {
+                "now": day.now.strftime("%Y-%m-%dT%H:%M"),
+                "overdue": [activity_json(a) for a in day.overdue],
+                "today": [activity_json(a) for a in day.today],
+                "no_next_step": render.jsonable(day.no_next_step),
+            }
+        )
+        return
+    sections: list[tuple[str, Sequence[Any]]] = [
+        ("Overdue", day.overdue),
+        (f"Today ({day.now:%Y-%m-%d})", day.today),
+        ("Open deals with no next step", day.no_next_step),
+    ]
+    for index, (title, items) in enumerate(sections):
+        if index:
+            sys.stdout.write("\n")
+        if not items:
+            sys.stdout.write(f"{title}: nothing\n")
+        elif index < 2:
+            activities_table(items, day.now, title=title)
+        else:
+            _deals_table(items, title)

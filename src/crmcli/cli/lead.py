@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from crmcli.cli import imports, render
+from crmcli.cli.activity import activities_table, activity_json
 from crmcli.cli.common import (
     CsvOpt,
     JsonOpt,
@@ -23,7 +24,7 @@ from crmcli.cli.common import (
 from crmcli.domain.models import LeadStatus
 
 if TYPE_CHECKING:
-    from crmcli.domain.models import Lead
+    from crmcli.domain.models import Activity, Lead
     from crmcli.services.leads import Conversion
 
 app = sub_app("Leads: people or companies a conversation has started with.")
@@ -57,12 +58,22 @@ Notes = Annotated[str | None, typer.Option(help="Free text.")]
 LeadId = Annotated[int, typer.Argument(help="The lead's id.", metavar="ID")]
 
 
-def show_lead(lead: Lead, *, as_json: bool, quiet: bool, title: str | None = None) -> None:
-    """Print one lead in the chosen form."""
+def show_lead(
+    lead: Lead,
+    *,
+    as_json: bool,
+    quiet: bool,
+    title: str | None = None,
+    activities: list[Activity] | None = None,
+) -> None:
+    """Print one lead (and its activities, when given) in the chosen form."""
     if quiet:
         render.print_ids([lead.id])
     elif as_json:
-        render.print_json(lead)
+        data = render.jsonable(lead)
+        if activities is not None:
+            data["activities"] = [activity_json(a) for a in activities]
+        render.print_json(data)
     else:
         pairs = [(c, render.cell(getattr(lead, c))) for c in LEAD_COLUMNS]
         pairs += [
@@ -72,6 +83,10 @@ def show_lead(lead: Lead, *, as_json: bool, quiet: bool, title: str | None = Non
         ]
         pairs += [(f"extra: {k}", v) for k, v in lead.extras.items()]
         render.print_record([(k, v) for k, v in pairs if v != ""], title=title)
+        if activities:
+            from crmcli.services.activities import local_now
+
+            activities_table(activities, local_now(), title="Activities")
 
 
 @app.command("add")
@@ -163,10 +178,11 @@ def list_(
 
 @app.command("show")
 def show(ctx: typer.Context, lead_id: LeadId, as_json: JsonOpt = False) -> None:
-    """Show one lead."""
-    from crmcli.services.leads import get_lead
+    """Show one lead and its activities."""
+    from crmcli.services.activities import show_lead_with_activities
 
-    show_lead(get_lead(db(ctx), lead_id), as_json=as_json, quiet=False)
+    shown = show_lead_with_activities(db(ctx), lead_id)
+    show_lead(shown.lead, as_json=as_json, quiet=False, activities=shown.activities)
 
 
 @app.command("edit")

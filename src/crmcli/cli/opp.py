@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from crmcli.cli import imports, render
+from crmcli.cli.activity import activities_table, activity_json
 from crmcli.cli.common import (
     CsvOpt,
     JsonOpt,
@@ -23,7 +24,7 @@ from crmcli.cli.common import (
 from crmcli.domain.models import OppStatus
 
 if TYPE_CHECKING:
-    from crmcli.domain.models import Account, HistoryEntry, Opportunity
+    from crmcli.domain.models import Account, Activity, HistoryEntry, Opportunity
 
 app = sub_app("Opportunities: specific sales moving through your stages.")
 
@@ -64,8 +65,9 @@ def show_opp(
     quiet: bool,
     title: str,
     history: list[HistoryEntry] | None = None,
+    activities: list[Activity] | None = None,
 ) -> None:
-    """Print one opportunity (and its history) in the chosen form."""
+    """Print one opportunity (and its history and activities) in the chosen form."""
     if quiet:
         render.print_ids([opp.id])
         return
@@ -73,6 +75,8 @@ def show_opp(
         data = render.jsonable(opp)
         if history is not None:
             data["history"] = render.jsonable(history)
+        if activities is not None:
+            data["activities"] = [activity_json(a) for a in activities]
         render.print_json(data)
         return
     pairs = [(c, render.cell(getattr(opp, c))) for c in OPP_COLUMNS]
@@ -89,6 +93,10 @@ def show_opp(
             [render.cell(h.at), h.stage or "", h.status.value, f"{h.probability}%"] for h in history
         ]
         render.print_table(rows, ["at (UTC)", "stage", "status", "prob."], title="History")
+    if activities:
+        from crmcli.services.activities import local_now
+
+        activities_table(activities, local_now(), title="Activities")
 
 
 def _announce(created: Account | None) -> None:
@@ -174,13 +182,19 @@ def list_(
 
 @app.command("show")
 def show(ctx: typer.Context, ref: Ref, as_json: JsonOpt = False) -> None:
-    """Show a deal with its stage history and where its probability came from."""
-    from crmcli.services.opportunities import show_opportunity
+    """Show a deal with its stage history, its activities and where its probability came from."""
+    from crmcli.services.activities import show_opportunity_with_activities
 
-    detail = show_opportunity(db(ctx), ref)
+    shown = show_opportunity_with_activities(db(ctx), ref)
+    detail = shown.detail
     opp = detail.opportunity
     show_opp(
-        opp, as_json=as_json, quiet=False, title=f"Opportunity {opp.id}", history=detail.history
+        opp,
+        as_json=as_json,
+        quiet=False,
+        title=f"Opportunity {opp.id}",
+        history=detail.history,
+        activities=shown.activities,
     )
 
 

@@ -2,11 +2,465 @@
 
 from __future__ import annotations
 
-from crmcli.cli.common import sub_app
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from crmcli.cli import render
+from crmcli.cli.common import CsvOpt, JsonOpt, date_option, db, sub_app
+from crmcli.cli.pipeline import bar
+
+if TYPE_CHECKING:
+    from crmcli.reports.analytics import (
+        ConversionReport,
+        StaleDeal,
+        StaleReport,
+        VelocityReport,
+        WinRateReport,
+        WinRateRow,
+    )
+    from crmcli.reports.forecast import ForecastReport
 
 app = sub_app("Reports: win rate, lead conversion, velocity, stale deals.")
 
 
-def forecast() -> None:
+class PeriodKind(StrEnum):
+    MONTH = "month"
+    QUARTER = "quarter"
+
+
+class Grouping(StrEnum):
+    OWNER = "owner"
+    SOURCE = "source"
+
+
+OwnerOpt = Annotated[str | None, typer.Option(help="Only deals of this owner.")]
+
+
+def tenths(value: Decimal | None) -> str | None:
+    """A rate or a number of days for JSON/CSV: a decimal string with one place, or null."""
+    return None if value is None else f"{value:.1f}"
+
+
+def _human_tenths(value: Decimal | None, unit: str = "") -> str:
+    return "—" if value is None else f"{value:,.1f}{unit}"
+
+
+def _record(row: Any, tenth_fields: tuple[str, ...] = ()) -> dict[str, Any]:
+    data: dict[str, Any] = render.jsonable(row)
+    for name in tenth_fields:
+        data[name] = tenths(getattr(row, name))
+    return data
+
+
+def _currency(code: str | None) -> str:
+    return f" ({code})" if code else ""
+
+
+# -- forecast ------------------------------------------------------------------------------
+
+FORECAST_COLUMNS = ["period", "count", "amount", "weighted", "won"]
+
+
+def forecast_json(report: ForecastReport) -> dict[str, object]:
+    """The contract's JSON shape of the forecast (plus the horizon, later deals and a total)."""
+    total = render.jsonable(report.total)
+    del total["period"]
+    return {
+        "by": report.by,
+        "months": report.months,
+        "start": render.jsonable(report.start),
+        "end": render.jsonable(report.end),
+        "periods": render.jsonable(report.periods),
+        "overdue": render.jsonable(report.overdue),
+        "later": render.jsonable(report.later),
+        "no_close_date": render.jsonable(report.no_close_date),
+        "total": total,
+        "owner": report.owner,
+        "currency": report.currency,
+    }
+
+
+def _forecast_csv_rows(report: ForecastReport) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = [render.jsonable(r) for r in report.periods]
+    for label, bucket in (
+        ("overdue", report.overdue),
+        ("later", report.later),
+        ("no_close_date", report.no_close_date),
+    ):
+        rows.append({"period": label, **render.jsonable(bucket), "won": None})
+    rows.append({**render.jsonable(report.total), "period": "total"})
+    return rows
+
+
+def print_forecast(report: ForecastReport) -> None:
+    """The forecast as a table, with a bar of the weighted amount per period on a terminal."""
+    tty = render.is_terminal()
+    money = render.human_money
+    biggest = float(max((r.weighted for r in report.periods), default=0))
+    rows = []
+    for r in report.periods:
+        row = [r.period, str(r.count), money(r.amount), money(r.weighted), money(r.won)]
+        rows.append([*row, bar(float(r.weighted), biggest)] if tty else row)
+    end = report.periods[-1].period if report.periods else ""
+    for label, bucket in (
+        ("overdue", report.overdue),
+        (f"after {end}", report.later),
+        ("no close date", report.no_close_date),
+    ):
+        row = [label, str(bucket.count), money(bucket.amount), money(bucket.weighted), ""]
+        rows.append([*row, ""] if tty else row)
+    cur = _currency(report.currency)
+    headers = ["period", "deals", f"amount{cur}", f"weighted{cur}", f"won{cur}"]
+    t = report.total
+    footer = ["Total", str(t.count), money(t.amount), money(t.weighted), money(t.won)]
+    if not tty:
+        rows.append(footer)
+    first = report.periods[0].period if report.periods else ""
+    owner = f" of {report.owner}" if report.owner else ""
+    title = f"Forecast by {report.by}{owner}, {first} to {end}"
+    render.print_table(
+        rows,
+        [*headers, "weighted"] if tty else headers,
+        title=title,
+        right=[1, 2, 3, 4],
+        footer=[*footer, ""] if tty else None,
+    )
+
+
+def forecast(
+    ctx: typer.Context,
+    by: Annotated[
+        PeriodKind, typer.Option("--by", help="Group by month (YYYY-MM) or quarter (YYYY-Qn).")
+    ] = PeriodKind.MONTH,
+    months: Annotated[
+        int,
+        typer.Option(
+            "--months",
+            min=1,
+            metavar="N",
+            max=120,
+            help="Horizon in months, starting with the current period (rounded up to quarters).",
+        ),
+    ] = 6,
+    owner: OwnerOpt = None,
+    as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+) -> None:
     """Open deals by expected-close month or quarter, with overdue deals and won amounts."""
-    raise NotImplementedError
+    from crmcli.reports.forecast import forecast_report
+
+    data = forecast_report(db(ctx), by=by.value, months=months, owner=owner)
+    if as_json:
+        render.print_json(forecast_json(data))
+    elif as_csv:
+        render.print_csv(_forecast_csv_rows(data), FORECAST_COLUMNS)
+    else:
+        print_forecast(data)
+
+
+# -- win rate ------------------------------------------------------------------------------
+
+_RATE_FIELDS = ("win_rate", "value_win_rate")
+WIN_RATE_COLUMNS = ["group", "won", "lost", "won_amount", "lost_amount", *_RATE_FIELDS]
+
+
+def win_rate_json(report: WinRateReport) -> dict[str, object]:
+    """Groups and an overall row; rates as one-decimal strings, null when nothing closed."""
+    total = _record(report.total, _RATE_FIELDS)
+    del total["group"]
+    return {
+        "by": report.by,
+        "since": render.jsonable(report.since),
+        "groups": [_record(r, _RATE_FIELDS) for r in report.groups],
+        "total": total,
+    }
+
+
+def _win_cells(r: WinRateRow) -> list[str]:
+    return [
+        r.group,
+        str(r.won),
+        str(r.lost),
+        _human_tenths(r.win_rate, " %"),
+        render.human_money(r.won_amount),
+        render.human_money(r.lost_amount),
+        _human_tenths(r.value_win_rate, " %"),
+    ]
+
+
+def print_win_rate(report: WinRateReport) -> None:
+    tty = render.is_terminal()
+    rows = []
+    for r in report.groups:
+        cells = _win_cells(r)
+        rows.append([*cells, bar(float(r.win_rate or 0), 100.0)] if tty else cells)
+    headers = [report.by, "won", "lost", "win rate", "won amount", "lost amount", "by value"]
+    footer = _win_cells(report.total)
+    if not tty:
+        rows.append(footer)
+    since = f", closed since {report.since.isoformat()}" if report.since else ""
+    render.print_table(
+        rows,
+        [*headers, "win rate"] if tty else headers,
+        title=f"Win rate by {report.by}{since} (won / (won + lost))",
+        right=[1, 2, 3, 4, 5, 6],
+        footer=[*footer, ""] if tty else None,
+    )
+
+
+@app.command("win-rate")
+def win_rate(
+    ctx: typer.Context,
+    by: Annotated[
+        Grouping, typer.Option("--by", help="Group by the deal's owner or its lead's source.")
+    ] = Grouping.OWNER,
+    since: Annotated[
+        date | None, date_option("Only deals closed on or after this date.", "--since")
+    ] = None,
+    as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+) -> None:
+    """Won / (won + lost) by count and by value, per owner or lead source and overall."""
+    from crmcli.reports.analytics import win_rate_report
+
+    data = win_rate_report(db(ctx), by=by.value, since=since)
+    if as_json:
+        render.print_json(win_rate_json(data))
+    elif as_csv:
+        rows = [_record(r, _RATE_FIELDS) for r in [*data.groups, data.total]]
+        render.print_csv(rows, WIN_RATE_COLUMNS)
+    else:
+        print_win_rate(data)
+
+
+# -- lead conversion -----------------------------------------------------------------------
+
+CONVERSION_COLUMNS = [
+    "source",
+    "leads",
+    "qualified",
+    "disqualified",
+    "converted",
+    "conversion_rate",
+]
+
+
+def conversion_json(report: ConversionReport) -> dict[str, object]:
+    total = _record(report.total, ("conversion_rate",))
+    del total["source"]
+    return {
+        "sources": [_record(r, ("conversion_rate",)) for r in report.sources],
+        "total": total,
+    }
+
+
+def print_conversion(report: ConversionReport) -> None:
+    tty = render.is_terminal()
+
+    def cells(r: Any) -> list[str]:
+        return [
+            r.source,
+            str(r.leads),
+            str(r.qualified),
+            str(r.disqualified),
+            str(r.converted),
+            _human_tenths(r.conversion_rate, " %"),
+        ]
+
+    rows = []
+    for r in report.sources:
+        rows.append([*cells(r), bar(float(r.conversion_rate or 0), 100.0)] if tty else cells(r))
+    headers = ["source", "leads", "qualified", "disqualified", "converted", "conversion"]
+    footer = cells(report.total)
+    if not tty:
+        rows.append(footer)
+    render.print_table(
+        rows,
+        [*headers, "converted"] if tty else headers,
+        title="Lead conversion by source (converted / leads)",
+        right=[1, 2, 3, 4, 5],
+        footer=[*footer, ""] if tty else None,
+    )
+
+
+@app.command("conversion")
+def conversion(ctx: typer.Context, as_json: JsonOpt = False, as_csv: CsvOpt = False) -> None:
+    """Leads per source: total, qualified, disqualified, converted, and the conversion rate."""
+    from crmcli.reports.analytics import conversion_report
+
+    data = conversion_report(db(ctx))
+    if as_json:
+        render.print_json(conversion_json(data))
+    elif as_csv:
+        rows = [_record(r, ("conversion_rate",)) for r in [*data.sources, data.total]]
+        render.print_csv(rows, CONVERSION_COLUMNS)
+    else:
+        print_conversion(data)
+
+
+# -- velocity ------------------------------------------------------------------------------
+
+_DAY_FIELDS = ("average_days", "median_days")
+VELOCITY_COLUMNS = ["stage", "expected_days", "stays", *_DAY_FIELDS]
+
+
+def velocity_json(report: VelocityReport) -> dict[str, object]:
+    return {
+        "stages": [_record(r, _DAY_FIELDS) for r in report.stages],
+        "sales_cycle": _record(report.sales_cycle, _DAY_FIELDS),
+    }
+
+
+def print_velocity(report: VelocityReport) -> None:
+    tty = render.is_terminal()
+    biggest = float(max((r.average_days or 0 for r in report.stages), default=0))
+    rows = []
+    for r in report.stages:
+        cells = [
+            r.stage,
+            "" if r.expected_days is None else str(r.expected_days),
+            str(r.stays),
+            _human_tenths(r.average_days),
+            _human_tenths(r.median_days),
+        ]
+        rows.append([*cells, bar(float(r.average_days or 0), biggest)] if tty else cells)
+    headers = ["stage", "expected days", "stays", "average days", "median days"]
+    render.print_table(
+        rows,
+        [*headers, "average"] if tty else headers,
+        title="Days per stage (completed stays)",
+        right=[1, 2, 3, 4],
+    )
+    c = report.sales_cycle
+    render.print_table(
+        [[str(c.won), _human_tenths(c.average_days), _human_tenths(c.median_days)]],
+        ["won deals", "average days", "median days"],
+        title="Sales cycle (created → won)",
+        right=[0, 1, 2],
+    )
+
+
+@app.command("velocity")
+def velocity(ctx: typer.Context, as_json: JsonOpt = False, as_csv: CsvOpt = False) -> None:
+    """Average and median days deals spend in each stage, and the sales-cycle length."""
+    from crmcli.reports.analytics import velocity_report
+
+    data = velocity_report(db(ctx))
+    if as_json:
+        render.print_json(velocity_json(data))
+    elif as_csv:
+        rows = [_record(r, _DAY_FIELDS) for r in data.stages]
+        cycle = _record(data.sales_cycle, _DAY_FIELDS)
+        rows.append({"stage": "(sales cycle)", "stays": cycle["won"], **cycle})
+        render.print_csv(rows, VELOCITY_COLUMNS)
+    else:
+        print_velocity(data)
+
+
+# -- stale deals ---------------------------------------------------------------------------
+
+STALE_COLUMNS = [
+    "id",
+    "name",
+    "account",
+    "stage",
+    "owner",
+    "amount",
+    "expected_close",
+    "last_activity",
+    "idle_days",
+    "limit_days",
+    "reasons",
+]
+
+
+def stale_json(report: StaleReport) -> dict[str, object]:
+    return {
+        "deals": render.jsonable(report.deals),
+        "total": render.jsonable(report.total),
+        "days": report.days,
+        "owner": report.owner,
+        "as_of": render.jsonable(report.as_of),
+    }
+
+
+def _reason_text(deal: StaleDeal, as_of: date) -> str:
+    from crmcli.reports.analytics import NO_NEXT_STEP, NO_RECENT_ACTIVITY, PAST_CLOSE_DATE
+
+    texts = []
+    for reason in deal.reasons:
+        if reason == NO_NEXT_STEP:
+            texts.append("no next step")
+        elif reason == NO_RECENT_ACTIVITY:
+            limit = f"(limit {deal.limit_days})"
+            if deal.last_activity:
+                texts.append(f"quiet for {deal.idle_days} d {limit}")
+            else:
+                texts.append(f"no activity since created {deal.idle_days} d ago {limit}")
+        elif reason == PAST_CLOSE_DATE and deal.expected_close is not None:
+            late = (as_of - deal.expected_close).days
+            texts.append(f"close date passed {late} d ago")
+    return "; ".join(texts)
+
+
+def print_stale(report: StaleReport) -> None:
+    rows = [
+        [
+            str(d.id),
+            d.name,
+            d.account,
+            d.stage or "",
+            d.owner or "",
+            render.human_money(d.amount),
+            render.cell(d.last_activity.date()) if d.last_activity else "never",
+            _reason_text(d, report.as_of),
+        ]
+        for d in report.deals
+    ]
+    tty = render.is_terminal()
+    footer = ["", f"{report.total.count} deals", "", "", ""]
+    footer += [render.human_money(report.total.amount), "", ""]
+    if not tty:
+        rows.append(footer)
+    limit = f"{report.days} days" if report.days else "the stage's expected days, else 14"
+    owner = f" of {report.owner}" if report.owner else ""
+    render.print_table(
+        rows,
+        ["id", "deal", "account", "stage", "owner", "amount", "last activity", "why"],
+        title=f"Stale deals{owner} on {report.as_of.isoformat()} (quiet limit: {limit})",
+        right=[0, 5],
+        footer=footer if tty else None,
+    )
+
+
+@app.command("stale")
+def stale(
+    ctx: typer.Context,
+    days: Annotated[
+        int | None,
+        typer.Option(
+            "--days",
+            min=1,
+            metavar="N",
+            help="Quiet for more than N days (default: the stage's expected days, else 14).",
+        ),
+    ] = None,
+    owner: OwnerOpt = None,
+    as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+) -> None:
+    """Forgotten deals: open, with no pending activity, no recent activity, or overdue."""
+    from crmcli.reports.analytics import stale_report
+
+    data = stale_report(db(ctx), days=days, owner=owner)
+    if as_json:
+        render.print_json(stale_json(data))
+    elif as_csv:
+        rows = [{**render.jsonable(d), "reasons": " ".join(d.reasons)} for d in data.deals]
+        render.print_csv(rows, STALE_COLUMNS)
+    else:
+        print_stale(data)

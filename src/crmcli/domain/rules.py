@@ -1,10 +1,10 @@
-"""Transition rules for leads and opportunities. Pure functions; they raise, they never write."""
+"""Transition rules for leads, opportunities and activities. Pure functions; they raise, they never write."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from crmcli.domain.models import Lead, LeadStatus, Opportunity, OppStatus, Stage
+from crmcli.domain.models import Activity, Lead, LeadStatus, Opportunity, OppStatus, Stage
 from crmcli.errors import InvalidTransition, ValidationError
 
 # Which lead statuses each action may start from, and where it leads.
@@ -105,3 +105,10 @@ def check_reopen(opp: Opportunity) -> None:
     """Only a won or lost opportunity can be reopened."""
     if opp.status is OppStatus.OPEN:
         raise InvalidTransition(f"opportunity {opp.id} is already open")
+
+
+def check_not_done(activity: Activity) -> None:
+    """An activity is marked done once; a second time is refused."""
+    if activity.done:
+        when = f" at {activity.done_at:%Y-%m-%d %H:%M} UTC" if activity.done_at else ""
+        raise InvalidTransition(f"activity {activity.id} is already done (marked{when})")

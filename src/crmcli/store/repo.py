@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from operator import itemgetter
 from typing import Any
@@ -16,10 +16,13 @@ from sqlalchemy import (
     Table,
     and_,
     delete,
+    exists,
+    false,
     func,
     insert,
     or_,
     select,
+    true,
     type_coerce,
     update,
 )
@@ -27,6 +30,8 @@ from sqlalchemy.exc import IntegrityError
 
 from crmcli.domain.models import (
     Account,
+    Activity,
+    ActivityType,
     Contact,
     ContactType,
     HistoryEntry,
@@ -40,6 +45,7 @@ from crmcli.domain.values import money_to_cents, normalise_name
 from crmcli.errors import Ambiguous, Duplicate, NotFound, ValidationError
 from crmcli.store.tables import (
     AccountRow,
+    ActivityRow,
     ContactRow,
     HistoryRow,
     LeadRow,
@@ -55,6 +61,7 @@ STAGES: Table = StageRow.__table__  # type: ignore[attr-defined]
 OPPS: Table = OpportunityRow.__table__  # type: ignore[attr-defined]
 HISTORY: Table = HistoryRow.__table__  # type: ignore[attr-defined]
 META: Table = MetaRow.__table__  # type: ignore[attr-defined]
+ACTIVITIES: Table = ActivityRow.__table__  # type: ignore[attr-defined]
 
 MAX_CANDIDATES = 8
 
@@ -157,6 +164,28 @@ def _opp(row: RowMapping) -> Opportunity:
         updated_at=row["updated_at"],
         closed_at=row["closed_at"],
     )
+
+
+_ACTIVITY_FIELDS = _fields(Activity)
+
+ACTIVITY_LINKS = {
+    "lead": "lead_id",
+    "contact": "contact_id",
+    "account": "account_id",
+    "opp": "opportunity_id",
+}
+"""The kinds of record an activity can be linked to, and the column that holds the link."""
+
+ACTIVITY_BUCKETS = ("overdue", "today", "upcoming")
+"""The due-date windows `Repo.activity_list` can select (see its docstring)."""
+
+
+def _activity(row: RowMapping) -> Activity:
+    data = {f: row[f] for f in _ACTIVITY_FIELDS}
+    data["type"] = ActivityType(row["type"])
+    data["done"] = bool(row["done"])
+    data["due_has_time"] = bool(row["due_has_time"])
+    return Activity(**data)
 
 
 _OPP_SELECT = select(OPPS, STAGES.c.name.label("stage_name")).select_from(
@@ -615,6 +644,95 @@ class Repo:
             )
             for r in self.conn.execute(query).mappings()
         ]
+
+    # -- activities --------------------------------------------------------------------------
+
+    def activity_get(self, activity_id: int) -> Activity:
+        """The activity with this id, or NotFound."""
+        query = select(ACTIVITIES).where(ACTIVITIES.c.id == activity_id)
+        row = self.conn.execute(query).mappings().first()
+        if row is None:
+            raise NotFound(f"no activity with id {activity_id}")
+        return _activity(row)
+
+    def activity_insert(self, values: Mapping[str, Any]) -> Activity:
+        """Store a new activity; `values` holds domain fields (exactly one link set)."""
+        row = dict(values)
+        row["owner_key"] = _key(row.get("owner"))
+        return self.activity_get(self._insert(ACTIVITIES, row))
+
+    def activity_update(self, activity: Activity, changes: Mapping[str, Any]) -> Activity:
+        """Write `changes` (domain fields) to `activity`."""
+        row = dict(changes)
+        if "owner" in row:
+            row["owner_key"] = _key(row["owner"])
+        self._update(ACTIVITIES, activity.id, row)
+        return self.activity_get(activity.id)
+
+    def activity_delete(self, activity_id: int) -> None:
+        """Remove an activity for good."""
+        self.conn.execute(delete(ACTIVITIES).where(ACTIVITIES.c.id == activity_id))
+
+    def activity_list(
+        self,
+        *,
+        now: datetime,
+        include_done: bool = False,
+        buckets: Sequence[str] = (),
+        link: tuple[str, int] | None = None,
+        owner: str | None = None,
+    ) -> list[Activity]:
+        """Activities, soonest due first (those without a due date last), then by id.
+
+        Pending ones only unless `include_done`. `buckets` (any of ACTIVITY_BUCKETS, combined as
+        a union) select by due date relative to `now`, a naive local time: *overdue* — a timed
+        due before `now`, or a date-only due before today; *today* — due today and not overdue;
+        *upcoming* — due after today. `link` is (kind, id) with a kind of ACTIVITY_LINKS.
+        """
+        act = ACTIVITIES.c
+        query = select(ACTIVITIES)
+        if not include_done:
+            query = query.where(act.done == false())
+        if buckets:
+            unknown = set(buckets) - set(ACTIVITY_BUCKETS)
+            if unknown:
+                raise ValueError(f"unknown activity bucket(s): {sorted(unknown)}")
+            today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+            tomorrow = today + timedelta(days=1)
+            overdue = or_(
+                and_(act.due_has_time == true(), act.due < now),
+                and_(act.due_has_time == false(), act.due < today),
+            )
+            windows = {
+                "overdue": overdue,
+                "today": and_(act.due >= today, act.due < tomorrow, ~overdue),
+                "upcoming": act.due >= tomorrow,
+            }
+            query = query.where(and_(act.due.is_not(None), or_(*(windows[b] for b in buckets))))
+        if link is not None:
+            kind, record_id = link
+            query = query.where(act[ACTIVITY_LINKS[kind]] == record_id)
+        if owner:
+            query = query.where(act.owner_key == normalise_name(owner))
+        query = query.order_by(act.due.is_(None), act.due, act.id)
+        return [_activity(r) for r in self.conn.execute(query).mappings()]
+
+    def opps_without_next_step(self, owner: str | None = None) -> list[Opportunity]:
+        """Open opportunities with no pending activity linked to them ("forgotten deals").
+
+        One query (NOT EXISTS). Soonest expected close first (deals without one last), then by
+        id. `owner` matches the deal's owner by key.
+        """
+        pending = (
+            select(ACTIVITIES.c.id)
+            .where(and_(ACTIVITIES.c.opportunity_id == OPPS.c.id, ACTIVITIES.c.done == false()))
+            .correlate(OPPS)
+        )
+        query = _OPP_SELECT.where(and_(OPPS.c.status == "open", ~exists(pending)))
+        if owner:
+            query = query.where(OPPS.c.owner_key == normalise_name(owner))
+        query = query.order_by(OPPS.c.expected_close.is_(None), OPPS.c.expected_close, OPPS.c.id)
+        return [_opp(r) for r in self.conn.execute(query).mappings()]
 
     # -- reports -----------------------------------------------------------------------------
 

@@ -1,0 +1,278 @@
+"""How the pipeline performs: win rate, lead conversion, velocity and stale (forgotten) deals.
+
+Counts, sums and the per-deal checks happen in SQL (`store/report_queries.py`); this module
+turns integer cents and seconds into exact `Decimal` money, rates and days.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from crmcli import clock
+from crmcli.domain.values import cents_to_money
+from crmcli.errors import ValidationError
+from crmcli.store import report_queries as q
+from crmcli.store.db import Database
+
+GROUPINGS = ("owner", "source")
+_TENTH = Decimal("0.1")
+
+
+def percent(part: int, whole: int) -> Decimal | None:
+    """part / whole in percent, rounded half-up to one decimal; None when whole is 0."""
+    if whole <= 0:
+        return None
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(_TENTH, rounding=ROUND_HALF_UP)
+
+
+def days(seconds: int | Decimal) -> Decimal:
+    """Seconds as days, rounded half-up to one decimal."""
+    return (Decimal(seconds) / q.SECONDS_PER_DAY).quantize(_TENTH, rounding=ROUND_HALF_UP)
+
+
+def _mean_days(total_seconds: int, count: int) -> Decimal | None:
+    return days(Decimal(total_seconds) / count) if count else None
+
+
+def _median_days(sorted_seconds: list[int]) -> Decimal | None:
+    n = len(sorted_seconds)
+    if not n:
+        return None
+    middle = n // 2
+    if n % 2:
+        return days(sorted_seconds[middle])
+    return days(Decimal(sorted_seconds[middle - 1] + sorted_seconds[middle]) / 2)
+
+
+def _group_order(name: str) -> tuple[bool, str]:
+    return (name == q.NO_GROUP, name.casefold())
+
+
+# -- win rate ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WinRateRow:
+    """Closed deals of one owner or source (or all): won/(won+lost) by count and by value."""
+
+    group: str
+    won: int
+    lost: int
+    won_amount: Decimal
+    lost_amount: Decimal
+    win_rate: Decimal | None  # percent of closed deals, one decimal; None when none closed
+    value_win_rate: Decimal | None  # percent of the closed amount
+
+
+@dataclass(frozen=True)
+class WinRateReport:
+    by: str
+    since: date | None
+    groups: list[WinRateRow]
+    total: WinRateRow
+
+
+def _win_row(group: str, won: int, lost: int, won_cents: int, lost_cents: int) -> WinRateRow:
+    return WinRateRow(
+        group,
+        won,
+        lost,
+        cents_to_money(won_cents),
+        cents_to_money(lost_cents),
+        percent(won, won + lost),
+        percent(won_cents, won_cents + lost_cents),
+    )
+
+
+def win_rate_report(db: Database, *, by: str = "owner", since: date | None = None) -> WinRateReport:
+    """Won and lost deals (closed on or after `since`) per owner or lead source, and overall."""
+    if by not in GROUPINGS:
+        raise ValidationError(f"by: must be owner or source, not {by!r}")
+    start = datetime.combine(since, datetime.min.time()) if since else None
+    with db.read() as repo:
+        raw = q.win_rate_rows(repo.conn, by=by, since=start)
+    rows = sorted((_win_row(*r) for r in raw), key=lambda r: _group_order(r.group))
+    total = _win_row(
+        "Total",
+        sum(r[1] for r in raw),
+        sum(r[2] for r in raw),
+        sum(r[3] for r in raw),
+        sum(r[4] for r in raw),
+    )
+    return WinRateReport(by, since, rows, total)
+
+
+# -- lead conversion -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConversionRow:
+    """Leads of one source (or all) and how far they got."""
+
+    source: str
+    leads: int
+    qualified: int
+    disqualified: int
+    converted: int
+    conversion_rate: Decimal | None  # converted / leads, percent with one decimal
+
+
+@dataclass(frozen=True)
+class ConversionReport:
+    sources: list[ConversionRow]
+    total: ConversionRow
+
+
+def _conversion_row(
+    source: str, leads: int, qualified: int, disqualified: int, converted: int
+) -> ConversionRow:
+    return ConversionRow(
+        source, leads, qualified, disqualified, converted, percent(converted, leads)
+    )
+
+
+def conversion_report(db: Database) -> ConversionReport:
+    """Leads per source: total, qualified (ever), disqualified, converted, conversion rate."""
+    with db.read() as repo:
+        raw = q.conversion_rows(repo.conn)
+    rows = sorted((_conversion_row(*r) for r in raw), key=lambda r: _group_order(r.source))
+    total = _conversion_row(
+        "Total",
+        sum(r[1] for r in raw),
+        sum(r[2] for r in raw),
+        sum(r[3] for r in raw),
+        sum(r[4] for r in raw),
+    )
+    return ConversionReport(rows, total)
+
+
+# -- velocity ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VelocityRow:
+    """Completed stays in one stage: how many, average and median days."""
+
+    stage: str
+    expected_days: int | None
+    stays: int
+    average_days: Decimal | None
+    median_days: Decimal | None
+
+
+@dataclass(frozen=True)
+class SalesCycle:
+    """Won deals: days from creation to (last) win."""
+
+    won: int
+    average_days: Decimal | None
+    median_days: Decimal | None
+
+
+@dataclass(frozen=True)
+class VelocityReport:
+    stages: list[VelocityRow]
+    sales_cycle: SalesCycle
+
+
+def velocity_report(db: Database) -> VelocityReport:
+    """Average and median days per stage (completed stays), and the sales-cycle length."""
+    with db.read() as repo:
+        totals = q.stage_stay_totals(repo.conn)
+        durations = q.stage_stay_durations(repo.conn)
+        won, cycle_seconds = q.sales_cycle_totals(repo.conn)
+        cycles = q.sales_cycle_durations(repo.conn)
+    per_stage: dict[int, list[int]] = defaultdict(list)
+    for stage_id, seconds in durations:
+        per_stage[stage_id].append(seconds)
+    rows = [
+        VelocityRow(
+            name,
+            expected,
+            count,
+            _mean_days(total, count),
+            _median_days(per_stage.get(stage_id, [])),
+        )
+        for stage_id, name, expected, count, total in totals
+    ]
+    cycle = SalesCycle(won, _mean_days(cycle_seconds, won), _median_days(cycles))
+    return VelocityReport(rows, cycle)
+
+
+# -- stale deals ---------------------------------------------------------------------------
+
+NO_NEXT_STEP = "no_next_step"
+NO_RECENT_ACTIVITY = "no_recent_activity"
+PAST_CLOSE_DATE = "past_close_date"
+
+
+@dataclass(frozen=True)
+class StaleDeal:
+    """An open deal someone may have forgotten, and why."""
+
+    id: int
+    name: str
+    account: str
+    stage: str | None
+    owner: str | None
+    amount: Decimal
+    expected_close: date | None
+    last_activity: datetime | None  # latest done_at/created_at of its activities; None if none
+    idle_days: int  # whole days since the last activity (or since creation, if none)
+    limit_days: int  # --days, else the stage's expected days, else 14
+    reasons: list[str]
+
+
+@dataclass(frozen=True)
+class StaleTotal:
+    count: int
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class StaleReport:
+    deals: list[StaleDeal]
+    total: StaleTotal
+    days: int | None
+    owner: str | None
+    as_of: date
+
+
+def stale_report(db: Database, *, days: int | None = None, owner: str | None = None) -> StaleReport:
+    """Open deals with no pending activity, quiet for too long, or past their close date."""
+    if days is not None and days < 1:
+        raise ValidationError("days: must be at least 1")
+    today = clock.today()
+    with db.read() as repo:
+        raw = q.stale_rows(repo.conn, now=clock.utcnow(), today=today, days=days, owner=owner)
+    deals = []
+    for r in raw:
+        reasons = [
+            reason
+            for reason, flag in (
+                (NO_NEXT_STEP, not r["has_pending"]),
+                (NO_RECENT_ACTIVITY, r["quiet"]),
+                (PAST_CLOSE_DATE, r["past_close"]),
+            )
+            if flag
+        ]
+        deals.append(
+            StaleDeal(
+                id=int(r["id"]),
+                name=str(r["name"]),
+                account=str(r["account"]),
+                stage=r["stage"],
+                owner=r["owner"],
+                amount=cents_to_money(int(r["cents"])),
+                expected_close=r["expected_close"],
+                last_activity=r["last_activity"],
+                idle_days=max(int(r["idle_seconds"]), 0) // q.SECONDS_PER_DAY,
+                limit_days=int(r["limit_days"]),
+                reasons=reasons,
+            )
+        )
+    total = StaleTotal(len(raw), cents_to_money(sum(int(r["cents"]) for r in raw)))
+    return StaleReport(deals, total, days, owner, today)

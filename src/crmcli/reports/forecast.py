@@ -1,0 +1,147 @@
+"""The forecast: open deals by expected-close month or quarter, with what was won in each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from crmcli import clock
+from crmcli.domain.values import cents_to_money
+from crmcli.errors import ValidationError
+from crmcli.reports.pipeline import weighted_money
+from crmcli.store import report_queries as q
+from crmcli.store.db import Database
+
+PERIOD_KINDS = ("month", "quarter")
+MAX_MONTHS = 120
+
+
+@dataclass(frozen=True)
+class ForecastRow:
+    """One period (or the total): open deals closing in it, and the amount won in it."""
+
+    period: str
+    count: int
+    amount: Decimal
+    weighted: Decimal
+    won: Decimal
+
+
+@dataclass(frozen=True)
+class ForecastBucket:
+    """Open deals outside the periods: overdue, after the horizon, or without a close date."""
+
+    count: int
+    amount: Decimal
+    weighted: Decimal
+
+
+@dataclass(frozen=True)
+class ForecastReport:
+    """Every period of the horizon (empty ones too), the buckets around it, and a total.
+
+    `total` counts every open deal (periods + overdue + later + no close date; weighted rounded
+    once from the exact sum) and the amount won over the periods shown.
+    """
+
+    by: str
+    months: int
+    start: date
+    end: date  # last day of the horizon (inclusive)
+    periods: list[ForecastRow]
+    overdue: ForecastBucket
+    later: ForecastBucket
+    no_close_date: ForecastBucket
+    total: ForecastRow
+    owner: str | None
+    currency: str | None
+
+
+def _add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def period_label(day: date, by: str) -> str:
+    """`YYYY-MM` or `YYYY-Qn` of a date."""
+    if by == "quarter":
+        return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+    return f"{day.year}-{day.month:02d}"
+
+
+def horizon(today: date, by: str, months: int) -> list[date]:
+    """The first day of every period of the horizon, and the day after it ends (last item).
+
+    The horizon starts on the first day of the current month (or quarter) and spans `months`
+    months, rounded up to whole quarters with `by="quarter"`.
+    """
+    if by == "quarter":
+        first = date(today.year, (today.month - 1) // 3 * 3 + 1, 1)
+        step, count = 3, -(-months // 3)
+    else:
+        first, step, count = today.replace(day=1), 1, months
+    return [_add_months(first, step * i) for i in range(count + 1)]
+
+
+def _bucket(raw: tuple[int, int, int] | None) -> ForecastBucket:
+    count, cents, weighted = raw or (0, 0, 0)
+    return ForecastBucket(count, cents_to_money(cents), weighted_money(weighted))
+
+
+def forecast_report(
+    db: Database, *, by: str = "month", months: int = 6, owner: str | None = None
+) -> ForecastReport:
+    """Open deals per period of the next `months` months, overdue, later, undated, and won."""
+    if by not in PERIOD_KINDS:
+        raise ValidationError(f"by: must be month or quarter, not {by!r}")
+    if not 1 <= months <= MAX_MONTHS:
+        raise ValidationError(f"months: must be from 1 to {MAX_MONTHS}")
+    today = clock.today()
+    starts = horizon(today, by, months)
+    end = starts[-1]
+    with db.read() as repo:
+        open_rows = q.forecast_open(repo.conn, by=by, today=today, horizon_end=end, owner=owner)
+        won_rows = q.forecast_won(
+            repo.conn,
+            by=by,
+            start=datetime.combine(starts[0], datetime.min.time()),
+            end=datetime.combine(end, datetime.min.time()),
+            owner=owner,
+        )
+        currency = repo.meta_get("currency")
+    buckets = {bucket: (count, cents, weighted) for bucket, count, cents, weighted in open_rows}
+    won = {period: cents for period, _, cents in won_rows}
+    periods = []
+    for start in starts[:-1]:
+        label = period_label(start, by)
+        count, cents, weighted = buckets.get(label, (0, 0, 0))
+        periods.append(
+            ForecastRow(
+                label,
+                count,
+                cents_to_money(cents),
+                weighted_money(weighted),
+                cents_to_money(won.get(label, 0)),
+            )
+        )
+    total = ForecastRow(
+        "Total",
+        sum(r[1] for r in open_rows),
+        cents_to_money(sum(r[2] for r in open_rows)),
+        weighted_money(sum(r[3] for r in open_rows)),
+        cents_to_money(sum(won.values())),
+    )
+    return ForecastReport(
+        by=by,
+        months=months,
+        start=starts[0],
+        end=end - timedelta(days=1),
+        periods=periods,
+        overdue=_bucket(buckets.get("overdue")),
+        later=_bucket(buckets.get("later")),
+        no_close_date=_bucket(buckets.get("none")),
+        total=total,
+        owner=owner,
+        currency=currency,
+    )

@@ -1,0 +1,295 @@
+"""Activity use cases: add, list, show, edit, mark done, delete, and the morning agenda.
+
+Due dates are naive *local* times (a salesperson's "tomorrow 09:00" is on their wall clock), so
+they are compared with `local_now()`, not with UTC. `CRM_NOW` pins that "now" as it pins
+`clock.utcnow()`, which keeps tests and the guide reproducible.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from crmcli import clock
+from crmcli.domain.models import Activity, ActivityType, Lead, Opportunity
+from crmcli.domain.rules import check_not_done
+from crmcli.domain.values import clean_text, parse_when
+from crmcli.errors import UsageError, ValidationError
+from crmcli.services.accounts import find_account, find_contact
+from crmcli.services.common import default_owner, required_name
+from crmcli.services.opportunities import OppDetail
+from crmcli.store.db import Database
+from crmcli.store.repo import ACTIVITY_BUCKETS, ACTIVITY_LINKS, Repo
+
+Due = tuple[datetime, bool]
+"""A parsed due moment: (naive local datetime, has_time)."""
+
+LINK_KINDS = tuple(ACTIVITY_LINKS)
+"""What an activity can be linked to: lead, contact, account, opp."""
+
+BUCKETS = ACTIVITY_BUCKETS
+"""The due-date windows: overdue, today, upcoming."""
+
+
+def local_now() -> datetime:
+    """Now as a naive local time: the pinned `CRM_NOW` when set, else the wall clock."""
+    if os.environ.get("CRM_NOW"):
+        return clock.utcnow()
+    return datetime.now()
+
+
+def parse_due(text: str, *, now: datetime | None = None) -> Due | None:
+    """A due date or date and time as typed (``2026-12-15``, ``tomorrow 09:00``, ``+3d``…);
+    None for an empty text (which clears a due date in `edit_activity`)."""
+    if not text.strip():
+        return None
+    return parse_when(text, field="due", now=local_now() if now is None else now)
+
+
+def bucket(activity: Activity, now: datetime) -> str | None:
+    """Where a pending activity stands: overdue, today or upcoming (None: done or no due date).
+
+    Overdue: a timed due before `now`, or a date-only due on a day before today. Today: due
+    today and not overdue. Upcoming: due after today. The same rules as `Repo.activity_list`.
+    """
+    if activity.done or activity.due is None:
+        return None
+    due, today = activity.due, now.date()
+    if (activity.due_has_time and due < now) or (not activity.due_has_time and due.date() < today):
+        return "overdue"
+    return "today" if due.date() == today else "upcoming"
+
+
+def _due_input(value: Due | str | None, now: datetime) -> Due | None:
+    if isinstance(value, str):
+        return parse_due(value, now=now)
+    return value
+
+
+def _activity_type(value: ActivityType | str) -> ActivityType:
+    if isinstance(value, ActivityType):
+        return value
+    try:
+        return ActivityType(value.strip().lower())
+    except ValueError:
+        names = ", ".join(t.value for t in ActivityType)
+        raise ValidationError(f'type: "{value}" is not one of {names}') from None
+
+
+def _one_link(links: Mapping[str, str | int | None]) -> tuple[str, str | int]:
+    given = [(kind, ref) for kind, ref in links.items() if ref is not None and str(ref).strip()]
+    options = ", ".join(f"--{kind}" for kind in LINK_KINDS)
+    if not given:
+        raise UsageError(f"an activity needs one record to belong to: give one of {options}")
+    if len(given) > 1:
+        named = " and ".join(f"--{kind}" for kind, _ in given)
+        raise UsageError(f"an activity belongs to exactly one record: {named} given, keep one")
+    return given[0]
+
+
+def _link_id(repo: Repo, kind: str, ref: str | int) -> int:
+    """The id of the existing record `ref` names (NotFound otherwise)."""
+    text = str(ref)
+    if kind == "lead":
+        if not text.strip().isdigit():
+            raise UsageError(f'--lead: "{text}" is not a lead id (leads are named by id)')
+        return repo.lead_get(int(text)).id
+    if kind == "contact":
+        return find_contact(repo, text).id
+    if kind == "account":
+        return find_account(repo, text).id
+    if kind == "opp":
+        return repo.opp_find(text).id
+    raise UsageError(f'"{kind}" is not one of {", ".join(LINK_KINDS)}')
+
+
+def _owner(owner: str | None) -> str | None:
+    return clean_text(owner, field="owner") if owner is not None else default_owner()
+
+
+def add_activity(
+    db: Database,
+    subject: str,
+    *,
+    type_: ActivityType | str,
+    lead: int | str | None = None,
+    contact: str | None = None,
+    account: str | None = None,
+    opp: str | None = None,
+    due: Due | str | None = None,
+    owner: str | None = None,
+    notes: str | None = None,
+) -> Activity:
+    """Record a call, meeting, e-mail, task or note on exactly one existing record.
+
+    Zero or several links are a usage error; a link to a record that does not exist is NotFound.
+    """
+    clean = required_name(subject, field="subject")
+    kind = _activity_type(type_)
+    link_kind, ref = _one_link({"lead": lead, "contact": contact, "account": account, "opp": opp})
+    when = _due_input(due, local_now())
+    values: dict[str, Any] = {
+        "type": kind.value,
+        "subject": clean,
+        "due": when[0] if when else None,
+        "due_has_time": when[1] if when else False,
+        "done": False,
+        "owner": _owner(owner),
+        "notes": clean_text(notes, field="notes"),
+    }
+    now = clock.utcnow()
+    with db.write() as repo:
+        values[ACTIVITY_LINKS[link_kind]] = _link_id(repo, link_kind, ref)
+        return repo.activity_insert({**values, "created_at": now, "updated_at": now})
+
+
+def list_activities(
+    db: Database,
+    *,
+    buckets: Sequence[str] = (),
+    link: tuple[str, int | str] | None = None,
+    include_done: bool = False,
+    owner: str | None = None,
+    now: datetime | None = None,
+) -> list[Activity]:
+    """Activities, soonest due first: pending ones unless `include_done`.
+
+    `buckets` (overdue, today, upcoming; several make a union) select by due date; `link` is
+    (kind, id or name) of the record they belong to, which must exist.
+    """
+    unknown = [b for b in buckets if b not in BUCKETS]
+    if unknown:
+        raise UsageError(f'"{unknown[0]}" is not one of {", ".join(BUCKETS)}')
+    if link is not None and link[0] not in ACTIVITY_LINKS:
+        raise UsageError(f'--for: "{link[0]}" is not one of {", ".join(LINK_KINDS)}')
+    moment = local_now() if now is None else now
+    with db.read() as repo:
+        where = (link[0], _link_id(repo, link[0], link[1])) if link is not None else None
+        return repo.activity_list(
+            now=moment, include_done=include_done, buckets=buckets, link=where, owner=owner
+        )
+
+
+def get_activity(db: Database, activity_id: int) -> Activity:
+    """One activity by id."""
+    with db.read() as repo:
+        return repo.activity_get(activity_id)
+
+
+def edit_activity(
+    db: Database,
+    activity_id: int,
+    *,
+    subject: str | None = None,
+    type_: ActivityType | str | None = None,
+    due: Due | str | None = None,
+    clear_due: bool = False,
+    owner: str | None = None,
+    notes: str | None = None,
+) -> Activity:
+    """Change an activity's subject, type, due date, owner or notes.
+
+    An empty `due` text (or `clear_due`) removes the due date; an empty owner or notes clears it.
+    """
+    changes: dict[str, Any] = {}
+    if subject is not None:
+        changes["subject"] = required_name(subject, field="subject")
+    if type_ is not None:
+        changes["type"] = _activity_type(type_).value
+    if due is not None or clear_due:
+        when = None if clear_due else _due_input(due, local_now())
+        changes["due"] = when[0] if when else None
+        changes["due_has_time"] = when[1] if when else False
+    if owner is not None:
+        changes["owner"] = clean_text(owner, field="owner")
+    if notes is not None:
+        changes["notes"] = clean_text(notes, field="notes")
+    if not changes:
+        raise ValidationError("nothing to change: give at least one option")
+    with db.write() as repo:
+        activity = repo.activity_get(activity_id)
+        return repo.activity_update(activity, {**changes, "updated_at": clock.utcnow()})
+
+
+def complete_activity(db: Database, activity_id: int) -> Activity:
+    """Mark an activity done (once: a second time is an invalid transition)."""
+    now = clock.utcnow()
+    with db.write() as repo:
+        activity = repo.activity_get(activity_id)
+        check_not_done(activity)
+        return repo.activity_update(activity, {"done": True, "done_at": now, "updated_at": now})
+
+
+def delete_activity(db: Database, activity_id: int) -> Activity:
+    """Remove an activity for good; returns what was deleted."""
+    with db.write() as repo:
+        activity = repo.activity_get(activity_id)
+        repo.activity_delete(activity.id)
+        return activity
+
+
+@dataclass(frozen=True)
+class Agenda:
+    """The salesperson's morning: what is overdue, what is due today, and forgotten deals.
+
+    Attributes:
+        now: the local time the buckets were computed at.
+        no_next_step: open opportunities with no pending activity.
+    """
+
+    now: datetime
+    overdue: list[Activity]
+    today: list[Activity]
+    no_next_step: list[Opportunity]
+
+
+def agenda(db: Database, *, owner: str | None = None, now: datetime | None = None) -> Agenda:
+    """Overdue and today's pending activities, then open deals with no next step (one read)."""
+    moment = local_now() if now is None else now
+    with db.read() as repo:
+        return Agenda(
+            now=moment,
+            overdue=repo.activity_list(now=moment, buckets=("overdue",), owner=owner),
+            today=repo.activity_list(now=moment, buckets=("today",), owner=owner),
+            no_next_step=repo.opps_without_next_step(owner=owner),
+        )
+
+
+# -- the records that show their activities ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OppWithActivities:
+    """An opportunity, its stage history and its activities (done ones included)."""
+
+    detail: OppDetail
+    activities: list[Activity]
+
+
+def show_opportunity_with_activities(db: Database, ref: str) -> OppWithActivities:
+    """`opp show`: a deal, its history and its activities, in one read transaction."""
+    now = local_now()
+    with db.read() as repo:
+        opp = repo.opp_find(ref)
+        activities = repo.activity_list(now=now, include_done=True, link=("opp", opp.id))
+        return OppWithActivities(OppDetail(opp, repo.history(opp.id)), activities)
+
+
+@dataclass(frozen=True)
+class LeadWithActivities:
+    """A lead and its activities (done ones included)."""
+
+    lead: Lead
+    activities: list[Activity]
+
+
+def show_lead_with_activities(db: Database, lead_id: int) -> LeadWithActivities:
+    """`lead show`: a lead and its activities, in one read transaction."""
+    now = local_now()
+    with db.read() as repo:
+        lead = repo.lead_get(lead_id)
+        activities = repo.activity_list(now=now, include_done=True, link=("lead", lead.id))
+        return LeadWithActivities(lead, activities)
