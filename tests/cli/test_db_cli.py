@@ -80,3 +80,15 @@ def test_demo_refuses_to_replace_a_real_database(crm: Run, db_path: Path) -> Non
     result = crm("demo", "--path", str(db_path), code=1)
     assert "not a crmcli demo database" in result.stderr
     assert json.loads(crm("lead", "list", "--json").stdout)[0]["name"] == "Real lead"
+
+
+def test_demo_has_a_dated_history_and_a_morning_agenda(crm: Run, tmp_path: Path) -> None:
+    demo = tmp_path / "demo.db"
+    crm("demo", "--path", str(demo))
+    velocity = json.loads(crm("--db", str(demo), "report", "velocity", "--json").stdout)
+    assert velocity["sales_cycle"]["won"] == 2
+    assert float(velocity["sales_cycle"]["average_days"]) > 20
+    agenda = json.loads(crm("--db", str(demo), "agenda", "--json").stdout)
+    assert [a["subject"] for a in agenda["overdue"]] == ["Send the revised proposal"]
+    assert [a["subject"] for a in agenda["today"]] == ["Negotiation meeting"]
+    assert agenda["no_next_step"]

@@ -7,7 +7,6 @@ they are compared with `local_now()`, not with UTC. `CRM_NOW` pins that "now" as
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,7 +35,7 @@ BUCKETS = ACTIVITY_BUCKETS
 
 def local_now() -> datetime:
     """Now as a naive local time: the pinned `CRM_NOW` when set, else the wall clock."""
-    if os.environ.get("CRM_NOW"):
+    if clock.is_pinned():
         return clock.utcnow()
     return datetime.now()
 

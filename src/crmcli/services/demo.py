@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import os
-from datetime import date, timedelta
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from crmcli import clock
 from crmcli.errors import StorageError
-from crmcli.services import leads, opportunities, stages
+from crmcli.services import activities, leads, opportunities, stages
 from crmcli.services.leads import ConvertOptions
 from crmcli.store.db import Database
 
@@ -108,59 +108,131 @@ def _fresh(path: Path) -> None:
 
 
 def build_demo(path: Path) -> Database:
-    """Create a new demo database at `path` with leads, deals in several stages, wins and losses."""
+    """Create a new demo database at `path`: a trade show 45 days ago, its leads worked since
+    (conversions, stage moves, wins and a loss on the days they happened), and follow-ups that
+    are overdue, due today and upcoming, so every report has something to show."""
     _fresh(path)
+    start = clock.utcnow().replace(hour=13, minute=0, second=0, microsecond=0)
+    today = start.date()
+
+    def day(offset: int, hour: int = 13) -> datetime:
+        return start.replace(hour=hour) + timedelta(days=offset)
+
     db = Database(str(path), currency="BRL")
     with db.write() as repo:
         repo.meta_set(DEMO_MARK, "1")
     stages.rename_stage(db, "Negotiation", "Negociação e detalhamento")
-    today = clock.today()
     owners = ["ana", "bruno"]
-    os.environ.setdefault("CRM_OWNER", "ana")
     made = []
-    for index, (name, email, company, title, budget, days) in enumerate(_TRADE_SHOW):
-        made.append(
-            leads.add_lead(
-                db,
-                name,
-                email=email,
-                company=company,
-                title=title,
-                source="ExpoVendas 2026",
-                budget=_parse_amount(budget),
-                timeline=today + timedelta(days=days),
-                owner=owners[index % 2],
+    with clock.pinned(day(-45, 10)):
+        for index, (name, email, company, title, budget, days) in enumerate(_TRADE_SHOW):
+            made.append(
+                leads.add_lead(
+                    db,
+                    name,
+                    email=email,
+                    company=company,
+                    title=title,
+                    source="ExpoVendas 2026",
+                    budget=_parse_amount(budget),
+                    timeline=today + timedelta(days=days),
+                    owner=owners[index % 2],
+                )
             )
+        leads.add_lead(
+            db, "Rafael Costa", email="rafael@example.com", source="ExpoVendas 2026", owner="ana"
         )
-    leads.add_lead(db, "Rafael Costa", email="rafael@example.com", source="ExpoVendas 2026")
-    leads.add_lead(
-        db, "Olivia Brown", email="olivia@initech.example", company="Initech", source="Website"
-    )
-    leads.mark_contacted(db, made[9].id)
-    leads.disqualify_lead(db, made[8].id, "No budget this year")
+    with clock.pinned(day(-20)):
+        leads.add_lead(
+            db,
+            "Olivia Brown",
+            email="olivia@initech.example",
+            company="Initech",
+            source="Website",
+            owner="bruno",
+        )
+    with clock.pinned(day(-43)):
+        leads.mark_contacted(db, made[9].id)
+        leads.disqualify_lead(db, made[8].id, "No budget this year")
     for index, (target, outcome) in _PLAN.items():
         lead = made[index]
-        leads.mark_contacted(db, lead.id)
-        leads.qualify_lead(db, lead.id)
-        done = leads.convert_lead(db, lead.id, ConvertOptions())
+        with clock.pinned(day(-42 + index)):
+            leads.mark_contacted(db, lead.id)
+            leads.qualify_lead(db, lead.id)
+            done = leads.convert_lead(db, lead.id, ConvertOptions())
         assert done.opportunity is not None
         ref = str(done.opportunity.id)
-        if target != "Prospecting":
-            opportunities.advance_opportunity(db, ref, to=target)
-        if outcome == "won":
-            opportunities.win_opportunity(db, ref)
-        elif outcome == "lost":
-            opportunities.lose_opportunity(
-                db, ref, reason="Price too high", competitor="Concorrente Digital"
-            )
-    opportunities.add_opportunity(
-        db,
-        "Northwind Traders – renewal 2027",
-        account="Northwind Traders",
-        amount=Decimal("15000.00"),
-        stage="Proposal",
-        probability=75,
-        close=date(today.year + 1, 1, 31),
-        owner="bruno",
-    )
+        # walk the pipeline up to the target stage, a week or two per stage
+        moment = -40 + index
+        for stage in _WALK[: _WALK.index(target) + 1][1:]:
+            moment += 6 + (index % 3) * 3
+            with clock.pinned(day(min(moment, -1))):
+                opportunities.advance_opportunity(db, ref, to=stage)
+        with clock.pinned(day(min(moment + 5, -1), 16)):
+            if outcome == "won":
+                opportunities.win_opportunity(db, ref)
+            elif outcome == "lost":
+                opportunities.lose_opportunity(
+                    db, ref, reason="Price too high", competitor="Concorrente Digital"
+                )
+    with clock.pinned(day(-12)):
+        opportunities.add_opportunity(
+            db,
+            "Northwind Traders – renewal 2027",
+            account="Northwind Traders",
+            amount=Decimal("15000.00"),
+            stage="Proposal",
+            probability=75,
+            close=date(today.year + 1, 1, 31),
+            owner="bruno",
+        )
+    _follow_ups(db, day)
     return db
+
+
+# stage names in pipeline order, as the demo's deals walk them
+_WALK = [
+    "Prospecting",
+    "Qualification",
+    "Needs analysis",
+    "Proposal",
+    "Negociação e detalhamento",
+]
+
+
+def _follow_ups(db: Database, day: Callable[..., datetime]) -> None:
+    """Activities: one overdue, one due today, one upcoming, one done, and deals with none."""
+    with clock.pinned(day(-6)):
+        activities.add_activity(
+            db,
+            "Send the revised proposal",
+            type_="email",
+            opp="1",
+            due=(day(-1, 17), True),
+            owner="ana",
+        )
+        call = activities.add_activity(
+            db,
+            "Discovery call with IT",
+            type_="call",
+            opp="4",
+            due=(day(-3, 10), True),
+            owner="bruno",
+        )
+    with clock.pinned(day(-3, 11)):
+        activities.complete_activity(db, call.id)
+    with clock.pinned(day(-2)):
+        activities.add_activity(
+            db,
+            "Negotiation meeting",
+            type_="meeting",
+            opp="2",
+            due=(day(0, 15), True),
+            owner="bruno",
+        )
+        activities.add_activity(
+            db, "Check budget approval", type_="task", opp="3", due=(day(3), False), owner="ana"
+        )
+        activities.add_activity(
+            db, "Call Rafael back", type_="call", lead=11, due=(day(1, 9), True), owner="ana"
+        )
