@@ -66,6 +66,47 @@ def _build(crm: Run, monkeypatch: pytest.MonkeyPatch) -> None:
     crm("opp", "lose", "3", "--reason", "Preço", "--competitor", "Concorrente S.A.")
     monkeypatch.setenv("CRM_NOW", "2026-11-12T08:00:00Z")
     crm("opp", "reopen", "3")
+    # Activities of every link kind: timed, date-only and no due; one done.
+    crm(
+        "activity",
+        "add",
+        "Ligar para a Maria",
+        "--type",
+        "call",
+        "--contact",
+        "maria",
+        "--due",
+        "2026-11-13 09:30",
+    )
+    crm(
+        "activity",
+        "add",
+        "=cmd|' /C calc'!A0",
+        "--type",
+        "task",
+        "--lead",
+        "2",
+        "--due",
+        "2026-11-20",
+        "--notes",
+        "+55 11",
+    )
+    crm("activity", "add", "Renovação assinada?", "--type", "note", "--account", "Ação & Cia")
+    crm(
+        "activity",
+        "add",
+        "Enviar proposta",
+        "--type",
+        "email",
+        "--opp",
+        "3",
+        "--due",
+        "+3d",
+        "--owner",
+        "Zoë",
+    )
+    monkeypatch.setenv("CRM_NOW", "2026-11-13T10:00:00Z")
+    crm("activity", "done", "1")
 
 
 def _export(crm: Run, *args: str) -> str:
@@ -89,6 +130,7 @@ def test_json_round_trip_into_a_fresh_database_gives_the_same_export(
         "leads": 4,
         "opportunities": 3,
         "history": sum(len(o["history"]) for o in document["opportunities"]),
+        "activities": 4,
     }
     assert _export(crm, "--db", str(other)) == first
 
@@ -116,6 +158,22 @@ def test_json_round_trip_into_a_fresh_database_gives_the_same_export(
     assert [x["id"] for x in found] == [1]
     history = json.loads(crm("--db", str(other), "opp", "show", "1", "--json").stdout)["history"]
     assert [h["stage"] for h in history] == ["Prospecting", "Proposal", "Negociação e detalhamento"]
+
+    # Activities: local dues without a Z, kept exactly; links, done and owners restored.
+    acts = document["activities"]
+    assert list(document)[-1] == "activities" and list(acts[0])[:3] == ["id", "type", "subject"]
+    assert [(a["due"], a["due_has_time"]) for a in acts] == [
+        ("2026-11-13T09:30:00", True),
+        ("2026-11-20T00:00:00", False),
+        (None, False),
+        ("2026-11-15T00:00:00", False),
+    ]
+    assert (acts[0]["done"], acts[0]["done_at"]) == (True, "2026-11-13T10:00:00Z")
+    shown = json.loads(crm("--db", str(other), "activity", "show", "1", "--json").stdout)
+    assert (shown["due"], shown["contact_id"], shown["done"]) == ("2026-11-13T09:30", 1, True)
+    listed = crm("--db", str(other), "activity", "list", "--owner", "ZOË", "-q").stdout
+    assert listed == "4\n"
+    assert crm("--db", str(other), "activity", "list", "--for", "lead", "2", "-q").stdout == "2\n"
 
 
 def test_round_trip_keeps_sub_second_times(crm: Run, tmp_path: Path) -> None:
@@ -162,13 +220,20 @@ def test_csv_neutralises_text_cells_only(crm: Run, monkeypatch: pytest.MonkeyPat
     assert opps[0]["stage"] == "Negociação e detalhamento"
     assert "history" not in opps[0]
 
+    acts = _csv(crm("export", "--format", "csv", "--entity", "activities").stdout)
+    assert [a["id"] for a in acts] == ["1", "2", "3", "4"]
+    assert acts[1]["subject"] == "'=cmd|' /C calc'!A0" and acts[1]["notes"] == "'+55 11"
+    assert acts[1]["lead_id"] == "2" and acts[1]["contact_id"] == ""
+    assert acts[0]["due"] == "2026-11-13T09:30:00" and acts[0]["done_at"] == "2026-11-13T10:00:00Z"
+    assert acts[3]["owner"] == "Zoë" and "owner_key" not in acts[0]
+
 
 def test_csv_needs_exactly_one_entity(crm: Run) -> None:
     result = crm("export", "--format", "csv", code=2)
     assert "exactly one --entity" in result.stderr and result.stdout == ""
     crm("export", "--format", "csv", "--entity", "leads", "--entity", "stages", code=2)
     crm("export", "--format", "xml", code=2)
-    crm("export", "--entity", "activities", code=2)
+    crm("export", "--entity", "history", code=2)
 
 
 def test_json_export_of_chosen_entities(crm: Run) -> None:
@@ -216,6 +281,20 @@ def test_import_into_a_non_empty_database_is_refused_and_changes_nothing(
     assert _export(crm, "--db", other) == before
 
 
+def test_an_export_without_activities_still_imports(
+    crm: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _build(crm, monkeypatch)
+    document = json.loads(_export(crm))
+    del document["activities"]  # as exports written before activities existed
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(document), encoding="utf-8")
+    other = str(tmp_path / "other.db")
+    counts = json.loads(crm("--db", other, "import", str(old), "--json").stdout)
+    assert counts["activities"] == 0 and counts["leads"] == 4
+    assert json.loads(_export(crm, "--db", other))["activities"] == []
+
+
 def test_malformed_documents_exit_1_naming_what_is_wrong(
     crm: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -230,6 +309,12 @@ def test_malformed_documents_exit_1_naming_what_is_wrong(
     assert result.stderr.count("\n") == 1
 
     document["opportunities"][1]["amount"] = "12.34"
+    document["activities"][0]["due"] = "2026-11-13T09:30:00Z"
+    bad.write_text(json.dumps(document), encoding="utf-8")
+    wrong_due = crm("--db", str(other), "import", str(bad), code=1).stderr
+    assert "activities[0].due" in wrong_due and "not a local time" in wrong_due
+
+    document["activities"][0]["due"] = "2026-11-13T09:30:00"
     document["format_version"] = 7
     bad.write_text(json.dumps(document), encoding="utf-8")
     assert "unknown format_version 7" in crm("--db", str(other), "import", str(bad), code=1).stderr

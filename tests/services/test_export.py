@@ -14,7 +14,7 @@ import pytest
 
 from crmcli.cli.export import encode
 from crmcli.errors import Duplicate, ValidationError
-from crmcli.services import accounts, leads, opportunities, stages
+from crmcli.services import accounts, activities, leads, opportunities, stages
 from crmcli.services.export import export_data, import_data
 from crmcli.services.leads import ConvertOptions
 from crmcli.store import dump
@@ -63,6 +63,28 @@ def _populate(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     opportunities.reopen_opportunity(db, "2")
     opportunities.lose_opportunity(db, "2", reason="Timing")
     opportunities.add_opportunity(db, "Third deal", account="Novo Cliente", stage="Jurídico")
+    _add_activities(db, monkeypatch)
+
+
+def _add_activities(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One activity per link kind: date-only and timed dues (one with seconds), none, done."""
+    _at(monkeypatch, "2026-12-01T08:15:00")
+    activities.add_activity(db, "Ligar para a Carla", type_="call", lead=3, due="2026-12-03")
+    activities.add_activity(
+        db,
+        "=Visita técnica",
+        type_="meeting",
+        contact="Zoë Ångström",
+        due=(datetime(2026, 12, 15, 9, 30, 15), True),
+        owner="Zoë Ö",
+        notes="@levar\nprotótipo",
+    )
+    activities.add_activity(db, "Contrato assinado", type_="note", account="Novo Cliente")
+    activities.add_activity(db, "Enviar proposta", type_="task", opp="3", due="2026-12-02 17:00")
+    activities.add_activity(db, "Follow-up", type_="email", opp="2", due="2026-12-20", owner="")
+    _at(monkeypatch, "2026-12-02T18:00:00.500000")
+    activities.complete_activity(db, 4)
+    activities.complete_activity(db, 1)
 
 
 def test_round_trip_gives_the_same_export(
@@ -78,6 +100,7 @@ def test_round_trip_gives_the_same_export(
         "leads": 4,
         "opportunities": 3,
         "history": sum(len(o["history"]) for o in first["opportunities"]),
+        "activities": 5,
     }
     assert export_data(fresh) == first
     assert first["currency"] == "BRL"
@@ -93,6 +116,51 @@ def test_round_trip_gives_the_same_export(
     ]
     sub_second = first["leads"][0]["updated_at"]
     assert sub_second == datetime(2026, 11, 3, 10, 30, 15, 250000)
+    acts = first["activities"]
+    assert [a["id"] for a in acts] == [1, 2, 3, 4, 5]
+    assert [
+        (a["lead_id"], a["contact_id"], a["account_id"], a["opportunity_id"]) for a in acts
+    ] == [
+        (3, None, None, None),
+        (None, 1, None, None),
+        (None, None, 3, None),
+        (None, None, None, 3),
+        (None, None, None, 2),
+    ]
+    assert [(a["done"], a["done_at"]) for a in acts][:3] == [
+        (True, datetime(2026, 12, 2, 18, 0, 0, 500000)),
+        (False, None),
+        (False, None),
+    ]
+    assert [(a["due"], a["due_has_time"]) for a in acts] == [
+        (datetime(2026, 12, 3), False),
+        (datetime(2026, 12, 15, 9, 30, 15), True),
+        (None, False),
+        (datetime(2026, 12, 2, 17, 0), True),
+        (datetime(2026, 12, 20), False),
+    ]
+
+
+def test_an_activity_due_is_written_as_local_time_and_kept_exactly(
+    db: Database, fresh: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _populate(db, monkeypatch)
+    document = json.loads(json.dumps(encode(export_data(db))))
+    acts = document["activities"]
+    assert [a["due"] for a in acts] == [
+        "2026-12-03T00:00:00",
+        "2026-12-15T09:30:15",
+        None,
+        "2026-12-02T17:00:00",
+        "2026-12-20T00:00:00",
+    ]
+    assert acts[0]["done_at"] == "2026-12-02T18:00:00.500000Z"
+    assert acts[1]["created_at"] == "2026-12-01T08:15:00Z"
+    assert "owner_key" not in acts[0]
+    import_data(fresh, document)
+    restored = activities.get_activity(fresh, 2)
+    assert restored.due == datetime(2026, 12, 15, 9, 30, 15) and restored.due_has_time
+    assert restored.type == "meeting" and restored.owner == "Zoë Ö"
 
 
 def test_domain_values_round_trip_without_json(
@@ -116,6 +184,10 @@ def test_keys_are_recomputed_on_restore(
         assert [lead.name for lead in repo.lead_list(search="pão quente")] == ["Ana Lúcia"]
         assert [lead.name for lead in repo.lead_list(source="EXPO")] == ["Ana Lúcia"]
         assert len(repo.opp_list(owner="TESTER")) == 3
+        now = datetime(2026, 12, 10)
+        assert [a.id for a in repo.activity_list(now=now, owner="ZOË ö")] == [2]
+        assert len(repo.activity_list(now=now, include_done=True, owner="tester")) == 3
+        assert [o.id for o in repo.opps_without_next_step()] == [3]  # its task is done
     with pytest.raises(Duplicate, match=r"ana@x\.br"):
         leads.add_lead(fresh, "Other Ana", email="ana@x.br")
     with pytest.raises(Duplicate):
@@ -142,10 +214,22 @@ def test_text_columns_are_only_free_text() -> None:
 
 def test_export_of_some_entities(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     _populate(db, monkeypatch)
-    document = export_data(db, ["leads", "stages"])
-    assert list(document) == ["format_version", "currency", "stages", "leads"]
+    document = export_data(db, ["activities", "leads", "stages"])
+    assert list(document) == ["format_version", "currency", "stages", "leads", "activities"]
+    assert len(document["activities"]) == 5
     with pytest.raises(ValidationError, match="unknown entity"):
-        export_data(db, ["activities"])
+        export_data(db, ["history"])
+
+
+def test_an_export_older_than_activities_restores_none(
+    db: Database, fresh: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _populate(db, monkeypatch)
+    document = json.loads(json.dumps(encode(export_data(db))))
+    del document["activities"]
+    counts = import_data(fresh, document)
+    assert counts["activities"] == 0 and counts["leads"] == 4
+    assert export_data(fresh)["activities"] == []
 
 
 def test_import_into_a_database_with_records_is_refused_and_changes_nothing(
@@ -157,6 +241,19 @@ def test_import_into_a_database_with_records_is_refused_and_changes_nothing(
     stages.rename_stage(fresh, "Prospecting", "Prospecção")
     before = export_data(fresh)
     with pytest.raises(ValidationError, match=r"import needs an empty database.*1 leads"):
+        import_data(fresh, document)
+    assert export_data(fresh) == before
+
+
+def test_activities_count_in_the_emptiness_check(
+    db: Database, fresh: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _populate(db, monkeypatch)
+    document = export_data(db)
+    accounts.add_account(fresh, "Somewhere")
+    activities.add_activity(fresh, "Ligar", type_="call", account="Somewhere")
+    before = export_data(fresh)
+    with pytest.raises(ValidationError, match=r"this one has 1 accounts, 1 activities \("):
         import_data(fresh, document)
     assert export_data(fresh) == before
 
@@ -190,6 +287,39 @@ def _document(db: Database, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         ),
         (lambda d: d["opportunities"][0].pop("history"), r"opportunities\[0\]: missing 'history'"),
         (lambda d: d["leads"].__setitem__(0, "Ana"), r"leads\[0\]: must be an object"),
+        (lambda d: d.update(activities=None), "activities: must be a list"),
+        (lambda d: d["activities"][1].update(type="lunch"), r"activities\[1\]\.type: \"lunch\""),
+        (
+            lambda d: d["activities"][1].update(account_id=3),
+            r"activities\[1\]: an activity has exactly one of .*given: contact_id and account_id",
+        ),
+        (
+            lambda d: d["activities"][2].update(account_id=None),
+            r"activities\[2\]: an activity has exactly one of .*given: none",
+        ),
+        (
+            lambda d: d["activities"][0].update(lead_id=99),
+            r"activities\[0\]\.lead_id: 99 is not the id of one of the leads",
+        ),
+        (
+            lambda d: d["activities"][4].update(opportunity_id=9),
+            r"activities\[4\]\.opportunity_id: 9 is not the id",
+        ),
+        (
+            lambda d: d["activities"][1].update(due="2026-12-15T09:30:15Z"),
+            r"activities\[1\]\.due: .* is not a local time",
+        ),
+        (
+            lambda d: d["activities"][1].update(due="2026-12-15T09:30:15-03:00"),
+            r"activities\[1\]\.due",
+        ),
+        (lambda d: d["activities"][1].update(due="2026-12-15"), r"activities\[1\]\.due"),
+        (lambda d: d["activities"][0].update(done_at="ontem"), r"activities\[0\]\.done_at"),
+        (lambda d: d["activities"][0].update(done="yes"), r"activities\[0\]\.done"),
+        (lambda d: d["activities"][3].pop("updated_at"), r"activities\[3\]: missing 'updated_at'"),
+        (lambda d: d["activities"][3].update(owner_key="x"), r"unknown key 'owner_key'"),
+        (lambda d: d["activities"][1].update(id=2.0), r"activities\[1\]\.id"),
+        (lambda d: d["activities"][1].update(id=1), r"activities\[1\]\.id: 1 appears twice"),
     ],
 )
 def test_malformed_documents_are_refused_naming_what_is_wrong(
@@ -204,6 +334,7 @@ def test_malformed_documents_are_refused_naming_what_is_wrong(
     with pytest.raises(ValidationError, match=message):
         import_data(fresh, document)
     assert fresh.count("lead") == 0 and fresh.count("stage") == 5
+    assert export_data(fresh, ["activities"])["activities"] == []
 
 
 def test_a_document_that_is_not_an_object_is_refused(fresh: Database) -> None:

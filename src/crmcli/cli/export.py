@@ -36,16 +36,20 @@ class Entity(StrEnum):
     CONTACTS = "contacts"
     OPPORTUNITIES = "opportunities"
     STAGES = "stages"
+    ACTIVITIES = "activities"
 
 
 def encode(value: Any) -> Any:
     """JSON data as `render.jsonable` makes it, but timestamps keep their sub-seconds if any.
 
     `2026-11-25T12:34:56Z` as everywhere else; `2026-11-25T12:34:56.250000Z` only for a time
-    that has a fraction of a second, so a restore gives back exactly what was exported.
+    that has a fraction of a second, so a restore gives back exactly what was exported. A local
+    wall-clock time (an activity's `due`, a `dump.LocalTime`) has no `Z`: `2026-12-15T09:00:00`.
     """
     if isinstance(value, datetime):
-        return value.isoformat() + "Z"
+        from crmcli.store.dump import LocalTime  # loaded by then: only data gets encoded
+
+        return value.isoformat() if isinstance(value, LocalTime) else value.isoformat() + "Z"
     if isinstance(value, dict):
         return {str(k): encode(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -96,7 +100,7 @@ def export_cmd(
         list[Entity] | None,
         typer.Option(
             "--entity",
-            metavar="leads|accounts|contacts|opportunities|stages",
+            metavar="leads|accounts|contacts|opportunities|stages|activities",
             help="Only this entity (repeat for several in JSON; CSV needs exactly one).",
         ),
     ] = None,

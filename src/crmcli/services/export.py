@@ -2,9 +2,9 @@
 
 `export_data` returns domain-level values (Decimal, date, datetime), ready for the CLI's JSON
 or CSV rendering. `import_data` takes the document as `json.loads` gives it back (money as exact
-strings, dates ISO 8601, timestamps ISO 8601 with a `Z`; the domain-level values themselves are
-accepted too), checks its whole shape before touching the database, then restores it in one
-write transaction.
+strings, dates ISO 8601, timestamps ISO 8601 with a `Z`, an activity's `due` ISO 8601 local time
+without one; the domain-level values themselves are accepted too), checks its whole shape before
+touching the database, then restores it in one write transaction.
 """
 
 from __future__ import annotations
@@ -16,21 +16,28 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from crmcli.domain.models import ContactType, LeadStatus, OppStatus
+from crmcli.domain.models import ActivityType, ContactType, LeadStatus, OppStatus
 from crmcli.domain.values import MAX_AMOUNT
 from crmcli.errors import ValidationError
 from crmcli.store import dump
 from crmcli.store.db import Database
 
 FORMAT_VERSION = 1
-ENTITIES = ("stages", "accounts", "contacts", "leads", "opportunities")
+ENTITIES = ("stages", "accounts", "contacts", "leads", "opportunities", "activities")
 """What an export holds, in document order (opportunities carry their `history`)."""
+
+_OPTIONAL = ("activities",)
+"""Entities added to format 1 later: a document without them (an older export) has none."""
+
+SUMMARY = ("stages", "accounts", "contacts", "leads", "opportunities", "history", "activities")
+"""The entities `import_data` counts, in the order it reports them."""
 
 _ENUMS: dict[tuple[str, str], type[StrEnum]] = {
     ("leads", "status"): LeadStatus,
     ("contacts", "type"): ContactType,
     ("opportunities", "status"): OppStatus,
     ("history", "status"): OppStatus,
+    ("activities", "type"): ActivityType,
 }
 # Foreign keys a document must satisfy by itself: (entity, field) -> referenced entity.
 _REFERENCES: dict[tuple[str, str], str] = {
@@ -42,12 +49,19 @@ _REFERENCES: dict[tuple[str, str], str] = {
     ("leads", "account_id"): "accounts",
     ("leads", "opportunity_id"): "opportunities",
     ("history", "stage_id"): "stages",
+    ("activities", "lead_id"): "leads",
+    ("activities", "contact_id"): "contacts",
+    ("activities", "account_id"): "accounts",
+    ("activities", "opportunity_id"): "opportunities",
 }
+# The links of an activity, exactly one of which is set.
+_ACTIVITY_LINKS = ("lead_id", "contact_id", "account_id", "opportunity_id")
 # Keys of an exported opportunity beside its columns: the stage's name (for people; ignored on
 # import) and its history (without opportunity_id, which is the opportunity's own id).
 _OPP_EXTRA = ("stage", "history")
 _HISTORY_OMITTED = ("opportunity_id",)
 _MONEY = re.compile(r"[0-9]{1,13}(?:\.[0-9]{1,2})?")
+_LOCAL_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{6})?")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
 
@@ -107,7 +121,7 @@ def export_data(db: Database, entities: Sequence[str] | None = None) -> dict[str
     """Every record of the given entities (all by default), from one consistent snapshot.
 
     The document: `format_version`, `currency`, then one list per entity in id order; each
-    opportunity has its `history` (oldest first).
+    opportunity has its `history` (oldest first). An activity's `due` is a `dump.LocalTime`.
     """
     wanted = _checked_entities(entities)
     with db.read() as repo:
@@ -186,6 +200,19 @@ def _datetime(value: Any) -> datetime:
     return moment
 
 
+def _local_time(value: Any) -> datetime:
+    # A wall-clock time is kept exactly: no time zone to convert from, so none is accepted.
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            return value
+    elif isinstance(value, str) and _LOCAL_TIME.fullmatch(value):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass
+    raise _Bad(f"{_shown(value)} is not a local time (YYYY-MM-DDTHH:MM:SS, without a Z)")
+
+
 def _value(field: dump.DumpField, value: Any) -> Any:
     if value is None:
         if not field.nullable:
@@ -206,6 +233,8 @@ def _value(field: dump.DumpField, value: Any) -> Any:
         return _date(value)
     if kind == "datetime":
         return _datetime(value)
+    if kind == "localtime":
+        return _local_time(value)
     if kind == "json":
         if not isinstance(value, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in value.items()
@@ -244,6 +273,8 @@ def _record(
 
 
 def _list(document: Mapping[str, Any], key: str) -> list[Any]:
+    if key not in document and key in _OPTIONAL:
+        return []
     if key not in document:
         raise ValidationError(f"the document has no {key!r} (import takes a full JSON export)")
     value = document[key]
@@ -273,6 +304,9 @@ def parse_document(document: Any) -> tuple[dict[str, list[dict[str, Any]]], str]
     for entity in ENTITIES:
         for index, raw in enumerate(_list(document, entity)):
             where = f"{entity}[{index}]"
+            if entity == "activities":
+                rows[entity].append(_activity(where, raw))
+                continue
             if entity != "opportunities":
                 rows[entity].append(_record(entity, where, raw))
                 continue
@@ -289,6 +323,17 @@ def parse_document(document: Any) -> tuple[dict[str, list[dict[str, Any]]], str]
                 rows["history"].append({**record, "opportunity_id": opp["id"]})
     _check_references(rows)
     return rows, currency
+
+
+def _activity(where: str, raw: Any) -> dict[str, Any]:
+    record = _record("activities", where, raw)
+    links = [name for name in _ACTIVITY_LINKS if record[name] is not None]
+    if len(links) != 1:
+        given = " and ".join(links) if links else "none"
+        raise ValidationError(
+            f"{where}: an activity has exactly one of {', '.join(_ACTIVITY_LINKS)} (given: {given})"
+        )
+    return record
 
 
 def _check_references(rows: Mapping[str, list[dict[str, Any]]]) -> None:
@@ -325,9 +370,10 @@ def import_data(db: Database, document: Any) -> dict[str, int]:
     """Restore a full JSON export into an empty database, in one transaction; counts per entity.
 
     The whole document is checked first (a ValidationError names the entity, index and field);
-    a database that already has leads, accounts, contacts or opportunities is refused.
+    a database that already has leads, accounts, contacts, opportunities or activities is
+    refused. A document without `activities` (an export older than them) restores none.
     """
     rows, currency = parse_document(document)
     with db.write() as repo:
         restored = dump.restore(repo.conn, rows, currency=currency)
-    return {entity: restored[entity] for entity in (*ENTITIES, "history")}
+    return {entity: restored[entity] for entity in SUMMARY}

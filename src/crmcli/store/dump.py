@@ -4,12 +4,14 @@ SQLAlchemy Core on the tables of `store/tables.py`, never per-row ORM objects. A
 row of a table in id order as a plain dict of domain-level values (money as `Decimal` through
 the `Money` type, dates as `date`, timestamps as naive UTC `datetime`), without the derived
 `*_key` columns: those are recomputed on restore exactly as `repo.py` computes them on insert.
+An activity's `due` is a naive *local* wall-clock time, not UTC: it is dumped as a `LocalTime`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import (
@@ -34,6 +36,7 @@ from crmcli.domain.values import normalise_name
 from crmcli.errors import ValidationError
 from crmcli.store.repo import (
     ACCOUNTS,
+    ACTIVITIES,
     CONTACTS,
     HISTORY,
     LEADS,
@@ -44,7 +47,7 @@ from crmcli.store.repo import (
 )
 from crmcli.store.tables import Money
 
-Kind = Literal["int", "money", "bool", "date", "datetime", "text", "json"]
+Kind = Literal["int", "money", "bool", "date", "datetime", "localtime", "text", "json"]
 
 TABLES: dict[str, Table] = {
     "stages": STAGES,
@@ -53,13 +56,17 @@ TABLES: dict[str, Table] = {
     "opportunities": OPPS,
     "leads": LEADS,
     "history": HISTORY,
+    "activities": ACTIVITIES,
 }
 """Every dumped table by entity name, in foreign-key order (the order of a restore)."""
 
 RESTORE_ORDER = tuple(TABLES)
 
-RECORD_TABLES = ("leads", "accounts", "contacts", "opportunities")
+RECORD_TABLES = ("leads", "accounts", "contacts", "opportunities", "activities")
 """Tables that must be empty before a restore (stages are replaced, history needs deals)."""
+
+LOCAL_TIMES = {("activities", "due")}
+"""DateTime columns holding naive local wall-clock times (kind `localtime`), not UTC."""
 
 CHUNK = 500
 
@@ -95,6 +102,11 @@ def _opp_keys(row: Mapping[str, Any]) -> dict[str, Any]:
     return {"name_key": normalise_name(row["name"]), "owner_key": _optional_key(row.get("owner"))}
 
 
+def _owner_key(row: Mapping[str, Any]) -> dict[str, Any]:
+    # As repo.activity_insert stores it.
+    return {"owner_key": _optional_key(row.get("owner"))}
+
+
 def _no_keys(row: Mapping[str, Any]) -> dict[str, Any]:
     return {}
 
@@ -106,8 +118,21 @@ DERIVED: dict[str, tuple[tuple[str, ...], Callable[[Mapping[str, Any]], dict[str
     "opportunities": (("name_key", "owner_key"), _opp_keys),
     "leads": (("search_key", "email_key", "owner_key", "source_key"), _lead_keys),
     "history": ((), _no_keys),
+    "activities": (("owner_key",), _owner_key),
 }
 """Per entity: the derived columns left out of a dump, and how a restore recomputes them."""
+
+
+class LocalTime(datetime):
+    """A naive local wall-clock time (an activity's `due`): JSON writes it without a `Z`.
+
+    Equal to the `datetime` with the same fields; only its type tells it from a UTC timestamp.
+    """
+
+    @classmethod
+    def of(cls, value: datetime) -> LocalTime:
+        """`value` (naive) as a LocalTime."""
+        return cls.combine(value.date(), value.time())
 
 
 @dataclass(frozen=True)
@@ -149,19 +174,32 @@ def fields(entity: str) -> tuple[DumpField, ...]:
     table = TABLES[entity]
     derived = DERIVED[entity][0]
     return tuple(
-        DumpField(c.name, _kind(c.type), bool(c.nullable) and not c.primary_key)
+        DumpField(
+            c.name,
+            "localtime" if (entity, c.name) in LOCAL_TIMES else _kind(c.type),
+            bool(c.nullable) and not c.primary_key,
+        )
         for c in table.columns
         if c.name not in derived
     )
 
 
 def dump_rows(conn: Connection, entity: str) -> Iterator[dict[str, Any]]:
-    """Every row of an entity's table in id order, as dicts of domain-level values."""
+    """Every row of an entity's table in id order, as dicts of domain-level values.
+
+    Local wall-clock times (`LOCAL_TIMES`) come as `LocalTime`, so JSON can tell them from UTC.
+    """
     table = TABLES[entity]
-    columns = [table.c[f.name] for f in fields(entity)]
+    spec = fields(entity)
+    columns = [table.c[f.name] for f in spec]
+    local = [f.name for f in spec if f.kind == "localtime"]
     result = conn.execute(select(*columns).order_by(table.c.id))
     for row in result.mappings():
-        yield dict(row)
+        values = dict(row)
+        for name in local:
+            if values[name] is not None:
+                values[name] = LocalTime.of(values[name])
+        yield values
 
 
 def dump_currency(conn: Connection) -> str | None:
@@ -170,7 +208,7 @@ def dump_currency(conn: Connection) -> str | None:
 
 
 def record_counts(conn: Connection) -> dict[str, int]:
-    """How many leads, accounts, contacts and opportunities the database holds."""
+    """How many leads, accounts, contacts, opportunities and activities the database holds."""
     return {
         entity: int(conn.execute(select(func.count()).select_from(TABLES[entity])).scalar_one())
         for entity in RECORD_TABLES
