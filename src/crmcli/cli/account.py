@@ -84,13 +84,9 @@ def account_list(
     from crmcli.services.accounts import list_accounts
 
     accounts = list_accounts(db(ctx), search=search)
-    if quiet:
-        render.print_ids(a.id for a in accounts)
-    elif as_json:
-        render.print_json(accounts)
-    elif as_csv:
-        render.print_csv(accounts, ACCOUNT_COLUMNS)
-    else:
+    if not render.print_list(
+        accounts, ACCOUNT_COLUMNS, as_json=as_json, as_csv=as_csv, quiet=quiet
+    ):
         rows = [[str(a.id), a.name, a.industry or "", a.website or ""] for a in accounts]
         render.print_table(rows, ["id", "name", "industry", "website"], right=[0])
 
@@ -196,13 +192,9 @@ def contact_list(
     from crmcli.services.accounts import list_contacts
 
     contacts = list_contacts(db(ctx), account=account, type_=type_.value if type_ else None)
-    if quiet:
-        render.print_ids(c.id for c in contacts)
-    elif as_json:
-        render.print_json(contacts)
-    elif as_csv:
-        render.print_csv(contacts, CONTACT_COLUMNS)
-    else:
+    if not render.print_list(
+        contacts, CONTACT_COLUMNS, as_json=as_json, as_csv=as_csv, quiet=quiet
+    ):
         rows = [
             [
                 str(c.id),

@@ -151,13 +151,7 @@ def list_(
         include_archived=all_,
         limit=limit,
     )
-    if quiet:
-        render.print_ids(lead.id for lead in leads)
-    elif as_json:
-        render.print_json(leads)
-    elif as_csv:
-        render.print_csv(leads, LEAD_COLUMNS)
-    else:
+    if not render.print_list(leads, LEAD_COLUMNS, as_json=as_json, as_csv=as_csv, quiet=quiet):
         rows = [
             [
                 str(x.id),

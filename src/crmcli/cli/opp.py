@@ -156,13 +156,7 @@ def list_(
     from crmcli.services.opportunities import list_opportunities
 
     opps = list_opportunities(db(ctx), stage=stage, status=status, owner=owner, account=account)
-    if quiet:
-        render.print_ids(o.id for o in opps)
-    elif as_json:
-        render.print_json(opps)
-    elif as_csv:
-        render.print_csv(opps, OPP_COLUMNS)
-    else:
+    if not render.print_list(opps, OPP_COLUMNS, as_json=as_json, as_csv=as_csv, quiet=quiet):
         rows = [
             [
                 str(o.id),

@@ -147,6 +147,22 @@ def print_record(pairs: Sequence[tuple[str, str]], *, title: str | None = None) 
     print_table(rows, ["field", "value"], title=title)
 
 
+def print_list(
+    records: Sequence[Any], columns: Sequence[str], *, as_json: bool, as_csv: bool, quiet: bool
+) -> bool:
+    """Print `records` as ids (-q), JSON or CSV when one was asked for; False means: draw
+    the command's own table."""
+    if quiet:
+        print_ids(r.id for r in records)
+    elif as_json:
+        print_json(list(records))
+    elif as_csv:
+        print_csv(records, columns)
+    else:
+        return False
+    return True
+
+
 def print_ids(ids: Iterable[int]) -> None:
     """Ids one per line (for -q)."""
     for value in ids:

@@ -31,13 +31,7 @@ Days = Annotated[
 
 
 def _print_stages(stages: list[Stage], *, as_json: bool, as_csv: bool, quiet: bool) -> None:
-    if quiet:
-        render.print_ids(s.id for s in stages)
-    elif as_json:
-        render.print_json(stages)
-    elif as_csv:
-        render.print_csv(stages, STAGE_COLUMNS)
-    else:
+    if not render.print_list(stages, STAGE_COLUMNS, as_json=as_json, as_csv=as_csv, quiet=quiet):
         rows = [
             [str(s.position), s.name, f"{s.probability}%", render.cell(s.expected_days), str(s.id)]
             for s in stages
