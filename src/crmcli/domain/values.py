@@ -262,6 +262,8 @@ def _to_cents(value: Decimal) -> Decimal:
 
 def format_money(value: Decimal) -> str:
     """Render `value` as plain digits with exactly 2 decimals (``"12500.00"``), rounding half-up."""
+    if value.as_tuple().exponent == -2 and value.is_finite() and value.adjusted() < 26:
+        return f"{value:f}" if value or not value.is_signed() else "0.00"  # already in cents
     return f"{_to_cents(value):f}"
 
 
