@@ -181,23 +181,26 @@ class VelocityReport:
 def velocity_report(db: Database) -> VelocityReport:
     """Average and median days per stage (completed stays), and the sales-cycle length."""
     with db.read() as repo:
-        totals = q.stage_stay_totals(repo.conn)
+        stages = repo.stages()
+        # one pass of the window query over the history; counts, sums and medians from it
         durations = q.stage_stay_durations(repo.conn)
         won, cycle_seconds = q.sales_cycle_totals(repo.conn)
         cycles = q.sales_cycle_durations(repo.conn)
     per_stage: dict[int, list[int]] = defaultdict(list)
     for stage_id, seconds in durations:
         per_stage[stage_id].append(seconds)
-    rows = [
-        VelocityRow(
-            name,
-            expected,
-            count,
-            _mean_days(total, count),
-            _median_days(per_stage.get(stage_id, [])),
+    rows = []
+    for stage in stages:
+        stays = sorted(per_stage.get(stage.id, []))
+        rows.append(
+            VelocityRow(
+                stage.name,
+                stage.expected_days,
+                len(stays),
+                _mean_days(sum(stays), len(stays)),
+                _median_days(stays),
+            )
         )
-        for stage_id, name, expected, count, total in totals
-    ]
     cycle = SalesCycle(won, _mean_days(cycle_seconds, won), _median_days(cycles))
     return VelocityReport(rows, cycle)
 

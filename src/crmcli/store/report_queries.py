@@ -308,31 +308,10 @@ def _stays(conn: Connection) -> Any:
     )
 
 
-def stage_stay_totals(conn: Connection) -> list[tuple[int, str, int | None, int, int]]:
-    """Per stage in pipeline order: (id, name, expected days, completed stays, Σ seconds)."""
-    stays = _stays(conn)
-    query = (
-        select(
-            STAGES.c.id,
-            STAGES.c.name,
-            STAGES.c.expected_days,
-            func.count(stays.c.stage_id),
-            func.coalesce(func.sum(stays.c.seconds), 0),
-        )
-        .select_from(STAGES.outerjoin(stays, stays.c.stage_id == STAGES.c.id))
-        .group_by(STAGES.c.id, STAGES.c.name, STAGES.c.expected_days, STAGES.c.position)
-        .order_by(STAGES.c.position, STAGES.c.id)
-    )
-    return [
-        (int(r[0]), str(r[1]), None if r[2] is None else int(r[2]), int(r[3]), int(r[4]))
-        for r in conn.execute(query)
-    ]
-
-
 def stage_stay_durations(conn: Connection) -> list[tuple[int, int]]:
-    """Every completed stay: (stage_id, seconds), by stage then length (for medians)."""
+    """Every completed stay in a stage that still exists: (stage_id, seconds), unordered."""
     stays = _stays(conn)
-    query = select(stays.c.stage_id, stays.c.seconds).order_by(stays.c.stage_id, stays.c.seconds)
+    query = select(stays.c.stage_id, stays.c.seconds)
     return [(int(r[0]), int(r[1])) for r in conn.execute(query)]
 
 
