@@ -143,6 +143,7 @@ def test_agenda_on_an_empty_database(crm: Run, crm_json: Json) -> None:
         "overdue": [],
         "today": [],
         "no_next_step": [],
+        "no_next_step_total": 0,
     }
 
 
@@ -195,3 +196,15 @@ def test_help_texts_exist(crm: Run) -> None:
         assert command in out
     assert "overdue" in crm("agenda", "--help").stdout.lower()
     assert json.loads(crm("activity", "list", "--json").stdout) == []
+
+
+def test_agenda_limits_the_deals_with_no_next_step_and_counts_them_all(
+    crm: Run, crm_json: Json
+) -> None:
+    for n in range(5):
+        crm("opp", "add", f"Deal {n}", "--account", "Acme", "--close", f"2027-01-0{n + 1}")
+    agenda = crm_json("agenda", "--limit", "2")
+    assert [d["name"] for d in agenda["no_next_step"]] == ["Deal 0", "Deal 1"]
+    assert agenda["no_next_step_total"] == 5
+    assert "… and 3 more" in crm("agenda", "--limit", "2").stdout
+    assert crm_json("agenda")["no_next_step_total"] == 5

@@ -342,7 +342,15 @@ def _deals_table(opps: Sequence[Opportunity], title: str) -> None:
     )
 
 
-def agenda(ctx: typer.Context, owner: OwnerFilter = None, as_json: JsonOpt = False) -> None:
+def agenda(
+    ctx: typer.Context,
+    owner: OwnerFilter = None,
+    limit: Annotated[
+        int,
+        typer.Option(min=1, help="Show at most this many deals with no next step."),
+    ] = 20,
+    as_json: JsonOpt = False,
+) -> None:
     """Overdue and today's activities, then open deals with no next step.
 
     The first command of the morning. Open deals with no next step are open opportunities
@@ -350,7 +358,7 @@ def agenda(ctx: typer.Context, owner: OwnerFilter = None, as_json: JsonOpt = Fal
     """
     from crmcli.services.activities import agenda as build_agenda
 
-    day = build_agenda(db(ctx), owner=owner)
+    day = build_agenda(db(ctx), owner=owner, limit=limit)
     if as_json:
         render.print_json(
             {
@@ -358,6 +366,7 @@ def agenda(ctx: typer.Context, owner: OwnerFilter = None, as_json: JsonOpt = Fal
                 "overdue": [activity_json(a) for a in day.overdue],
                 "today": [activity_json(a) for a in day.today],
                 "no_next_step": render.jsonable(day.no_next_step),
+                "no_next_step_total": day.no_next_step_total,
             }
         )
         return
@@ -375,3 +384,6 @@ def agenda(ctx: typer.Context, owner: OwnerFilter = None, as_json: JsonOpt = Fal
             activities_table(items, day.now, title=title)
         else:
             _deals_table(items, title)
+            hidden = day.no_next_step_total - len(items)
+            if hidden > 0:
+                sys.stdout.write(f"… and {hidden} more (crm report stale lists them all)\n")

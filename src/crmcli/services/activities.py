@@ -243,17 +243,30 @@ class Agenda:
     overdue: list[Activity]
     today: list[Activity]
     no_next_step: list[Opportunity]
+    no_next_step_total: int = 0
 
 
-def agenda(db: Database, *, owner: str | None = None, now: datetime | None = None) -> Agenda:
-    """Overdue and today's pending activities, then open deals with no next step (one read)."""
+def agenda(
+    db: Database,
+    *,
+    owner: str | None = None,
+    now: datetime | None = None,
+    limit: int | None = None,
+) -> Agenda:
+    """Overdue and today's pending activities, then open deals with no next step (the first
+    `limit` of them, soonest close first, and how many there are in all), in one read."""
     moment = local_now() if now is None else now
     with db.read() as repo:
+        deals = repo.opps_without_next_step(owner=owner, limit=limit)
+        total = len(deals)
+        if limit is not None and total >= limit:
+            total = repo.count_opps_without_next_step(owner=owner)
         return Agenda(
             now=moment,
             overdue=repo.activity_list(now=moment, buckets=("overdue",), owner=owner),
             today=repo.activity_list(now=moment, buckets=("today",), owner=owner),
-            no_next_step=repo.opps_without_next_step(owner=owner),
+            no_next_step=deals,
+            no_next_step_total=total,
         )
 
 

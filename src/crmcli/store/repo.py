@@ -717,22 +717,36 @@ class Repo:
         query = query.order_by(act.due.is_(None), act.due, act.id)
         return [_activity(r) for r in self.conn.execute(query).mappings()]
 
-    def opps_without_next_step(self, owner: str | None = None) -> list[Opportunity]:
+    def opps_without_next_step(
+        self, owner: str | None = None, *, limit: int | None = None
+    ) -> list[Opportunity]:
         """Open opportunities with no pending activity linked to them ("forgotten deals").
 
         One query (NOT EXISTS). Soonest expected close first (deals without one last), then by
-        id. `owner` matches the deal's owner by key.
+        id. `owner` matches the deal's owner by key; `limit` keeps the first ones.
         """
+        query = _OPP_SELECT.where(*self._no_next_step(owner))
+        query = query.order_by(OPPS.c.expected_close.is_(None), OPPS.c.expected_close, OPPS.c.id)
+        if limit is not None:
+            query = query.limit(limit)
+        return [_opp(r) for r in self.conn.execute(query).mappings()]
+
+    def count_opps_without_next_step(self, owner: str | None = None) -> int:
+        """How many open opportunities have no pending activity."""
+        query = select(func.count()).select_from(OPPS).where(*self._no_next_step(owner))
+        return int(self.conn.execute(query).scalar_one())
+
+    @staticmethod
+    def _no_next_step(owner: str | None) -> list[Any]:
         pending = (
             select(ACTIVITIES.c.id)
             .where(and_(ACTIVITIES.c.opportunity_id == OPPS.c.id, ACTIVITIES.c.done == false()))
             .correlate(OPPS)
         )
-        query = _OPP_SELECT.where(and_(OPPS.c.status == "open", ~exists(pending)))
+        conditions: list[Any] = [OPPS.c.status == "open", ~exists(pending)]
         if owner:
-            query = query.where(OPPS.c.owner_key == normalise_name(owner))
-        query = query.order_by(OPPS.c.expected_close.is_(None), OPPS.c.expected_close, OPPS.c.id)
-        return [_opp(r) for r in self.conn.execute(query).mappings()]
+            conditions.append(OPPS.c.owner_key == normalise_name(owner))
+        return conditions
 
     # -- reports -----------------------------------------------------------------------------
 
