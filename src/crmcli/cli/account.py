@@ -11,7 +11,7 @@ from crmcli.cli.common import CsvOpt, JsonOpt, QuietOpt, db, note, sub_app
 from crmcli.domain.models import ContactType
 
 if TYPE_CHECKING:
-    from crmcli.domain.models import Account, Contact
+    from crmcli.domain.models import Account
 
 account_app = sub_app("Accounts: the companies you sell to.")
 contact_app = sub_app("Contacts: people with an ongoing relationship, usually at an account.")
@@ -32,26 +32,6 @@ AccountRef = Annotated[
 TypeOpt = Annotated[ContactType | None, typer.Option("--type", help="Relationship type.")]
 
 
-def _show_account(account: Account, *, as_json: bool, quiet: bool, title: str) -> None:
-    if quiet:
-        render.print_ids([account.id])
-    elif as_json:
-        render.print_json(account)
-    else:
-        pairs = [(c, render.cell(getattr(account, c))) for c in ACCOUNT_COLUMNS]
-        render.print_record([p for p in pairs if p[1]], title=title)
-
-
-def _show_contact(contact: Contact, *, as_json: bool, quiet: bool, title: str) -> None:
-    if quiet:
-        render.print_ids([contact.id])
-    elif as_json:
-        render.print_json(contact)
-    else:
-        pairs = [(c, render.cell(getattr(contact, c))) for c in CONTACT_COLUMNS]
-        render.print_record([p for p in pairs if p[1]], title=title)
-
-
 @account_app.command("add")
 def account_add(
     ctx: typer.Context,
@@ -69,7 +49,9 @@ def account_add(
     account = add_account(
         db(ctx), name, industry=industry, website=website, phone=phone, notes=notes
     )
-    _show_account(account, as_json=as_json, quiet=quiet, title=f"Account {account.id} added")
+    render.print_one(
+        account, ACCOUNT_COLUMNS, as_json=as_json, quiet=quiet, title=f"Account {account.id} added"
+    )
 
 
 @account_app.command("list")
@@ -104,7 +86,9 @@ def account_show(ctx: typer.Context, ref: Ref, as_json: JsonOpt = False) -> None
         render.print_json(data)
         return
     account = detail.account
-    _show_account(account, as_json=False, quiet=False, title=f"Account {account.id}")
+    render.print_one(
+        account, ACCOUNT_COLUMNS, as_json=False, quiet=False, title=f"Account {account.id}"
+    )
     contacts = [[str(c.id), c.name, c.type.value, c.email or ""] for c in detail.contacts]
     render.print_table(contacts, ["id", "name", "type", "email"], title="Contacts", right=[0])
     deals = [
@@ -140,7 +124,13 @@ def account_edit(
     account = edit_account(
         db(ctx), ref, name=name, industry=industry, website=website, phone=phone, notes=notes
     )
-    _show_account(account, as_json=as_json, quiet=quiet, title=f"Account {account.id} updated")
+    render.print_one(
+        account,
+        ACCOUNT_COLUMNS,
+        as_json=as_json,
+        quiet=quiet,
+        title=f"Account {account.id} updated",
+    )
 
 
 def _announce(created: Account | None) -> None:
@@ -176,7 +166,9 @@ def contact_add(
     )
     _announce(result.created_account)
     contact = result.contact
-    _show_contact(contact, as_json=as_json, quiet=quiet, title=f"Contact {contact.id} added")
+    render.print_one(
+        contact, CONTACT_COLUMNS, as_json=as_json, quiet=quiet, title=f"Contact {contact.id} added"
+    )
 
 
 @contact_app.command("list")
@@ -219,7 +211,9 @@ def contact_show(
     from crmcli.services.accounts import get_contact
 
     contact = get_contact(db(ctx), ref)
-    _show_contact(contact, as_json=as_json, quiet=False, title=f"Contact {contact.id}")
+    render.print_one(
+        contact, CONTACT_COLUMNS, as_json=as_json, quiet=False, title=f"Contact {contact.id}"
+    )
 
 
 @contact_app.command("edit")
@@ -252,4 +246,10 @@ def contact_edit(
     )
     _announce(result.created_account)
     contact = result.contact
-    _show_contact(contact, as_json=as_json, quiet=quiet, title=f"Contact {contact.id} updated")
+    render.print_one(
+        contact,
+        CONTACT_COLUMNS,
+        as_json=as_json,
+        quiet=quiet,
+        title=f"Contact {contact.id} updated",
+    )

@@ -10,7 +10,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from crmcli.cli import render
-from crmcli.cli.common import CsvOpt, JsonOpt, QuietOpt, db, note, sub_app
+from crmcli.cli.common import (
+    CsvOpt,
+    JsonOpt,
+    QuietOpt,
+    YesOpt,
+    confirm_delete,
+    db,
+    note,
+    sub_app,
+)
 from crmcli.domain.models import ActivityType
 from crmcli.errors import CrmError
 
@@ -142,7 +151,7 @@ def show_activity(activity: Activity, *, as_json: bool, quiet: bool, title: str)
         ("done_at", render.cell(activity.done_at)),
         ("created_at", render.cell(activity.created_at)),
     ]
-    render.print_record([p for p in pairs if p[1]], title=title)
+    render.print_record(pairs, title=title)
 
 
 def _due(ctx: typer.Context, text: str | None) -> Due | None:
@@ -303,21 +312,19 @@ def done(
 def delete(
     ctx: typer.Context,
     activity_id: ActivityId,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    yes: YesOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Delete an activity for good (asks on a terminal; scripts pass --yes)."""
-    from crmcli.errors import UsageError
     from crmcli.services.activities import delete_activity, get_activity
 
     database = db(ctx)
-    if not yes:
-        if not sys.stdin.isatty():
-            raise UsageError("refusing to delete without --yes when not on a terminal")
+
+    def describe() -> str:
         activity = get_activity(database, activity_id)
-        question = f"Delete activity {activity.id} ({activity.subject}) for good?"
-        if not typer.confirm(question, err=True):
-            raise typer.Exit(1)
+        return f"activity {activity.id} ({activity.subject})"
+
+    confirm_delete(yes, describe)
     activity = delete_activity(database, activity_id)
     if as_json:
         render.print_json({"id": activity.id, "deleted": True})

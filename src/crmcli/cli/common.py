@@ -14,7 +14,7 @@ import typer
 from typer.core import TyperGroup
 
 from crmcli.domain import values
-from crmcli.errors import CrmError
+from crmcli.errors import CrmError, UsageError
 
 if TYPE_CHECKING:
     from crmcli.store.db import Database
@@ -107,6 +107,19 @@ def _is_database_error(exc: Exception) -> bool:
     return module.startswith("sqlalchemy") or module.startswith("sqlite3")
 
 
+def confirm_delete(yes: bool, describe: Callable[[], str]) -> None:
+    """Ask before deleting on a terminal; off a terminal, `--yes` is required (exit 2).
+
+    `describe` names the record ("lead 3 (Ana)"); it is called only when asking.
+    """
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError("refusing to delete without --yes when not on a terminal")
+    if not typer.confirm(f"Delete {describe()} for good?", err=True):
+        raise typer.Exit(1)
+
+
 def sub_app(help_text: str) -> typer.Typer:
     """A noun's sub-app with the shared settings."""
     return typer.Typer(
@@ -137,6 +150,7 @@ probability_parser = _bad(values.parse_probability)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 CsvOpt = Annotated[bool, typer.Option("--csv", help="Print CSV: a header row, then one row each.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the id.")]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 
 
 def money_option(help_text: str, *names: str) -> Any:

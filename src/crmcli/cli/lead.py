@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
@@ -15,6 +14,8 @@ from crmcli.cli.common import (
     CsvOpt,
     JsonOpt,
     QuietOpt,
+    YesOpt,
+    confirm_delete,
     date_option,
     db,
     money_option,
@@ -82,7 +83,7 @@ def show_lead(
             ("created_at", render.cell(lead.created_at)),
         ]
         pairs += [(f"extra: {k}", v) for k, v in lead.extras.items()]
-        render.print_record([(k, v) for k, v in pairs if v != ""], title=title)
+        render.print_record(pairs, title=title)
         if activities:
             from crmcli.services.activities import local_now
 
@@ -273,20 +274,19 @@ def archive(
 def delete(
     ctx: typer.Context,
     lead_id: LeadId,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    yes: YesOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Delete a lead for good (asks on a terminal; scripts pass --yes)."""
-    from crmcli.errors import UsageError
     from crmcli.services.leads import delete_lead, get_lead
 
     database = db(ctx)
-    if not yes:
-        if not sys.stdin.isatty():
-            raise UsageError("refusing to delete without --yes when not on a terminal")
+
+    def describe() -> str:
         lead = get_lead(database, lead_id)
-        if not typer.confirm(f"Delete lead {lead.id} ({lead.name}) for good?", err=True):
-            raise typer.Exit(1)
+        return f"lead {lead.id} ({lead.name})"
+
+    confirm_delete(yes, describe)
     lead = delete_lead(database, lead_id)
     if as_json:
         render.print_json({"id": lead.id, "deleted": True})

@@ -87,7 +87,7 @@ def show_opp(
         ("competitor", opp.competitor or ""),
         ("lead_id", render.cell(opp.lead_id)),
     ]
-    render.print_record([p for p in pairs if p[1]], title=title)
+    render.print_record(pairs, title=title)
     if history is not None:
         rows = [
             [render.cell(h.at), h.stage or "", h.status.value, f"{h.probability}%"] for h in history

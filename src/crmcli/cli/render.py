@@ -193,9 +193,20 @@ def print_table(
 
 
 def print_record(pairs: Sequence[tuple[str, str]], *, title: str | None = None) -> None:
-    """One record as `field  value` lines."""
-    rows = [(k, v) for k, v in pairs]
-    print_table(rows, ["field", "value"], title=title)
+    """One record as `field  value` lines; empty values are left out."""
+    print_table([(k, v) for k, v in pairs if v], ["field", "value"], title=title)
+
+
+def print_one(
+    record: Any, columns: Sequence[str], *, as_json: bool, quiet: bool, title: str
+) -> None:
+    """One record as its id (-q), JSON, or `field  value` lines of `columns`."""
+    if quiet:
+        print_ids([record.id])
+    elif as_json:
+        print_json(record)
+    else:
+        print_record([(c, cell(getattr(record, c))) for c in columns], title=title)
 
 
 def print_list(

@@ -39,16 +39,6 @@ def _print_stages(stages: list[Stage], *, as_json: bool, as_csv: bool, quiet: bo
         render.print_table(rows, ["#", "stage", "prob.", "days", "id"], right=[0, 2, 3, 4])
 
 
-def _print_stage(stage: Stage, *, as_json: bool, quiet: bool, title: str) -> None:
-    if quiet:
-        render.print_ids([stage.id])
-    elif as_json:
-        render.print_json(stage)
-    else:
-        pairs = [(c, render.cell(getattr(stage, c))) for c in STAGE_COLUMNS]
-        render.print_record([p for p in pairs if p[1]], title=title)
-
-
 @app.command("list")
 def list_(
     ctx: typer.Context, as_json: JsonOpt = False, as_csv: CsvOpt = False, quiet: QuietOpt = False
@@ -73,7 +63,9 @@ def add(
     from crmcli.services.stages import add_stage
 
     stage = add_stage(db(ctx), name, probability=probability, after=after, expected_days=days)
-    _print_stage(stage, as_json=as_json, quiet=quiet, title=f"Stage {stage.id} added")
+    render.print_one(
+        stage, STAGE_COLUMNS, as_json=as_json, quiet=quiet, title=f"Stage {stage.id} added"
+    )
 
 
 @app.command("rename")
@@ -88,7 +80,9 @@ def rename(
     from crmcli.services.stages import rename_stage
 
     stage = rename_stage(db(ctx), ref, new_name)
-    _print_stage(stage, as_json=as_json, quiet=quiet, title=f"Stage {stage.id} renamed")
+    render.print_one(
+        stage, STAGE_COLUMNS, as_json=as_json, quiet=quiet, title=f"Stage {stage.id} renamed"
+    )
 
 
 @app.command("move")
@@ -130,7 +124,9 @@ def set_probability(
     if update_open:
         note(f"updated {result.updated_deals} open deal(s)")
     stage = result.stage
-    _print_stage(stage, as_json=as_json, quiet=quiet, title=f"Stage {stage.id} updated")
+    render.print_one(
+        stage, STAGE_COLUMNS, as_json=as_json, quiet=quiet, title=f"Stage {stage.id} updated"
+    )
 
 
 @app.command("remove")

@@ -324,7 +324,6 @@ class _Rows:
         self._reader = csv.reader(lines, delimiter=delimiter, strict=True)
         self._offset = offset
         self._name = name
-        self._encoding = ""
 
     def _csv_error(self, exc: csv.Error, start: int) -> ValidationError:
         """A csv error as a ValidationError naming its line (`start`: where the row began)."""

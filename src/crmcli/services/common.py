@@ -31,11 +31,6 @@ def required_name(value: str, *, field: str = "name") -> str:
     return name
 
 
-def optional_text(value: str | None, *, field: str) -> str | None:
-    """A cleaned optional text field; an empty string clears it."""
-    return clean_text(value, field=field) if value is not None else None
-
-
 def checked_probability(value: int | None, *, field: str = "probability") -> int | None:
     """A probability in 0-100 (None passes through)."""
     if value is not None and not 0 <= value <= 100:
