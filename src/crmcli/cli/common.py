@@ -95,11 +95,20 @@ class CrmGroup(TyperGroup):
             text = _one_line(message()).replace("Value error, ", "")  # pydantic's prefix
             print(f"{where}: error: {text} (see --help)", file=sys.stderr)
             raise typer.Exit(code) from None
+        except OverflowError:
+            # An id or count beyond SQLite's 64-bit integers (`lead show 99999999999999999999`)
+            if state(ctx).debug:
+                raise
+            print(f"crm: error: {TOO_LARGE}", file=sys.stderr)
+            raise typer.Exit(UsageError.exit_code) from None
         except Exception as exc:
             if state(ctx).debug or not _is_database_error(exc):
                 raise
             print(f"crm: error: database: {_one_line(str(exc).splitlines()[0])}", file=sys.stderr)
             raise typer.Exit(1) from None
+
+
+TOO_LARGE = f"a number is too large for the database (the largest is {2**63 - 1})"
 
 
 def _is_database_error(exc: Exception) -> bool:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from crmcli.errors import Duplicate, StorageError, ValidationError
+from crmcli.errors import Duplicate, ValidationError
 from crmcli.store.db import Database
 from crmcli.store.location import resolve_target
 
@@ -44,22 +43,19 @@ class BackupResult:
 
 
 def backup_database(db: Database, dest: Path, *, force: bool = False) -> BackupResult:
-    """A consistent copy via SQLite's online backup, 0600, verified by an integrity check."""
+    """A consistent copy via SQLite's online backup, 0600, verified by an integrity check.
+
+    Without `force` an existing file is never replaced (checked again atomically when the
+    verified copy is put in place).
+    """
     dest = dest.expanduser()
-    if dest.exists() and not force:
-        raise Duplicate(f"{dest} exists: pass --force to overwrite it")
     if dest.is_dir():
         raise ValidationError(f"{dest} is a directory: give a file name")
+    if dest.exists() and not force:
+        raise Duplicate(f"{dest} exists: pass --force to overwrite it")
     if db.path is not None and dest.resolve() == db.path.resolve():
         raise ValidationError("the backup must not be the database itself")
-    db.backup_to(dest)
-    check = sqlite3.connect(f"{dest.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        verdict = check.execute("PRAGMA integrity_check").fetchone()[0]
-    finally:
-        check.close()
-    if verdict != "ok":
-        raise StorageError(f"the backup at {dest} failed its integrity check: {verdict}")
+    db.backup_to(dest, replace=force)  # verified (integrity_check) before it takes the name
     return BackupResult(str(dest), dest.stat().st_size)
 
 

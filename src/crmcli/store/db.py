@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,7 +29,19 @@ def _quiet(_: str) -> None:
 
 
 def prepare_sqlite_file(path: Path) -> bool:
-    """Refuse what is not ours; create a new file 0600 in a 0700 folder. True if it is new."""
+    """Refuse what is not ours; create a new database 0600 in a 0700 folder. True if it is new.
+
+    A new file appears under its name only once it already holds a SQLite header (it is made
+    beside it under a temporary name and hard-linked into place), so a crmcli database is
+    never empty: an empty file at `path` is something else, and is refused untouched.
+    """
+    try:
+        return _prepare_sqlite_file(path)
+    except OSError as exc:
+        raise StorageError(f"cannot use {path}: {exc.strerror or exc}") from None
+
+
+def _prepare_sqlite_file(path: Path) -> bool:
     if path.exists():
         if path.is_dir():
             raise StorageError(f"{path} is a directory, not a database file")
@@ -38,21 +51,67 @@ def prepare_sqlite_file(path: Path) -> bool:
         except OSError as exc:
             raise StorageError(f"cannot read {path}: {exc.strerror}") from None
         if not head:
-            return True
+            raise StorageError(
+                f"{path} is an empty file, not a crmcli database (refusing to touch it); "
+                "remove it, or give another --db, and crmcli will create a database there"
+            )
         if head != SQLITE_MAGIC:
             raise StorageError(f"{path} is not a SQLite database (refusing to touch it)")
+        _check_writable(path)
         return False
     folder = path.parent
     try:
         for parent in reversed([folder, *folder.parents]):
             if not parent.exists():
                 parent.mkdir(mode=0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return False
+        return _create_database_file(path)
     except OSError as exc:
-        raise StorageError(f"cannot create {path}: {exc.strerror}") from None
-    os.close(fd)
+        raise StorageError(f"cannot create {path}: {exc.strerror or exc}") from None
+
+
+def _check_writable(path: Path) -> None:
+    """SQLite in WAL mode writes the file and creates `-wal`/`-shm` beside it, even to read."""
+    try:
+        os.close(os.open(path, os.O_RDWR))
+    except PermissionError:
+        raise StorageError(
+            f"{path} is read-only: crmcli needs to write to the database file"
+        ) from None
+    folder = path.parent
+    if not Path(f"{path}-wal").exists() and not os.access(folder, os.W_OK | os.X_OK):
+        raise StorageError(
+            f"the folder {folder} is read-only: SQLite needs to create {path.name}-wal there"
+        )
+
+
+def _create_database_file(path: Path) -> bool:
+    """Write an empty WAL-mode SQLite file beside `path`, then link it into place.
+
+    Returns False when another process created `path` first (its file is used instead).
+    """
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".new", dir=path.parent)
+    os.close(fd)  # mkstemp made it 0600
+    try:
+        raw = sqlite3.connect(temp)
+        try:
+            raw.execute("PRAGMA journal_mode = WAL")  # writes the header page
+        finally:
+            raw.close()
+        try:
+            os.link(temp, path)
+        except FileExistsError:
+            return False
+        except OSError:  # a file system without hard links: copy, never over an existing file
+            try:
+                out = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                return False
+            with os.fdopen(out, "wb") as handle:
+                handle.write(Path(temp).read_bytes())
+    finally:
+        for leftover in (temp, f"{temp}-wal", f"{temp}-shm"):
+            with suppress(FileNotFoundError):
+                os.unlink(leftover)
     os.chmod(path, 0o600)
     return True
 
@@ -224,25 +283,44 @@ class Database:
         stamp = clock.utcnow().strftime("%Y%m%dT%H%M%S")
         return self.path.with_name(f"{self.path.name}.{schema}.{stamp}.bak")
 
-    def backup_to(self, dest: Path) -> None:
+    def backup_to(self, dest: Path, *, replace: bool = False) -> None:
         """A consistent copy of a SQLite database (online backup API), written 0600.
 
         Reads through a connection of its own, so it also works while the caller holds the
         write lock (as `upgrade` does: nobody can change the file between backup and migration).
+        The copy is written to a temporary 0600 file beside `dest`, checked with
+        `PRAGMA integrity_check`, and only then moved into place: an existing `dest` is replaced
+        only when `replace` is true (atomically), and is never left half-written.
         """
         if self.path is None:
             raise StorageError("backup works on SQLite files only; use pg_dump for a server")
-        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.close(fd)
-        os.chmod(dest, 0o600)
-        source = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
-        target = sqlite3.connect(dest)
         try:
-            source.backup(target)
-            target.execute("PRAGMA journal_mode = DELETE")  # a single self-contained file
+            fd, temp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+        except OSError as exc:
+            raise StorageError(f"cannot write {dest}: {exc.strerror or exc}") from None
+        os.close(fd)  # mkstemp made it 0600
+        try:
+            source = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
+            target = sqlite3.connect(temp)
+            try:
+                source.backup(target)
+                target.execute("PRAGMA journal_mode = DELETE")  # a single self-contained file
+                verdict = [row[0] for row in target.execute("PRAGMA integrity_check")]
+            finally:
+                target.close()
+                source.close()
+            if verdict != ["ok"]:
+                raise StorageError(f"the copy failed its integrity check: {verdict[0]}")
+            if replace:
+                os.replace(temp, dest)
+            else:
+                _link_no_clobber(temp, dest)
+        except OSError as exc:
+            raise StorageError(f"cannot write {dest}: {exc.strerror or exc}") from None
         finally:
-            target.close()
-            source.close()
+            for leftover in (temp, f"{temp}-journal"):
+                with suppress(FileNotFoundError):
+                    os.unlink(leftover)
 
     def problems(self) -> list[str]:
         """What SQLite's integrity and foreign-key checks report (empty when all is well)."""
@@ -269,6 +347,18 @@ class Database:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+
+
+def _link_no_clobber(temp: str, dest: Path) -> None:
+    """Give `temp` the name `dest` unless `dest` exists (atomic where hard links work)."""
+    try:
+        os.link(temp, dest)
+    except FileExistsError:
+        raise StorageError(f"{dest} exists: pass --force to overwrite it") from None
+    except OSError:  # no hard links on this file system
+        if dest.exists():
+            raise StorageError(f"{dest} exists: pass --force to overwrite it") from None
+        os.replace(temp, dest)
 
 
 def locale_currency() -> str:
