@@ -119,7 +119,14 @@ def _stage_probabilities(con: sqlite3.Connection) -> list[tuple[int, str, int]]:
     return [(int(i), str(n), int(p)) for i, n, p in rows]
 
 
-def populate(path: Path, deals: int, today: date) -> dict[str, int]:
+def populate(
+    path: Path,
+    deals: int,
+    today: date,
+    *,
+    leads: int = LEADS,
+    activities: int = ACTIVITIES,
+) -> dict[str, int]:
     """Insert every row into the freshly initialised database at `path`; return counts."""
     rng = random.Random(SEED)
     now = datetime(today.year, today.month, today.day, 9, 0, 0)
@@ -187,11 +194,11 @@ def populate(path: Path, deals: int, today: date) -> dict[str, int]:
         )  # fmt: skip
 
     # Leads: the converted ones first (one per deal that came from a lead), then the rest.
-    leads: list[tuple[object, ...]] = []
+    lead_rows: list[tuple[object, ...]] = []
     lead_of_deal: dict[int, int] = {}
     statuses = [s for s, _ in LEAD_STATUSES]
     weights = [w for _, w in LEAD_STATUSES]
-    total_leads = max(LEADS, len(closed_with_lead))
+    total_leads = max(leads, len(closed_with_lead))
     for lead_id in range(1, total_leads + 1):
         name = _person(rng)
         source = rng.choice(SOURCES)
@@ -200,7 +207,7 @@ def populate(path: Path, deals: int, today: date) -> dict[str, int]:
             deal_id, account_id, deal_created = closed_with_lead[lead_id - 1]
             lead_of_deal[deal_id] = lead_id
             created = datetime.fromisoformat(deal_created) - timedelta(days=rng.randint(1, 60))
-            leads.append(
+            lead_rows.append(
                 (
                     lead_id, name, source, source.lower(), "converted", owner, owner.lower(),
                     name.lower(), account_id, deal_id, ts(created), deal_created,
@@ -210,7 +217,7 @@ def populate(path: Path, deals: int, today: date) -> dict[str, int]:
         created = now - timedelta(days=rng.randint(0, 600), seconds=rng.randint(0, 86_399))
         updated = min(now, created + timedelta(days=rng.randint(0, 30)))
         status = rng.choices(statuses, weights)[0]
-        leads.append(
+        lead_rows.append(
             (
                 lead_id, name, source, source.lower(), status, owner, owner.lower(),
                 name.lower(), None, None, ts(created), ts(updated),
@@ -220,8 +227,8 @@ def populate(path: Path, deals: int, today: date) -> dict[str, int]:
         if row[15] == -1:
             row[15] = lead_of_deal[int(row[0])]  # type: ignore[call-overload]
 
-    activities: list[tuple[object, ...]] = []
-    for _ in range(ACTIVITIES):
+    activity_rows: list[tuple[object, ...]] = []
+    for _ in range(activities):
         kind = rng.choice(ACTIVITY_TYPES)
         on_deal = rng.random() < 0.8
         opp_id = rng.choice(open_ids) if on_deal else None
@@ -240,7 +247,7 @@ def populate(path: Path, deals: int, today: date) -> dict[str, int]:
         created = min(now, due_at) - timedelta(days=rng.randint(1, 20))
         done_at = ts(min(now, due_at + timedelta(hours=rng.randint(0, 48)))) if done else None
         owner = rng.choice(OWNERS)
-        activities.append(
+        activity_rows.append(
             (
                 kind, f"{kind.title()} about {rng.choice(WORDS)}", lead_id, opp_id, due_text,
                 int(has_time), int(done), done_at, owner, owner.lower(), ts(created),
@@ -268,13 +275,13 @@ def populate(path: Path, deals: int, today: date) -> dict[str, int]:
             "INSERT INTO lead (id, name, source, source_key, status, owner, owner_key,"
             " search_key, account_id, opportunity_id, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            leads,
+            lead_rows,
         )
         con.executemany(
             "INSERT INTO activity (type, subject, lead_id, opportunity_id, due, due_has_time,"
             " done, done_at, owner, owner_key, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            activities,
+            activity_rows,
         )
     con.execute("ANALYZE")
     con.close()
@@ -282,8 +289,8 @@ def populate(path: Path, deals: int, today: date) -> dict[str, int]:
         "accounts": len(accounts),
         "opportunities": len(opps),
         "history": len(history),
-        "leads": len(leads),
-        "activities": len(activities),
+        "leads": len(lead_rows),
+        "activities": len(activity_rows),
     }
 
 

@@ -6,8 +6,10 @@ import json
 import sqlite3
 import stat
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
+import pytest
 from typer.testing import Result
 
 Run = Callable[..., Result]
@@ -82,7 +84,11 @@ def test_demo_refuses_to_replace_a_real_database(crm: Run, db_path: Path) -> Non
     assert json.loads(crm("lead", "list", "--json").stdout)[0]["name"] == "Real lead"
 
 
-def test_demo_has_a_dated_history_and_a_morning_agenda(crm: Run, tmp_path: Path) -> None:
+def test_demo_has_a_dated_history_and_a_morning_agenda(
+    crm: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The demo's meeting is due today at 15:00: read the agenda in the morning, whatever the hour.
+    monkeypatch.setenv("CRM_NOW", f"{date.today().isoformat()}T09:00:00")
     demo = tmp_path / "demo.db"
     crm("demo", "--path", str(demo))
     velocity = json.loads(crm("--db", str(demo), "report", "velocity", "--json").stdout)

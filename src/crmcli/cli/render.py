@@ -7,6 +7,7 @@ import dataclasses
 import json
 import os
 import sys
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -161,10 +162,15 @@ def print_table(
     footer: Sequence[str] | None = None,
 ) -> None:
     """A table on stdout: boxed on a terminal, plain aligned columns when piped."""
+    tty = is_terminal()
+    if not tty:
+        plain = plain_table(rows, headers, title=title, right=right, footer=footer)
+        if plain is not None:
+            sys.stdout.write(plain)
+            return
     from rich import box
     from rich.table import Table
 
-    tty = is_terminal()
     table = Table(
         title=title,
         box=box.SIMPLE_HEAD if tty else None,
@@ -190,6 +196,60 @@ def print_table(
     with out.capture() as captured:
         out.print(table)
     sys.stdout.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
+
+
+PLAIN_WIDTH = 240
+"""The width of piped output (the Rich console's width when stdout is not a terminal)."""
+
+
+def _simple(text: str) -> bool:
+    """True when every character of `text` takes exactly one cell and no control codes."""
+    if text != text.strip():
+        return False  # Rich trims the padding of justified cells; leave those to it
+    if text.isascii():
+        return text.isprintable()
+    return all(
+        ch.isprintable()
+        and not unicodedata.combining(ch)
+        and unicodedata.east_asian_width(ch) not in "WF"
+        and unicodedata.category(ch) not in ("Mn", "Me", "Cf")
+        for ch in text
+    )
+
+
+def plain_table(
+    rows: Sequence[Sequence[str]],
+    headers: Sequence[str],
+    *,
+    title: str | None = None,
+    right: Sequence[int] = (),
+    footer: Sequence[str] | None = None,
+) -> str | None:
+    """The piped form of a table, as Rich draws it without a box, or None when only Rich can
+    lay it out (wide or combining characters, control codes, wider than the page).
+
+    Drawn by hand because importing Rich's table costs more than a small listing itself.
+    """
+    lines = [list(headers), *(list(r) for r in rows)]
+    if footer is not None:
+        lines.append(list(footer))
+    widths = [0] * len(headers)
+    for line in lines:
+        for index, text in enumerate(line):
+            if not _simple(text):
+                return None
+            widths[index] = max(widths[index], len(text))
+    total = sum(widths) + 2 * (len(widths) - 1)
+    if total > PLAIN_WIDTH or (title is not None and (len(title) > total or not _simple(title))):
+        return None
+    out = [title + "\n"] if title is not None else []
+    for line in lines:
+        cells = [
+            text.rjust(width) if index in right else text.ljust(width)
+            for index, (text, width) in enumerate(zip(line, widths, strict=True))
+        ]
+        out.append("  ".join(cells).rstrip() + "\n")
+    return "".join(out)
 
 
 def print_record(pairs: Sequence[tuple[str, str]], *, title: str | None = None) -> None:

@@ -10,7 +10,7 @@ from crmcli import clock
 from crmcli.domain.values import cents_to_money
 from crmcli.errors import ValidationError
 from crmcli.reports.pipeline import weighted_money
-from crmcli.store import report_queries as q
+from crmcli.store import sqlread
 from crmcli.store.db import Database
 
 PERIOD_KINDS = ("month", "quarter")
@@ -100,16 +100,18 @@ def forecast_report(
     today = clock.today()
     starts = horizon(today, by, months)
     end = starts[-1]
-    with db.read() as repo:
-        open_rows = q.forecast_open(repo.conn, by=by, today=today, horizon_end=end, owner=owner)
-        won_rows = q.forecast_won(
-            repo.conn,
+    with db.reader() as reader:
+        open_rows = sqlread.forecast_open(
+            reader, by=by, today=today, horizon_end=end, owner=owner
+        )
+        won_rows = sqlread.forecast_won(
+            reader,
             by=by,
             start=datetime.combine(starts[0], datetime.min.time()),
             end=datetime.combine(end, datetime.min.time()),
             owner=owner,
         )
-        currency = repo.meta_get("currency")
+        currency = sqlread.meta_get(reader, "currency")
     buckets = {bucket: (count, cents, weighted) for bucket, count, cents, weighted in open_rows}
     won = {period: cents for period, _, cents in won_rows}
     periods = []

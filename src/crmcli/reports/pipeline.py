@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from crmcli.domain.values import cents_to_money
+from crmcli.store import sqlread
 from crmcli.store.db import Database
 
 _CENT = Decimal("0.01")
@@ -38,9 +39,9 @@ def weighted_money(cents_times_percent: int) -> Decimal:
 
 def pipeline_report(db: Database, *, owner: str | None = None) -> PipelineReport:
     """Count, amount and weighted amount of open deals per stage, plus a total."""
-    with db.read() as repo:
-        raw = repo.pipeline_rows(owner=owner)
-        currency = repo.meta_get("currency")
+    with db.reader() as reader:
+        raw = sqlread.pipeline_rows(reader, owner=owner)
+        currency = sqlread.meta_get(reader, "currency")
     rows = [
         PipelineRow(name, count, cents_to_money(amount), weighted_money(weighted))
         for name, count, amount, weighted in raw

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmcli import clock
 from crmcli.domain.models import Account, Contact, Lead, LeadStatus, Opportunity, Stage
@@ -14,8 +14,11 @@ from crmcli.domain.rules import check_qualifiable, lead_transition, ordered
 from crmcli.domain.values import clean_text, normalise_email
 from crmcli.errors import Duplicate, InvalidTransition, ValidationError
 from crmcli.services.common import checked_amount, default_owner, required_name
+from crmcli.store import sqlread
 from crmcli.store.db import Database
-from crmcli.store.repo import Repo
+
+if TYPE_CHECKING:
+    from crmcli.store.repo import Repo
 
 LEAD_TEXT_FIELDS = ("name", "email", "phone", "company", "title", "source", "owner", "notes")
 EDITABLE_FIELDS = (*LEAD_TEXT_FIELDS, "budget", "timeline")
@@ -104,8 +107,9 @@ def list_leads(
     limit: int | None = None,
 ) -> list[Lead]:
     """Leads by id; archived ones only when asked for (by --all or --status archived)."""
-    with db.read() as repo:
-        return repo.lead_list(
+    with db.reader() as reader:
+        return sqlread.lead_list(
+            reader,
             statuses=[status.value] if status else None,
             exclude_statuses=() if include_archived or status else (LeadStatus.ARCHIVED.value,),
             source=source,

@@ -19,9 +19,13 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
 
     from crmcli.store.repo import Repo
+    from crmcli.store.sqlread import Reader
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 30_000
+PG_MIGRATION_LOCK = 0x63726D636C69  # "crmcli": the advisory lock key of schema upgrades
+_PG_WRITE = {"isolation_level": "READ COMMITTED"}
+_PG_READ = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
 
 
 def _quiet(_: str) -> None:
@@ -209,6 +213,10 @@ class Database:
         from crmcli.store.tables import MetaRow, MigrationRow
 
         with self.connection(write=True) as conn:
+            if conn.dialect.name == "postgresql":
+                # BEGIN IMMEDIATE's part on a server: one upgrader at a time, the others wait
+                # here and then find the migrations applied.
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_MIGRATION_LOCK})")
             conn.exec_driver_sql(MIGRATIONS_TABLE_SQL.format(ts=_ts_word(conn)))
             applied = [r[0] for r in conn.exec_driver_sql("SELECT name FROM crm_migrations")]
             check_known(applied, self.display)
@@ -252,9 +260,18 @@ class Database:
 
     @contextmanager
     def connection(self, *, write: bool = False) -> Iterator[Connection]:
-        """A connection inside one transaction: BEGIN IMMEDIATE for writes on SQLite."""
+        """A connection inside one transaction.
+
+        SQLite: BEGIN IMMEDIATE for writes (one writer at a time), a deferred BEGIN for reads.
+        PostgreSQL: writes run in READ COMMITTED and rely on unique constraints (ON CONFLICT)
+        and row locks (SELECT … FOR UPDATE, see `Repo`) where concurrent writers could clash;
+        reads are READ ONLY REPEATABLE READ, one consistent snapshot for every query of the
+        transaction, as a SQLite read transaction is.
+        """
         engine = self._engine or self.engine()
-        if write:
+        if engine.dialect.name == "postgresql":
+            engine = engine.execution_options(**(_PG_WRITE if write else _PG_READ))
+        elif write:
             engine = engine.execution_options(crm_write=True)
         with engine.begin() as conn:
             yield conn
@@ -266,6 +283,42 @@ class Database:
 
         with self.connection(write=True) as conn:
             yield Repo(conn)
+
+    @contextmanager
+    def reader(self) -> Iterator[Reader]:
+        """A light read transaction for `store.sqlread` queries.
+
+        On a SQLite file that is already up to date this is a stdlib `sqlite3` connection, so
+        the command never imports SQLAlchemy; a new or older file is first created or upgraded
+        through the full layer. On a server it wraps a SQLAlchemy connection.
+        """
+        from crmcli.store.sqlread import AlchemyReader, SqliteReader
+
+        if self.path is None:
+            with self.connection() as conn:
+                yield AlchemyReader(conn)
+            return
+        if self._engine is None and not self._sqlite_current():
+            self.engine()
+        raw = sqlite3.connect(
+            self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+        )
+        try:
+            raw.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            raw.execute("PRAGMA foreign_keys = ON")
+            raw.execute("BEGIN")
+            yield SqliteReader(raw)
+            raw.execute("COMMIT")
+        finally:
+            raw.close()
+
+    def _sqlite_current(self) -> bool:
+        """True when the SQLite file exists with every migration applied (checked read-only)."""
+        assert self.path is not None
+        if prepare_sqlite_file(self.path):
+            return False
+        applied = inspect_sqlite_schema(self.path)
+        return applied is not None and len(set(applied)) >= len(MIGRATIONS)
 
     @contextmanager
     def read(self) -> Iterator[Repo]:
@@ -409,8 +462,11 @@ def _server_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     try:
+        # create_engine imports the driver (psycopg) right here, so a missing one is caught now
         return create_engine(url, pool_pre_ping=False)
-    except ModuleNotFoundError:
-        raise StorageError("PostgreSQL needs its driver: pip install 'crmcli[postgres]'") from None
-    except (ArgumentError, NoSuchModuleError):
+    except ImportError:  # ModuleNotFoundError, or psycopg without a usable libpq
+        raise StorageError(
+            "PostgreSQL needs the psycopg driver: pip install 'crmcli[postgres]'"
+        ) from None
+    except (ArgumentError, NoSuchModuleError, ValueError):
         raise StorageError(f"unsupported database URL: {location.redact(url)}") from None

@@ -10,7 +10,6 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Connection,
     RowMapping,
     Table,
@@ -23,7 +22,6 @@ from sqlalchemy import (
     or_,
     select,
     true,
-    type_coerce,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -43,6 +41,7 @@ from crmcli.domain.models import (
 )
 from crmcli.domain.values import money_to_cents, normalise_name
 from crmcli.errors import Ambiguous, Duplicate, NotFound, ValidationError
+from crmcli.store import sqlread
 from crmcli.store.tables import (
     AccountRow,
     ActivityRow,
@@ -198,6 +197,7 @@ class Repo:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self.reader = sqlread.AlchemyReader(conn)
 
     # -- generic -----------------------------------------------------------------------------
 
@@ -364,22 +364,15 @@ class Repo:
         limit: int | None = None,
     ) -> list[Lead]:
         """Leads matching every given filter, oldest first. Text filters match literally."""
-        query = select(LEADS)
-        if statuses:
-            query = query.where(LEADS.c.status.in_(list(statuses)))
-        if exclude_statuses:
-            query = query.where(LEADS.c.status.not_in(list(exclude_statuses)))
-        if source:
-            query = query.where(LEADS.c.source_key == normalise_name(source))
-        if owner:
-            query = query.where(LEADS.c.owner_key == normalise_name(owner))
-        if search:
-            pattern = "%" + escape_like(normalise_name(search)) + "%"
-            query = query.where(LEADS.c.search_key.like(pattern, escape="\\"))
-        query = query.order_by(LEADS.c.id)
-        if limit is not None:
-            query = query.limit(limit)
-        return [_lead(r) for r in self.conn.execute(query).mappings()]
+        return sqlread.lead_list(
+            self.reader,
+            statuses=statuses,
+            exclude_statuses=exclude_statuses,
+            source=source,
+            search=search,
+            owner=owner,
+            limit=limit,
+        )
 
     # -- accounts ----------------------------------------------------------------------------
 
@@ -747,24 +740,3 @@ class Repo:
         if owner:
             conditions.append(OPPS.c.owner_key == normalise_name(owner))
         return conditions
-
-    # -- reports -----------------------------------------------------------------------------
-
-    def pipeline_rows(self, *, owner: str | None = None) -> list[tuple[str, int, int, int]]:
-        """Per stage in order: (name, open deals, Σ amount cents, Σ amount cents × probability)."""
-        cents = type_coerce(OPPS.c.amount, BigInteger)  # raw cents, no Decimal conversion
-        join_on = and_(OPPS.c.stage_id == STAGES.c.id, OPPS.c.status == "open")
-        if owner:
-            join_on = and_(join_on, OPPS.c.owner_key == normalise_name(owner))
-        query = (
-            select(
-                STAGES.c.name,
-                func.count(OPPS.c.id),
-                func.coalesce(func.sum(cents), 0),
-                func.coalesce(func.sum(cents * OPPS.c.probability), 0),
-            )
-            .select_from(STAGES.outerjoin(OPPS, join_on))
-            .group_by(STAGES.c.id, STAGES.c.name, STAGES.c.position)
-            .order_by(STAGES.c.position, STAGES.c.id)
-        )
-        return [(str(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in self.conn.execute(query)]

@@ -100,69 +100,6 @@ def _owner_filter(owner: str | None) -> list[ColumnElement[bool]]:
 # -- forecast ------------------------------------------------------------------------------
 
 
-def forecast_open(
-    conn: Connection,
-    *,
-    by: str,
-    today: date,
-    horizon_end: date,
-    owner: str | None = None,
-) -> list[tuple[str, int, int, int]]:
-    """Open deals per bucket: (bucket, count, Σ cents, Σ cents × probability).
-
-    A bucket is "none" (no close date), "overdue" (close date before `today`), "later" (on or
-    after `horizon_end`) or the period label of the close date.
-    """
-    close = OPPS.c.expected_close
-    bucket = case(
-        (close.is_(None), literal("none")),
-        (close < today, literal("overdue")),
-        (close >= horizon_end, literal("later")),
-        else_=period_of(conn, close, by),
-    ).label("bucket")
-    inner = (
-        select(bucket, _cents().label("cents"), OPPS.c.probability.label("probability"))
-        .where(OPPS.c.status == "open", *_owner_filter(owner))
-        .subquery("open_deals")
-    )
-    query = select(
-        inner.c.bucket,
-        func.count(),
-        func.coalesce(func.sum(inner.c.cents), 0),
-        func.coalesce(func.sum(inner.c.cents * inner.c.probability), 0),
-    ).group_by(inner.c.bucket)
-    return [(str(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in conn.execute(query)]
-
-
-def forecast_won(
-    conn: Connection,
-    *,
-    by: str,
-    start: datetime,
-    end: datetime,
-    owner: str | None = None,
-) -> list[tuple[str, int, int]]:
-    """Won deals closed in [start, end) per period: (period, count, Σ cents).
-
-    A deal counts by its current status and `closed_at`: reopened and won again, it counts once,
-    in the period of its last win; reopened and still open, it is not won.
-    """
-    inner = (
-        select(period_of(conn, OPPS.c.closed_at, by).label("period"), _cents().label("cents"))
-        .where(
-            OPPS.c.status == "won",
-            OPPS.c.closed_at >= start,
-            OPPS.c.closed_at < end,
-            *_owner_filter(owner),
-        )
-        .subquery("won_deals")
-    )
-    query = select(
-        inner.c.period, func.count(), func.coalesce(func.sum(inner.c.cents), 0)
-    ).group_by(inner.c.period)
-    return [(str(r[0]), int(r[1]), int(r[2])) for r in conn.execute(query)]
-
-
 # -- win rate ------------------------------------------------------------------------------
 
 
