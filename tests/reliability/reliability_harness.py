@@ -1,0 +1,115 @@
+"""Helpers of the reliability tests: real `python -m crmcli` processes on real files."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Ran:
+    """A finished process: exit code and decoded output."""
+
+    code: int
+    stdout: str
+    stderr: str
+
+    def one_line_error(self) -> str:
+        """The stderr of a refused command: exactly one line, never a traceback."""
+        assert "Traceback" not in self.stderr, self.stderr
+        lines = self.stderr.splitlines()
+        assert len(lines) == 1, f"expected one line on stderr, got: {self.stderr!r}"
+        return lines[0]
+
+
+def crm_env(db: Path | str | None = None, **extra: str) -> dict[str, str]:
+    """The environment of a child `crm`: the test's env, with CRM_DB and the extras set."""
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **extra}
+    if db is not None:
+        env["CRM_DB"] = str(db)
+    return env
+
+
+_PR_CAPBSET_DROP = 24
+_CAP_DAC_OVERRIDE = 1
+_CAP_DAC_READ_SEARCH = 2
+
+
+def _drop_file_override() -> None:
+    """In a child about to exec: drop root's power to ignore file modes (Linux capabilities)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in (_CAP_DAC_OVERRIDE, _CAP_DAC_READ_SEARCH):
+        if libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
+
+
+def preexec(*, umask: int | None = None, honour_modes: bool = False) -> Callable[[], None]:
+    """A preexec_fn: set the umask; with honour_modes, make even root obey file modes."""
+
+    def run() -> None:
+        if umask is not None:
+            os.umask(umask)
+        if honour_modes and os.geteuid() == 0:
+            _drop_file_override()
+
+    return run
+
+
+def crm(
+    *args: str,
+    db: Path | str | None = None,
+    env: dict[str, str] | None = None,
+    stdin: bytes | None = None,
+    umask: int | None = None,
+    honour_modes: bool = False,
+    timeout: float = 120,
+) -> Ran:
+    """Run `python -m crmcli ARGS` to completion."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "crmcli", *args],
+        env=env if env is not None else crm_env(db),
+        input=stdin if stdin is not None else b"",
+        capture_output=True,
+        timeout=timeout,
+        preexec_fn=preexec(umask=umask, honour_modes=honour_modes),
+    )
+    return Ran(
+        proc.returncode,
+        proc.stdout.decode("utf-8", errors="replace"),
+        proc.stderr.decode("utf-8", errors="replace"),
+    )
+
+
+def integrity(db_path: Path) -> list[str]:
+    """`PRAGMA integrity_check` and `foreign_key_check` problems of a file (empty when fine)."""
+    conn = sqlite3.connect(db_path)
+    try:
+        found = [r[0] for r in conn.execute("PRAGMA integrity_check") if r[0] != "ok"]
+        found += [repr(r) for r in conn.execute("PRAGMA foreign_key_check")]
+        return found
+    finally:
+        conn.close()
+
+
+def rows(db_path: Path, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
+    """The rows of one query, through the stdlib driver (it recovers a WAL left by a kill)."""
+    conn = sqlite3.connect(db_path)
+    try:
+        return list(conn.execute(sql, params))
+    finally:
+        conn.close()
+
+
+def dump(db_path: Path) -> list[str]:
+    """The whole database as SQL text: two equal dumps mean equal contents."""
+    conn = sqlite3.connect(db_path)
+    try:
+        return list(conn.iterdump())
+    finally:
+        conn.close()
