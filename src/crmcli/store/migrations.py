@@ -181,9 +181,19 @@ CREATE INDEX ix_activity_contact ON activity (contact_id);
 CREATE INDEX ix_activity_account ON activity (account_id)
 """
 
+_M0003_REPORT_INDEXES = """
+CREATE INDEX ix_opportunity_forecast
+    ON opportunity (status, expected_close, amount, probability, owner_key);
+CREATE INDEX ix_opportunity_closed ON opportunity (status, closed_at, amount, owner_key);
+CREATE INDEX ix_lead_owner_key ON lead (owner_key)
+"""
+"""Covering indexes for `forecast` (open deals by close date, won deals by close time) and the
+owner filter of `lead list`; the pipeline report already has ix_opportunity_open_stage."""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_core", _run_sql(_M0001_CORE)),
     Migration("0002_activities", _run_sql(_M0002_ACTIVITIES)),
+    Migration("0003_report_indexes", _run_sql(_M0003_REPORT_INDEXES)),
 )
 """Every migration, oldest first. Append only."""
 

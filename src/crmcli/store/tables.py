@@ -113,7 +113,7 @@ class LeadRow(SQLModel, table=True):
     budget: Decimal | None = Field(default=None, sa_type=Money)
     timeline: date | None = None
     owner: str | None = None
-    owner_key: str | None = None
+    owner_key: str | None = Field(default=None, index=True)
     notes: str | None = None
     extras: dict[str, str] | None = Field(default=None, sa_type=JSON)
     disqualify_reason: str | None = None
@@ -131,6 +131,15 @@ class OpportunityRow(SQLModel, table=True):
         CheckConstraint("probability BETWEEN 0 AND 100", name="ck_opportunity_probability"),
         CheckConstraint("amount >= 0", name="ck_opportunity_amount"),
         Index("ix_opportunity_open_stage", "status", "stage_id", "amount", "probability"),
+        Index(
+            "ix_opportunity_forecast",
+            "status",
+            "expected_close",
+            "amount",
+            "probability",
+            "owner_key",
+        ),
+        Index("ix_opportunity_closed", "status", "closed_at", "amount", "owner_key"),
     )
     id: int | None = Field(default=None, primary_key=True)
     name: str
