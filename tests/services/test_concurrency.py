@@ -1,17 +1,27 @@
-"""Several real processes writing one SQLite file at once: nobody fails with "database is locked",
-nothing is lost or duplicated, and the file stays intact."""
+"""Several real processes writing one database at once: nobody fails with "database is locked",
+nothing is lost or duplicated, and the database stays intact.
+
+Runs on a SQLite file (writers take turns: BEGIN IMMEDIATE) and on PostgreSQL (writers run
+side by side: unique keys with ON CONFLICT, row locks where a change must not race).
+"""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from crmcli.domain.models import LeadStatus
+from crmcli.errors import InvalidTransition
 from crmcli.services import accounts, leads, opportunities
 from crmcli.services.stages import list_stages
 from crmcli.store.db import Database
@@ -57,19 +67,21 @@ db.dispose()
 """
 
 
-def _run_workers(db_path: Path, folder: Path) -> list[tuple[int, str, str]]:
+def _run_workers(
+    target: str, folder: Path, worker: str = WORKER, count: int = WORKERS
+) -> list[tuple[int, str, str]]:
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", WORKER, str(db_path), str(folder), str(n)],
+            [sys.executable, "-c", worker, target, str(folder), str(n)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        for n in range(WORKERS)
+        for n in range(count)
     ]
     try:
         deadline = time.monotonic() + 30
-        while len(list(folder.glob("ready-*"))) < WORKERS:
+        while len(list(folder.glob("ready-*"))) < count:
             if any(p.poll() is not None for p in procs) or time.monotonic() > deadline:
                 break
             time.sleep(0.01)
@@ -87,17 +99,17 @@ def _run_workers(db_path: Path, folder: Path) -> list[tuple[int, str, str]]:
 
 
 @pytest.mark.parametrize("fresh", [True, False], ids=["fresh-file", "existing-file"])
-def test_six_processes_add_and_convert_leads_at_once(tmp_path: Path, fresh: bool) -> None:
-    db_path = tmp_path / "shared.db"
+def test_six_processes_add_and_convert_leads_at_once(
+    tmp_path: Path, fresh: bool, backend: str, backend_url: str
+) -> None:
     folder = tmp_path / "signals"
     folder.mkdir()
     if not fresh:
-        existing = Database(str(db_path), currency="BRL")
+        existing = Database(backend_url, currency="BRL")
         existing.engine()
         existing.dispose()
-        assert db_path.exists()
 
-    results = _run_workers(db_path, folder)
+    results = _run_workers(backend_url, folder)
 
     for n, (code, _out, err) in enumerate(results):
         assert "database is locked" not in err
@@ -105,7 +117,7 @@ def test_six_processes_add_and_convert_leads_at_once(tmp_path: Path, fresh: bool
         assert err == "", f"worker {n} wrote to stderr: {err}"
 
     converted_each = len(range(0, LEADS_EACH, CONVERT_EVERY))
-    db = Database(str(db_path))
+    db = Database(backend_url)
     try:
         every = leads.list_leads(db, include_archived=True)
         assert len(every) == WORKERS * LEADS_EACH
@@ -132,8 +144,10 @@ def test_six_processes_add_and_convert_leads_at_once(tmp_path: Path, fresh: bool
         assert db.problems() == []
     finally:
         db.dispose()
+    if backend != "sqlite":
+        return
 
-    raw = sqlite3.connect(db_path)
+    raw = sqlite3.connect(backend_url)
     try:
         assert raw.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         assert raw.execute("PRAGMA foreign_key_check").fetchall() == []
@@ -141,3 +155,163 @@ def test_six_processes_add_and_convert_leads_at_once(tmp_path: Path, fresh: bool
         assert raw.execute("SELECT COUNT(*) FROM crm_migrations").fetchone()[0] >= 1
     finally:
         raw.close()
+
+
+# -- one record, several writers -----------------------------------------------------------
+
+
+def _qualified_lead(db: Database) -> int:
+    lead = leads.add_lead(
+        db,
+        "Beatriz Araújo",
+        email="bia@araujo.example",
+        company="Araújo Engenharia",
+        budget=Decimal("5000.00"),
+        timeline=date(2027, 3, 31),
+    )
+    leads.qualify_lead(db, lead.id)
+    return lead.id
+
+
+def _in_thread(work: Callable[[], object]) -> tuple[threading.Thread, dict[str, object]]:
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            outcome["result"] = work()
+        except Exception as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def test_a_conversion_waits_for_a_concurrent_one_and_is_then_refused(backend_url: str) -> None:
+    first, second = Database(backend_url, currency="BRL"), Database(backend_url)
+    try:
+        lead_id = _qualified_lead(first)
+        with first.write() as repo:
+            # The first converter is mid-transaction, holding the lead…
+            lead = repo.lead_get(lead_id, lock=True)
+            thread, outcome = _in_thread(lambda: leads.convert_lead(second, lead_id))
+            thread.join(0.7)
+            assert thread.is_alive(), f"the second conversion did not wait: {outcome}"
+            # …and converts it (as convert_lead does) before committing.
+            repo.lead_update(lead, {"status": LeadStatus.CONVERTED.value})
+        thread.join(30)
+        assert not thread.is_alive()
+        error = outcome.get("error")
+        assert isinstance(error, InvalidTransition), outcome
+        assert "already converted" in str(error)
+        assert accounts.list_accounts(first) == []
+        assert opportunities.list_opportunities(first) == []
+    finally:
+        first.dispose()
+        second.dispose()
+
+
+def test_a_win_waits_for_a_concurrent_loss_and_is_then_refused(backend_url: str) -> None:
+    first, second = Database(backend_url, currency="BRL"), Database(backend_url)
+    try:
+        deal = opportunities.add_opportunity(first, "Torre B", account="Araújo").opportunity
+        with first.write() as repo:
+            held = repo.opp_get(deal.id, lock=True)
+            thread, outcome = _in_thread(lambda: opportunities.win_opportunity(second, "Torre B"))
+            thread.join(0.7)
+            assert thread.is_alive(), f"the win did not wait: {outcome}"
+            repo.opp_update(held, {"status": "lost", "probability": 0, "lost_reason": "price"})
+        thread.join(30)
+        assert isinstance(outcome.get("error"), InvalidTransition), outcome
+        (shown,) = opportunities.list_opportunities(first)
+        assert (shown.status.value, shown.probability) == ("lost", 0)
+    finally:
+        first.dispose()
+        second.dispose()
+
+
+CONVERTER = """
+import subprocess, sys, time
+from pathlib import Path
+
+target, folder, worker = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
+(folder / f"ready-{worker}").touch()
+while not (folder / "go").exists():
+    time.sleep(0.002)
+from crmcli.cli.app import main
+sys.argv = ["crm", "--db", target, "lead", "convert", "1", "-q"]
+main()
+"""
+
+
+def test_six_people_convert_the_same_lead_at_once_one_wins(
+    tmp_path: Path, backend_url: str
+) -> None:
+    db = Database(backend_url, currency="BRL")
+    try:
+        lead_id = _qualified_lead(db)
+        assert lead_id == 1
+    finally:
+        db.dispose()
+    folder = tmp_path / "signals"
+    folder.mkdir()
+
+    results = _run_workers(backend_url, folder, CONVERTER, count=6)
+
+    winners = [r for r in results if r[0] == 0]
+    losers = [r for r in results if r[0] != 0]
+    assert len(winners) == 1, results
+    for code, out, err in losers:
+        assert code == 1 and out == "", (code, out, err)
+        assert err == "crm: error: lead 1 is converted: it was already converted\n"
+    db = Database(backend_url)
+    try:
+        (deal,) = opportunities.list_opportunities(db)
+        assert winners[0][1] == f"{deal.id}\n"
+        assert len(accounts.list_accounts(db)) == 1
+        assert len(accounts.list_contacts(db)) == 1
+        assert leads.get_lead(db, 1).opportunity_id == deal.id
+    finally:
+        db.dispose()
+
+
+IMPORTER = """
+import sys, time
+from pathlib import Path
+
+target, folder, worker = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
+(folder / f"ready-{worker}").touch()
+while not (folder / "go").exists():
+    time.sleep(0.002)
+from crmcli.cli.app import main
+sys.argv = ["crm", "--db", target, "lead", "import", str(folder.parent / "feira.csv"), "--json"]
+main()
+"""
+
+
+def test_two_imports_of_one_file_at_once_store_each_lead_once(
+    tmp_path: Path, backend_url: str
+) -> None:
+    rows = 6000  # three batches each, so the two imports interleave on a server
+    lines = ["Nome,E-mail,Empresa"] + [
+        f"Lead {i},lead{i}@feira.example,Empresa {i % 40}" for i in range(rows)
+    ]
+    (tmp_path / "feira.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    folder = tmp_path / "signals"
+    folder.mkdir()
+    Database(backend_url, currency="BRL").dispose()
+
+    results = _run_workers(backend_url, folder, IMPORTER, count=2)
+
+    summaries = []
+    for code, out, err in results:
+        assert code == 0, err
+        summaries.append(json.loads(out))
+    assert sum(s["inserted"] for s in summaries) == rows
+    assert sum(s["skipped"] for s in summaries) == rows
+    assert all(s["read"] == rows and s["rejected"] == 0 for s in summaries)
+    db = Database(backend_url)
+    try:
+        assert db.count("lead") == rows
+    finally:
+        db.dispose()

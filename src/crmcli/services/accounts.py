@@ -54,7 +54,8 @@ def find_or_create_account(repo: Repo, ref: str) -> AccountFound:
             "(use the id or the full name, or create it first with `crm account add`)"
         )
     name = required_name(ref, field="account")
-    return AccountFound(repo.account_insert({"name": name, "created_at": clock.utcnow()}), True)
+    account, created = repo.account_find_or_insert({"name": name, "created_at": clock.utcnow()})
+    return AccountFound(account, created)
 
 
 def find_account(repo: Repo, ref: str) -> Account:

@@ -8,7 +8,7 @@ file is one write transaction: a killed import leaves the database as it was; `-
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -182,8 +182,37 @@ def _apply_lead_batch(
             summary.updated += 1
         else:
             summary.skipped += 1
-    repo.lead_insert_many(fresh)
-    summary.inserted += len(fresh)
+    taken = repo.lead_insert_many(fresh)
+    summary.inserted += len(fresh) - len(taken)
+    if taken:
+        _taken_meanwhile(repo, taken, summary, update, now)
+
+
+def _taken_meanwhile(
+    repo: Repo, rows: list[Mapping[str, Any]], summary: ImportSummary, update: bool, now: Any
+) -> None:
+    """New leads whose e-mail another writer stored since the batch was checked (a concurrent
+    import on a server): duplicates after all, skipped or filled in like any other."""
+    existing = repo.leads_by_emails([r["email"] for r in rows])
+    for values in rows:
+        lead = existing[values["email"]]
+        current = _values_of(lead)
+        changes: dict[str, Any] = {}
+        if update:
+            changes = {
+                name: values[name]
+                for name in FILLABLE
+                if current.get(name) is None and values.get(name) is not None
+            }
+            known = current.get("extras") or {}
+            extras = {k: v for k, v in (values.get("extras") or {}).items() if k not in known}
+            if extras:
+                changes["extras"] = {**known, **extras}
+        if changes:
+            existing[values["email"]] = repo.lead_update(lead, {**changes, "updated_at": now})
+            summary.updated += 1
+        else:
+            summary.skipped += 1
 
 
 def import_leads(
@@ -297,7 +326,10 @@ def _apply_opp(
     now = clock.utcnow()
     account = repo.account_find(row.account, exact_only=True)
     if account is None:
-        account = repo.account_insert({"name": row.account, "created_at": now})
+        account, _ = repo.account_find_or_insert({"name": row.account, "created_at": now})
+    # Deals are duplicates by name within an account: with the account's row held, two
+    # imports of the same deal on a server take turns and the second one sees the first's.
+    repo.account_lock(account.id)
     contact_id = None
     if row.contact_email:
         contact = repo.contact_by_email(row.contact_email)

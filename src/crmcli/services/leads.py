@@ -125,7 +125,7 @@ def edit_lead(db: Database, lead_id: int, **fields: Any) -> Lead:
     if not changes:
         raise ValidationError("nothing to change: give at least one option")
     with db.write() as repo:
-        lead = repo.lead_get(lead_id)
+        lead = repo.lead_get(lead_id, lock=True)
         if "email" in changes:
             _refuse_taken_email(repo, changes["email"], lead.id)
         return repo.lead_update(lead, {**changes, "updated_at": clock.utcnow()})
@@ -133,7 +133,7 @@ def edit_lead(db: Database, lead_id: int, **fields: Any) -> Lead:
 
 def _transition(db: Database, lead_id: int, action: str, **changes: Any) -> Lead:
     with db.write() as repo:
-        lead = repo.lead_get(lead_id)
+        lead = repo.lead_get(lead_id, lock=True)
         status = lead_transition(lead, action)
         return repo.lead_update(
             lead, {**changes, "status": status.value, "updated_at": clock.utcnow()}
@@ -151,7 +151,7 @@ def qualify_lead(
     """Mark a lead qualified; it must have (or be given) both a budget and a timeline."""
     checked_amount(budget, field="budget")
     with db.write() as repo:
-        lead = repo.lead_get(lead_id)
+        lead = repo.lead_get(lead_id, lock=True)
         status = lead_transition(lead, "qualify")
         changes: dict[str, Any] = {}
         if budget is not None:
@@ -179,7 +179,7 @@ def archive_lead(db: Database, lead_id: int) -> Lead:
 def delete_lead(db: Database, lead_id: int) -> Lead:
     """Remove a lead for good; a converted lead is kept (its conversion is history)."""
     with db.write() as repo:
-        lead = repo.lead_get(lead_id)
+        lead = repo.lead_get(lead_id, lock=True)
         if lead.status is LeadStatus.CONVERTED:
             raise InvalidTransition(
                 f"lead {lead.id} was converted: it is kept as the record of that conversion"
@@ -283,6 +283,39 @@ def _plan(repo: Repo, lead: Lead, opts: ConvertOptions) -> tuple[ConversionPlan,
     return ConversionPlan(lead.id, account_step, contact_step, opp), stage
 
 
+def _contact_for(
+    repo: Repo, lead: Lead, contact_id: int | None, account_id: int, now: Any
+) -> Contact:
+    """The plan's contact: the one reused (linked to the account if it had none), else a new
+    one at the account (or one with the lead's e-mail that was added since the plan was made)."""
+    if contact_id is None:
+        contact = _new_contact(repo, lead, account_id, now)
+    else:
+        contact = repo.contact_get(contact_id)
+    if contact.account_id is None:
+        contact = repo.contact_update(contact, {"account_id": account_id})
+    return contact
+
+
+def _new_contact(repo: Repo, lead: Lead, account_id: int, now: Any) -> Contact:
+    values = {
+        "name": lead.name,
+        "email": lead.email,
+        "phone": lead.phone,
+        "title": lead.title,
+        "account_id": account_id,
+        "type": "prospect",
+        "created_at": now,
+    }
+    try:
+        return repo.contact_insert(values)
+    except Duplicate:  # a contact with this e-mail was added since the plan was made
+        existing = repo.contact_by_email(lead.email or "")
+        if existing is None:
+            raise
+        return existing
+
+
 def convert_lead(
     db: Database, lead_id: int, options: ConvertOptions | None = None, *, dry_run: bool = False
 ) -> Conversion:
@@ -296,28 +329,15 @@ def convert_lead(
             return Conversion(plan=plan, lead=lead, dry_run=True)
     now = clock.utcnow()
     with db.write() as repo:
-        lead = repo.lead_get(lead_id)
+        # The lead's row lock makes conversions of one lead take turns: the second one reads
+        # it again after the first committed, finds it converted and is refused.
+        lead = repo.lead_get(lead_id, lock=True)
         plan, stage = _plan(repo, lead, opts)
         if plan.account.id is not None:
             account = repo.account_get(plan.account.id)
-        else:
-            account = repo.account_insert({"name": plan.account.name, "created_at": now})
-        if plan.contact.id is not None:
-            contact = repo.contact_get(plan.contact.id)
-            if contact.account_id is None:
-                contact = repo.contact_update(contact, {"account_id": account.id})
-        else:
-            contact = repo.contact_insert(
-                {
-                    "name": lead.name,
-                    "email": lead.email,
-                    "phone": lead.phone,
-                    "title": lead.title,
-                    "account_id": account.id,
-                    "type": "prospect",
-                    "created_at": now,
-                }
-            )
+        else:  # reused after all if someone created it since the plan was made
+            account, _ = repo.account_find_or_insert({"name": plan.account.name, "created_at": now})
+        contact = _contact_for(repo, lead, plan.contact.id, account.id, now)
         opportunity = None
         if plan.opportunity is not None and stage is not None:
             opportunity = repo.opp_insert(

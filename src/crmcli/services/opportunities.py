@@ -130,7 +130,7 @@ def edit_opportunity(
     checked_probability(probability)
     now = clock.utcnow()
     with db.write() as repo:
-        opp = repo.opp_find(ref)
+        opp = repo.opp_find(ref, lock=True)
         changes: dict[str, Any] = {}
         created = None
         if name is not None:
@@ -165,7 +165,7 @@ def advance_opportunity(
     checked_probability(probability)
     now = clock.utcnow()
     with db.write() as repo:
-        opp = repo.opp_find(ref)
+        opp = repo.opp_find(ref, lock=True)
         check_open(opp, "advanced")
         target = repo.stage_find(to) if to else next_stage(repo.stages(), opp.stage_id)
         check_move(opp, target)
@@ -187,7 +187,7 @@ def win_opportunity(db: Database, ref: str, *, amount: Decimal | None = None) ->
     checked_amount(amount)
     now = clock.utcnow()
     with db.write() as repo:
-        opp = repo.opp_find(ref)
+        opp = repo.opp_find(ref, lock=True)
         check_open(opp, "won")
         changes: dict[str, Any] = {
             "status": OppStatus.WON.value,
@@ -211,7 +211,7 @@ def lose_opportunity(
         raise ValidationError("reason: must not be empty")
     now = clock.utcnow()
     with db.write() as repo:
-        opp = repo.opp_find(ref)
+        opp = repo.opp_find(ref, lock=True)
         check_open(opp, "lost")
         lost = repo.opp_update(
             opp,
@@ -232,7 +232,7 @@ def reopen_opportunity(db: Database, ref: str) -> Opportunity:
     """Reopen a won or lost deal in its stage, at the stage's default probability."""
     now = clock.utcnow()
     with db.write() as repo:
-        opp = repo.opp_find(ref)
+        opp = repo.opp_find(ref, lock=True)
         check_reopen(opp)
         stage = repo.stage_find(str(opp.stage_id)) if opp.stage_id else _first_stage(repo)
         reopened = repo.opp_update(

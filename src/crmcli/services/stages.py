@@ -48,6 +48,7 @@ def add_stage(
     checked_probability(probability)
     _check_days(expected_days)
     with db.write() as repo:
+        repo.lock_stages()
         anchor = repo.stage_find(after) if after else None
         stage = repo.stage_insert(
             {
@@ -66,6 +67,7 @@ def rename_stage(db: Database, ref: str, new_name: str) -> Stage:
     """Give a stage a new name (deals and history follow it)."""
     clean = required_name(new_name)
     with db.write() as repo:
+        repo.lock_stages()
         stage = repo.stage_find(ref)
         repo.stage_update(stage, {"name": clean})
         return repo.stage_find(str(stage.id))
@@ -83,6 +85,7 @@ def move_stage(
     if sum(x is not None for x in (after, before, position)) != 1:
         raise UsageError("give exactly one of --after, --before or --position")
     with db.write() as repo:
+        repo.lock_stages()
         stage = repo.stage_find(ref)
         ids = [s.id for s in repo.stages()]
         if position is not None:
@@ -115,6 +118,7 @@ def set_stage_probability(
     follow the stage default (hand-set probabilities are left alone)."""
     checked_probability(probability)
     with db.write() as repo:
+        repo.lock_stages()
         stage = repo.stage_find(ref)
         repo.stage_update(stage, {"probability": probability})
         stage = repo.stage_find(str(stage.id))
@@ -158,6 +162,7 @@ def _move_all(repo: Repo, source: Stage, target: Stage) -> int:
 def remove_stage(db: Database, ref: str, *, move_to: str | None = None) -> StageRemoved:
     """Remove a stage; open deals in it must be moved (`move_to`) first."""
     with db.write() as repo:
+        repo.lock_stages()
         stage = repo.stage_find(ref)
         stages = ordered(repo.stages())
         if len(stages) == 1:

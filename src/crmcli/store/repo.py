@@ -214,6 +214,30 @@ class Repo:
         assert key is not None
         return int(key[0])
 
+    def _insert_unless_taken(self, table: Table, values: Mapping[str, Any], key: str) -> int | None:
+        """Insert a row unless one already holds its unique `key` value: the new id, or None.
+
+        PostgreSQL: INSERT … ON CONFLICT (key) DO NOTHING RETURNING id. A concurrent
+        transaction inserting the same key makes this one wait for it, then yield without an
+        error (an error would abort the whole transaction). SQLite: writers are already one at
+        a time (BEGIN IMMEDIATE), so a look-up before a plain insert is exact.
+        """
+        if self.conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            statement = (
+                pg_insert(table)
+                .values(**values)
+                .on_conflict_do_nothing(index_elements=[key])
+                .returning(table.c.id)
+            )
+            new_id = self.conn.execute(statement).scalar()
+            return None if new_id is None else int(new_id)
+        taken = select(table.c.id).where(table.c[key] == values[key]).limit(1)
+        if self.conn.execute(taken).first() is not None:
+            return None
+        return self._insert(table, values)
+
     def _update(self, table: Table, row_id: int, values: Mapping[str, Any]) -> None:
         if values:
             self.conn.execute(update(table).where(table.c.id == row_id).values(**values))
@@ -265,9 +289,17 @@ class Repo:
 
     # -- leads -------------------------------------------------------------------------------
 
-    def lead_get(self, lead_id: int) -> Lead:
-        """The lead with this id, or NotFound."""
-        row = self.conn.execute(select(LEADS).where(LEADS.c.id == lead_id)).mappings().first()
+    def lead_get(self, lead_id: int, *, lock: bool = False) -> Lead:
+        """The lead with this id, or NotFound.
+
+        `lock` takes the row lock (SELECT … FOR UPDATE on PostgreSQL; SQLite's write
+        transaction already excludes other writers) until the transaction ends, so a change
+        decided on what was read here cannot race another writer's.
+        """
+        query = select(LEADS).where(LEADS.c.id == lead_id)
+        if lock:
+            query = query.with_for_update()
+        row = self.conn.execute(query).mappings().first()
         if row is None:
             raise NotFound(f"no lead with id {lead_id}")
         return _lead(row)
@@ -289,7 +321,16 @@ class Repo:
         row["owner_key"] = _key(row.get("owner"))
         row["source_key"] = _key(row.get("source"))
         row["extras"] = row.get("extras") or None
-        return self.lead_get(self._insert(LEADS, row))
+        if not row["email_key"]:
+            return self.lead_get(self._insert(LEADS, row))
+        new_id = self._insert_unless_taken(LEADS, row, "email_key")
+        if new_id is None:
+            other = self.lead_by_email(row["email_key"])
+            assert other is not None
+            raise Duplicate(
+                f'lead {other.id} ("{other.name}") already has the e-mail {row["email_key"]}'
+            )
+        return self.lead_get(new_id)
 
     def lead_update(self, lead: Lead, changes: Mapping[str, Any]) -> Lead:
         """Write `changes` (domain fields) to `lead`, keeping the derived keys in step."""
@@ -321,10 +362,15 @@ class Repo:
         query = select(LEADS).where(LEADS.c.email_key.in_(sorted(set(emails))))
         return {row["email_key"]: _lead(row) for row in self.conn.execute(query).mappings()}
 
-    def lead_insert_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Insert many new leads in one executemany; rows hold domain fields."""
+    def lead_insert_many(self, rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+        """Insert many new leads in one executemany; rows hold domain fields.
+
+        Returns the rows that were not inserted because another lead took their e-mail
+        meanwhile (a concurrent import on PostgreSQL: ON CONFLICT DO NOTHING); on SQLite,
+        where the caller looked the e-mails up under the write lock, always none.
+        """
         if not rows:
-            return
+            return []
         prepared = []
         for values in rows:
             row = dict(values)
@@ -334,9 +380,23 @@ class Repo:
             row["source_key"] = _key(row.get("source"))
             row["extras"] = row.get("extras") or None
             prepared.append(row)
+        if self.conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            statement = (
+                pg_insert(LEADS)
+                .on_conflict_do_nothing(index_elements=["email_key"])
+                .returning(LEADS.c.email_key)
+            )
+            stored = {r[0] for r in self.conn.execute(statement, prepared)}
+            return [
+                values
+                for values, row in zip(rows, prepared, strict=True)
+                if row["email_key"] is not None and row["email_key"] not in stored
+            ]
         if self.conn.dialect.name != "sqlite":
             self.conn.execute(insert(LEADS), prepared)
-            return
+            return []
         # The bulk path: SQLAlchemy's per-row parameter processing costs several times the
         # insert itself, so convert to SQLite's storage forms here (the same ones the column
         # types write: cents, ISO dates, "YYYY-MM-DD HH:MM:SS.ffffff", JSON text) and hand
@@ -348,6 +408,7 @@ class Repo:
             for column, convert in special:
                 row[column] = convert(row[column])
         self.conn.exec_driver_sql(sql, list(map(itemgetter(*columns), prepared)))
+        return []
 
     def lead_delete(self, lead_id: int) -> None:
         """Remove a lead for good."""
@@ -400,12 +461,29 @@ class Repo:
 
     def account_insert(self, values: Mapping[str, Any]) -> Account:
         """Store a new account (its normalised name must be new)."""
+        account, created = self.account_find_or_insert(values)
+        if not created:
+            raise Duplicate(f'account "{account.name}" already exists (id {account.id})')
+        return account
+
+    def account_find_or_insert(self, values: Mapping[str, Any]) -> tuple[Account, bool]:
+        """The account with this normalised name, stored first if none has it; (account, new).
+
+        Never duplicates an account, even when two writers create the same one at once on
+        PostgreSQL (ON CONFLICT on the unique name key): the later one reuses it.
+        """
         row = dict(values)
         row["name_key"] = normalise_name(row["name"])
-        existing = self.account_find(row["name"], exact_only=True)
-        if existing is not None:
-            raise Duplicate(f'account "{existing.name}" already exists (id {existing.id})')
-        return self.account_get(self._insert(ACCOUNTS, row))
+        new_id = self._insert_unless_taken(ACCOUNTS, row, "name_key")
+        if new_id is not None:
+            return self.account_get(new_id), True
+        query = select(ACCOUNTS).where(ACCOUNTS.c.name_key == row["name_key"])
+        return _account(self.conn.execute(query).mappings().one()), False
+
+    def account_lock(self, account_id: int) -> None:
+        """Hold the account's row lock until the transaction ends (FOR UPDATE; see lead_get)."""
+        query = select(ACCOUNTS.c.id).where(ACCOUNTS.c.id == account_id).with_for_update()
+        self.conn.execute(query).first()
 
     def account_update(self, account: Account, changes: Mapping[str, Any]) -> Account:
         """Write `changes` to `account`."""
@@ -456,9 +534,12 @@ class Repo:
         row = dict(values)
         row["name_key"] = normalise_name(row["name"])
         row["email_key"] = (row.get("email") or "").lower() or None
-        if row["email_key"] and self.contact_by_email(row["email_key"]):
+        if not row["email_key"]:
+            return self.contact_get(self._insert(CONTACTS, row))
+        new_id = self._insert_unless_taken(CONTACTS, row, "email_key")
+        if new_id is None:
             raise Duplicate(f"a contact with the e-mail {row['email_key']} already exists")
-        return self.contact_get(self._insert(CONTACTS, row))
+        return self.contact_get(new_id)
 
     def contact_update(self, contact: Contact, changes: Mapping[str, Any]) -> Contact:
         """Write `changes` to `contact`."""
@@ -499,6 +580,14 @@ class Repo:
             names = ", ".join(f'"{s.name}"' for s in self.stages())
             raise NotFound(f'no stage "{ref.strip()}" (stages: {names})')
         return _stage(row)
+
+    def lock_stages(self) -> None:
+        """Hold every stage's row lock until the transaction ends (see lead_get).
+
+        Changes to the pipeline itself (add, rename, move, remove, default probability) take
+        it first, so two of them never interleave on a server.
+        """
+        self.conn.execute(select(STAGES.c.id).order_by(STAGES.c.id).with_for_update()).all()
 
     def stage_insert(self, values: Mapping[str, Any]) -> Stage:
         """Store a new stage (its normalised name must be new)."""
@@ -542,19 +631,26 @@ class Repo:
 
     # -- opportunities -----------------------------------------------------------------------
 
-    def opp_get(self, opp_id: int) -> Opportunity:
-        """The opportunity with this id, or NotFound."""
-        row = self.conn.execute(_OPP_SELECT.where(OPPS.c.id == opp_id)).mappings().first()
+    def opp_get(self, opp_id: int, *, lock: bool = False) -> Opportunity:
+        """The opportunity with this id, or NotFound; `lock` takes its row lock (see lead_get)."""
+        query = _OPP_SELECT.where(OPPS.c.id == opp_id)
+        if lock:
+            query = query.with_for_update(of=OPPS)
+        row = self.conn.execute(query).mappings().first()
         if row is None:
             raise NotFound(f"no opportunity with id {opp_id}")
         return _opp(row)
 
-    def opp_find(self, ref: str) -> Opportunity:
-        """The opportunity an id or unambiguous name refers to, or NotFound."""
+    def opp_find(self, ref: str, *, lock: bool = False) -> Opportunity:
+        """The opportunity an id or unambiguous name refers to, or NotFound.
+
+        With `lock`, the deal is read again under its row lock (see lead_get): a stage move,
+        win or loss decided on it cannot race another one.
+        """
         row = self._resolve(OPPS, "opportunity", ref)
         if row is None:
             raise NotFound(f'no opportunity "{ref.strip()}"')
-        return self.opp_get(int(row["id"]))
+        return self.opp_get(int(row["id"]), lock=lock)
 
     def opp_insert(self, values: Mapping[str, Any]) -> Opportunity:
         """Store a new opportunity."""
