@@ -125,28 +125,56 @@ def inspect_sqlite_schema(path: Path) -> list[str] | None:
 
     Returns None for a database with no tables at all; raises StorageError for a SQLite file
     that is not a crmcli database or was written by a newer crmcli.
+
+    When no connection has the file open (no `-wal` or `-shm` beside it), it is read as
+    immutable, so refusing it does not even leave empty `-wal`/`-shm` files behind; if one
+    appears meanwhile, or that read fails, it is read again the ordinary read-only way.
     """
+    found: tuple[set[str], list[str]] | None = None
+    if not _has_wal_files(path):
+        try:
+            found = _read_schema(path, immutable=True)
+        except sqlite3.Error:
+            found = None
+        if _has_wal_files(path):  # a writer arrived while we read: trust only a shared read
+            found = None
+    if found is None:
+        try:
+            found = _read_schema(path, immutable=False)
+        except sqlite3.DatabaseError as exc:
+            raise StorageError(f"{path} cannot be read as a database: {exc}") from None
+    tables, applied = found
+    if not tables - {"sqlite_sequence"}:
+        return None
+    if "crm_migrations" not in tables:
+        shown = ", ".join(sorted(tables)[:5])
+        raise StorageError(
+            f"{path} is a SQLite database but not a crmcli one (tables: {shown}); "
+            "refusing to touch it"
+        )
+    check_known(applied, str(path))
+    return applied
+
+
+def _has_wal_files(path: Path) -> bool:
+    return Path(f"{path}-wal").exists() or Path(f"{path}-shm").exists()
+
+
+def _read_schema(path: Path, *, immutable: bool) -> tuple[set[str], list[str]]:
+    """The table names and recorded migrations of a file, through a read-only connection."""
+    flags = "mode=ro&immutable=1" if immutable else "mode=ro"
     try:
-        raw = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+        raw = sqlite3.connect(f"{path.resolve().as_uri()}?{flags}", uri=True, timeout=30)
     except sqlite3.Error as exc:
         raise StorageError(f"cannot open {path}: {exc}") from None
     try:
         tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if not tables - {"sqlite_sequence"}:
-            return None
-        if "crm_migrations" not in tables:
-            shown = ", ".join(sorted(tables)[:5])
-            raise StorageError(
-                f"{path} is a SQLite database but not a crmcli one (tables: {shown}); "
-                "refusing to touch it"
-            )
-        applied = [r[0] for r in raw.execute("SELECT name FROM crm_migrations")]
-    except sqlite3.DatabaseError as exc:
-        raise StorageError(f"{path} cannot be read as a database: {exc}") from None
+        applied: list[str] = []
+        if "crm_migrations" in tables:
+            applied = [r[0] for r in raw.execute("SELECT name FROM crm_migrations")]
+        return tables, applied
     finally:
         raw.close()
-    check_known(applied, str(path))
-    return applied
 
 
 def check_known(applied: list[str], where: str) -> None:
