@@ -8,17 +8,27 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from typer.core import TyperCommand
+
+from crmcli.cli.app import COMMANDS, load_command
+
 _PROBE = """
 import json, sys
 sys.argv = ["crm", *json.loads(sys.argv[1])]
 from crmcli.cli.app import main
+code = 0
 try:
     main()
-except SystemExit:
-    pass
-print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in {"sqlalchemy", "sqlmodel"}
-                        or m == "rich.table")), file=sys.stderr)
+except SystemExit as exc:
+    code = exc.code or 0
+if code:
+    sys.exit(f"exit {code}")
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in {"sqlalchemy", "sqlmodel",
+                        "pydantic", "rich"} or m.startswith("crmcli.cli."))), file=sys.stderr)
 """
+
+HEAVY = ("sqlalchemy", "sqlmodel", "pydantic", "rich")
 
 
 def _loaded(args: list[str], env: dict[str, str]) -> list[str]:
@@ -33,15 +43,57 @@ def _loaded(args: list[str], env: dict[str, str]) -> list[str]:
     return json.loads(done.stderr.strip().splitlines()[-1])
 
 
-def test_help_does_not_import_the_database_layer_or_rich_tables() -> None:
+def _heavy(modules: list[str]) -> list[str]:
+    return [m for m in modules if m.split(".")[0] in HEAVY]
+
+
+def test_help_loads_no_command_module_database_layer_or_rich() -> None:
     env = dict(os.environ)
-    for args in (["--help"], ["lead", "--help"], ["opp", "advance", "--help"], ["--version"]):
-        assert _loaded(args, env) == [], args
+    for args in (["--help"], ["--version"]):
+        assert _loaded(args, env) == ["crmcli.cli.app", "crmcli.cli.common"], args
+    for args in (["lead", "--help"], ["opp", "advance", "--help"], ["forecast", "--help"]):
+        assert _heavy(_loaded(args, env)) == [], args
 
 
-def test_a_database_command_does_import_it(tmp_path: Path) -> None:
+@pytest.fixture
+def ready_db(tmp_path: Path) -> dict[str, str]:
+    """The environment of a database that exists and is up to date, with a lead and a deal."""
+    env = {**os.environ, "CRM_DB": str(tmp_path / "crm.db")}
+    for args in (["lead", "add", "Ana", "-q"], ["opp", "add", "Deal", "--account", "Acme"]):
+        subprocess.run(
+            [sys.executable, "-m", "crmcli", *args], env=env, capture_output=True, check=True
+        )
+    return env
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["lead", "list", "--limit", "50"],
+        ["lead", "list", "--json"],
+        ["pipeline", "report"],
+        ["pipeline", "report", "--json"],
+        ["forecast"],
+    ],
+)
+def test_hot_read_commands_load_only_their_module_and_the_stdlib_driver(
+    ready_db: dict[str, str], args: list[str]
+) -> None:
+    loaded = _loaded(args, ready_db)
+    assert _heavy(loaded) == [], args
+    unrelated = {"account", "opp", "stage", "db", "demo", "export"}
+    assert not {f"crmcli.cli.{name}" for name in unrelated} & set(loaded), args
+
+
+def test_a_new_database_is_made_through_the_full_layer(tmp_path: Path) -> None:
     env = {**os.environ, "CRM_DB": str(tmp_path / "crm.db")}
     assert "sqlalchemy" in _loaded(["lead", "list"], env)
+
+
+def test_the_short_help_of_every_lazy_command_is_the_modules_own() -> None:
+    for name, (_, _, short) in COMMANDS.items():
+        real = load_command(name).get_short_help_str(200)
+        assert real == TyperCommand(name=name, help=short).get_short_help_str(200), name
 
 
 def test_python_dash_m_runs_the_same_cli(tmp_path: Path) -> None:

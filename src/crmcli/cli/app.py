@@ -5,19 +5,127 @@ Importing this module must stay cheap: no database layer, no Rich tables.
 
 from __future__ import annotations
 
-from typing import Annotated
+import importlib
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand
 
 from crmcli import __version__
-from crmcli.cli import account, activity, db, demo, export, lead, opp, pipeline, reports, stage
 from crmcli.cli.common import CrmGroup, State
+
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "agenda": (
+        "crmcli.cli.activity",
+        "agenda",
+        "Overdue and today's activities, then open deals with no next step.",
+    ),
+    "forecast": (
+        "crmcli.cli.reports",
+        "forecast",
+        "Open deals by expected-close month or quarter, with overdue deals and won amounts.",
+    ),
+    "demo": (
+        "crmcli.cli.demo",
+        "demo",
+        "Build a sample pipeline in a separate demo database and print its pipeline report.",
+    ),
+    "export": (
+        "crmcli.cli.export",
+        "export_cmd",
+        "Export the database: JSON for a backup `crm import` restores, CSV for a spreadsheet.",
+    ),
+    "import": (
+        "crmcli.cli.export",
+        "import_cmd",
+        "Restore a JSON export into an empty database (all of it or, on any error, nothing).",
+    ),
+    "lead": (
+        "crmcli.cli.lead",
+        "app",
+        "Leads: people or companies a conversation has started with.",
+    ),
+    "account": ("crmcli.cli.account", "account_app", "Accounts: the companies you sell to."),
+    "contact": (
+        "crmcli.cli.account",
+        "contact_app",
+        "Contacts: people with an ongoing relationship, usually at an account.",
+    ),
+    "opp": (
+        "crmcli.cli.opp",
+        "app",
+        "Opportunities: specific sales moving through your stages.",
+    ),
+    "stage": (
+        "crmcli.cli.stage",
+        "app",
+        "Stages: your pipeline, in order, each with a default probability.",
+    ),
+    "pipeline": ("crmcli.cli.pipeline", "app", "The pipeline: open deals per stage."),
+    "activity": (
+        "crmcli.cli.activity",
+        "app",
+        "Activities: calls, meetings, e-mails, tasks and notes, with due dates.",
+    ),
+    "report": (
+        "crmcli.cli.reports",
+        "app",
+        "Reports: win rate, lead conversion, velocity, stale deals.",
+    ),
+    "db": ("crmcli.cli.db", "app", "The database: path, check, backup, migrate."),
+}
+"""Every top-level command: (module, attribute, short help), in `crm --help` order.
+
+A command's module is imported only when that command runs, so `crm lead list` loads the
+lead commands and not the other thirteen; `crm --help` loads none (the help texts are here,
+and tests/test_startup.py checks they match the modules').
+"""
+
+
+def load_command(name: str) -> Any:
+    """The click command of a top-level command, imported on demand."""
+    module_name, attribute, _ = COMMANDS[name]
+    target = getattr(importlib.import_module(module_name), attribute)
+    if not isinstance(target, typer.Typer):
+        single = typer.Typer(
+            pretty_exceptions_enable=False, rich_markup_mode=None, add_completion=False
+        )
+        single.command(name)(target)
+        command = typer.main.get_command(single)
+    else:
+        command = typer.main.get_group(target)  # a group even with one sub-command
+    command.name = name
+    return command
+
+
+class RootGroup(CrmGroup):
+    """The root `crm` group: sub-commands are loaded lazily from `COMMANDS`."""
+
+    listing = False
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*super().list_commands(ctx), *(n for n in COMMANDS if n not in self.commands)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in COMMANDS and cmd_name not in self.commands:
+            if self.listing:  # help only needs the name and the short help
+                return TyperCommand(name=cmd_name, help=COMMANDS[cmd_name][2])
+            self.add_command(load_command(cmd_name), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        self.listing = True
+        try:
+            super().format_commands(ctx, formatter)
+        finally:
+            self.listing = False
+
 
 app = typer.Typer(
     name="crm",
     help="crmcli: a command-line CRM for leads, accounts, contacts and deals.",
     no_args_is_help=True,
-    cls=CrmGroup,
+    cls=RootGroup,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     add_completion=False,
@@ -51,22 +159,6 @@ def root(
 ) -> None:
     """crmcli: a command-line CRM for leads, accounts, contacts and deals."""
     ctx.obj = State(db_target=db_target, debug=debug)
-
-
-app.add_typer(lead.app, name="lead")
-app.add_typer(account.account_app, name="account")
-app.add_typer(account.contact_app, name="contact")
-app.add_typer(opp.app, name="opp")
-app.add_typer(stage.app, name="stage")
-app.add_typer(pipeline.app, name="pipeline")
-app.add_typer(activity.app, name="activity")
-app.command("agenda")(activity.agenda)
-app.command("forecast")(reports.forecast)
-app.add_typer(reports.app, name="report")
-app.add_typer(db.app, name="db")
-app.command("demo")(demo.demo)
-app.command("export")(export.export_cmd)
-app.command("import")(export.import_cmd)
 
 
 def main() -> None:
