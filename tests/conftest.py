@@ -6,7 +6,8 @@ The PostgreSQL variant needs `CRM_TEST_POSTGRES_URL` (e.g.
 `postgresql://postgres@127.0.0.1:5432/test`) and is skipped with that reason when it is not
 set. Each PostgreSQL test gets a schema of its own in that database (reached through
 `?options=-csearch_path%3D<schema>` in the URL), dropped after the test. Tests that are about
-SQLite files themselves (permissions, WAL, backups of files) are marked `sqlite_only`.
+SQLite files themselves (permissions, WAL, backups of files) are marked `sqlite_only`; tests
+of the server backend itself are marked `postgres_only`.
 
 Other tests can ask for `backend_url` (the database `CRM_DB` points at in this test) or
 `new_database_url` (a factory of further empty databases on the same backend).
@@ -39,6 +40,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "both_backends: run on SQLite and PostgreSQL (automatic in store/services/cli)"
     )
+    config.addinivalue_line("markers", "postgres_only: about the PostgreSQL backend itself")
 
 
 def _on_both(metafunc: pytest.Metafunc) -> bool:
@@ -54,7 +56,11 @@ def _on_both(metafunc: pytest.Metafunc) -> bool:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "backend" in metafunc.fixturenames and _on_both(metafunc):
+    if "backend" not in metafunc.fixturenames:
+        return
+    if metafunc.definition.get_closest_marker("postgres_only") is not None:
+        metafunc.parametrize("backend", ["postgresql"], indirect=True)
+    elif _on_both(metafunc):
         metafunc.parametrize("backend", BACKENDS, indirect=True)
 
 

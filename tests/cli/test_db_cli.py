@@ -15,6 +15,7 @@ from typer.testing import Result
 Run = Callable[..., Result]
 
 
+@pytest.mark.sqlite_only
 def test_db_path_follows_crm_db_and_hides_url_passwords(crm: Run, db_path: Path) -> None:
     assert crm("db", "path").stdout == f"{db_path}\n"
     url = "postgresql://sales:s3cret@db.example/crm"
@@ -29,6 +30,7 @@ def test_db_check_reports_ok(crm: Run) -> None:
     assert json.loads(crm("db", "check", "--json").stdout)["problems"] == []
 
 
+@pytest.mark.sqlite_only
 def test_db_backup_is_a_verified_0600_single_file_and_never_overwrites(
     crm: Run, tmp_path: Path
 ) -> None:
@@ -62,6 +64,7 @@ def test_not_a_database_is_refused_and_left_alone(crm: Run, tmp_path: Path) -> N
     assert "not a SQLite database" in result.stderr and notes.read_text() == "hello\n"
 
 
+@pytest.mark.sqlite_only
 def test_demo_builds_a_separate_database_and_prints_the_report(
     crm: Run, tmp_path: Path, db_path: Path
 ) -> None:
@@ -77,6 +80,7 @@ def test_demo_builds_a_separate_database_and_prints_the_report(
     assert won and lost
 
 
+@pytest.mark.sqlite_only
 def test_demo_refuses_to_replace_a_real_database(crm: Run, db_path: Path) -> None:
     crm("lead", "add", "Real lead")
     result = crm("demo", "--path", str(db_path), code=1)

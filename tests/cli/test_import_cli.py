@@ -503,9 +503,9 @@ def test_unknown_on_duplicate_value_is_a_usage_error(crm: Run, tmp_path: Path) -
 # -- stdin ---------------------------------------------------------------------------------------
 
 
-def test_stdin_through_a_real_process(crm_json: JsonRun, db_path: Path) -> None:
+def test_stdin_through_a_real_process(crm_json: JsonRun, backend_url: str) -> None:
     text = crlf("sep=;", "Nome;E-mail;Orçamento", "Ção Pé;cao@x.com.br;R$ 2.000,00", "Ruim;x@;")
-    env = {**os.environ, "CRM_DB": str(db_path)}
+    env = {**os.environ, "CRM_DB": backend_url}
     done = subprocess.run(
         [sys.executable, "-m", "crmcli", "lead", "import", "-", "--json"],
         input=text.encode("cp1252"),

@@ -35,6 +35,7 @@ def _schema(path: Path) -> dict[str, object]:
         engine.dispose()
 
 
+@pytest.mark.sqlite_only
 def test_migrated_schema_matches_the_models(tmp_path: Path) -> None:
     migrated = tmp_path / "migrated.db"
     Database(str(migrated)).upgrade()
@@ -86,6 +87,7 @@ def _old_database(path: Path, upto: int) -> None:
         db.dispose()
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("upto", range(1, len(MIGRATIONS) + 1))
 def test_database_from_an_older_schema_upgrades_without_losing_data(
     tmp_path: Path, upto: int
@@ -101,6 +103,7 @@ def test_database_from_an_older_schema_upgrades_without_losing_data(
     assert db.applied_migrations() == sorted(m.name for m in MIGRATIONS)
 
 
+@pytest.mark.sqlite_only
 def test_upgrade_takes_a_backup_and_applies_a_new_migration_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -130,6 +133,7 @@ def test_upgrade_takes_a_backup_and_applies_a_new_migration_once(
     assert Database(str(path)).upgrade() == []
 
 
+@pytest.mark.sqlite_only
 def test_newer_schema_is_refused_and_left_byte_identical(tmp_path: Path) -> None:
     path = tmp_path / "crm.db"
     db = Database(str(path))
@@ -145,6 +149,7 @@ def test_newer_schema_is_refused_and_left_byte_identical(tmp_path: Path) -> None
     assert path.read_bytes() == before
 
 
+@pytest.mark.sqlite_only
 def test_foreign_sqlite_database_is_refused_untouched(tmp_path: Path) -> None:
     path = tmp_path / "other.db"
     with sqlite3.connect(path) as other:
@@ -156,6 +161,7 @@ def test_foreign_sqlite_database_is_refused_untouched(tmp_path: Path) -> None:
     assert not Path(f"{path}-wal").exists()
 
 
+@pytest.mark.sqlite_only
 def test_non_sqlite_file_and_directory_are_refused(tmp_path: Path) -> None:
     text = tmp_path / "notes.txt"
     text.write_text("not a database\n")

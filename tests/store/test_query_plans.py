@@ -13,6 +13,8 @@ import pytest
 from crmcli.store import sqlread
 from crmcli.store.db import Database
 
+pytestmark = pytest.mark.sqlite_only  # EXPLAIN QUERY PLAN is SQLite's
+
 
 class PlanReader:
     """A `Reader` that records SQLite's plan of each query instead of running it."""

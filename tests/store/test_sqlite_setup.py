@@ -11,6 +11,7 @@ import pytest
 from crmcli.store.db import Database
 
 
+@pytest.mark.sqlite_only
 def test_new_database_folder_is_0700_and_file_0600_under_umask_022(tmp_path: Path) -> None:
     old = os.umask(0o022)
     try:
@@ -30,6 +31,7 @@ def test_new_database_folder_is_0700_and_file_0600_under_umask_022(tmp_path: Pat
     assert set(modes.values()) == {0o600}
 
 
+@pytest.mark.sqlite_only
 def test_every_connection_has_wal_foreign_keys_and_busy_timeout(db: Database) -> None:
     with db.read() as repo:
         pragma = repo.conn.exec_driver_sql
@@ -38,6 +40,7 @@ def test_every_connection_has_wal_foreign_keys_and_busy_timeout(db: Database) ->
         assert pragma("PRAGMA busy_timeout").scalar() == 30000
 
 
+@pytest.mark.sqlite_only
 def test_write_transactions_begin_immediate(db: Database) -> None:
     import sqlite3
 
@@ -51,6 +54,7 @@ def test_write_transactions_begin_immediate(db: Database) -> None:
             other.close()
 
 
+@pytest.mark.sqlite_only
 def test_read_transactions_do_not_take_the_write_lock(db: Database) -> None:
     import sqlite3
 
@@ -72,6 +76,7 @@ def test_failed_write_rolls_back_everything(db: Database) -> None:
         assert repo.meta_get("half") is None
 
 
+@pytest.mark.sqlite_only
 def test_bulk_lead_insert_stores_values_exactly_as_the_column_types_do(db: Database) -> None:
     from datetime import date, datetime
     from decimal import Decimal

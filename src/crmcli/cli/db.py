@@ -75,6 +75,36 @@ def migrate(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         note("the schema is up to date")
 
 
+@app.command("copy")
+def copy(
+    ctx: typer.Context,
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to",
+            metavar="PATH_OR_URL",
+            help="The new, empty database to fill: a team server URL "
+            "(postgresql://user@host/dbname) or a file.",
+        ),
+    ],
+    as_json: JsonOpt = False,
+) -> None:
+    """Copy this database, every record with its id and history, into an empty one.
+
+    For joining a team: `crm db copy --to postgresql://ana@crm.example/sales` moves your
+    personal file into the team's server in one transaction. Your file is left as it was.
+    """
+    from crmcli.services.copy import copy_database
+
+    result = copy_database(db(ctx), to, notify=note)
+    if as_json:
+        render.print_json(result)
+    else:
+        rows = [[entity, str(count)] for entity, count in result.copied.items()]
+        render.print_table(rows, ["copied", "rows"], right=[1])
+        note(f"copied {result.source} to {result.target} (currency {result.currency})")
+
+
 @app.command("init")
 def init(
     ctx: typer.Context,

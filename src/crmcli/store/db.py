@@ -485,6 +485,7 @@ def _server_engine(url: str) -> Engine:
     from sqlalchemy import create_engine
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
+    given = url
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://") :]
     if url.startswith("postgresql://"):
@@ -497,4 +498,4 @@ def _server_engine(url: str) -> Engine:
             "PostgreSQL needs the psycopg driver: pip install 'crmcli[postgres]'"
         ) from None
     except (ArgumentError, NoSuchModuleError, ValueError):
-        raise StorageError(f"unsupported database URL: {location.redact(url)}") from None
+        raise StorageError(f"unsupported database URL: {location.redact(given)}") from None

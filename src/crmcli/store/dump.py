@@ -274,7 +274,20 @@ def restore(
             conn.execute(insert(META).values(key="currency", value=currency))
         else:
             conn.execute(update(META).where(META.c.key == "currency").values(value=currency))
-    # SQLite: AUTOINCREMENT keeps sqlite_sequence at the largest id inserted, so new rows get
-    # fresh ids. On PostgreSQL the identity sequences would need resetting here, e.g.
-    # SELECT setval(pg_get_serial_sequence('lead', 'id'), MAX(id)) FROM lead — per table.
+    reset_sequences(conn)
     return restored
+
+
+def reset_sequences(conn: Connection) -> None:
+    """Make new rows get ids above the ones inserted with their own ids.
+
+    SQLite's AUTOINCREMENT already keeps `sqlite_sequence` at the largest id inserted. On
+    PostgreSQL each table's identity sequence is set past its largest id.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    for table in TABLES.values():
+        conn.exec_driver_sql(
+            f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+            f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"
+        )

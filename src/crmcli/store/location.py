@@ -36,9 +36,18 @@ def is_url(target: str) -> bool:
     return re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", target) is not None
 
 
-def redact(target: str) -> str:
-    """`target` with any password in a URL replaced by `***`."""
-    return re.sub(r"^([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@]*):[^@/]*@", r"\1:***@", target)
+_URL_PASSWORD = re.compile(r"(?<![\w+.-])([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s'\"]*):[^\s'\"]*@")
+_KEYWORD_PASSWORD = re.compile(r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s'\"]+)", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    """`text` with the password of every database URL in it replaced by `***`.
+
+    Works on a bare URL (`db path`) and on any message or traceback that quotes one: the
+    password runs to the last `@` of the URL, so an unescaped `@` in it is hidden too. A
+    libpq keyword string's `password=…` is hidden as well.
+    """
+    return _KEYWORD_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\1:***@", text))
 
 
 def sqlite_path(target: str) -> Path | None:

@@ -102,6 +102,17 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def text_order(conn: Connection, column: Any) -> Any:
+    """ORDER BY a text column as SQLite does on every backend: by code point, NULL first.
+
+    PostgreSQL would otherwise sort by the server's collation (en_US ignores spaces and
+    punctuation) and put NULL last.
+    """
+    if conn.dialect.name == "postgresql":
+        return column.collate("C").nulls_first()
+    return column
+
+
 def _key(value: str | None) -> str | None:
     return normalise_name(value) if value else None
 
@@ -502,7 +513,7 @@ class Repo:
         if search:
             pattern = "%" + escape_like(normalise_name(search)) + "%"
             query = query.where(ACCOUNTS.c.name_key.like(pattern, escape="\\"))
-        query = query.order_by(ACCOUNTS.c.name_key, ACCOUNTS.c.id)
+        query = query.order_by(text_order(self.conn, ACCOUNTS.c.name_key), ACCOUNTS.c.id)
         return [_account(r) for r in self.conn.execute(query).mappings()]
 
     # -- contacts ----------------------------------------------------------------------------
@@ -563,7 +574,7 @@ class Repo:
             query = query.where(CONTACTS.c.account_id == account_id)
         if type_:
             query = query.where(CONTACTS.c.type == type_)
-        query = query.order_by(CONTACTS.c.name_key, CONTACTS.c.id)
+        query = query.order_by(text_order(self.conn, CONTACTS.c.name_key), CONTACTS.c.id)
         return [_contact(r) for r in self.conn.execute(query).mappings()]
 
     # -- stages ------------------------------------------------------------------------------

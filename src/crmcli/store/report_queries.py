@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 
 from crmcli.domain.values import normalise_name
-from crmcli.store.repo import ACCOUNTS, HISTORY, LEADS, OPPS, STAGES
+from crmcli.store.repo import ACCOUNTS, HISTORY, LEADS, OPPS, STAGES, text_order
 from crmcli.store.tables import ActivityRow
 
 ACTIVITIES: Table = ActivityRow.__table__  # type: ignore[attr-defined]
@@ -142,7 +142,7 @@ def win_rate_rows(
             func.sum(inner.c.lost_cents),
         )
         .group_by(inner.c.key)
-        .order_by(inner.c.key)
+        .order_by(text_order(conn, inner.c.key))
     )
     return [
         (str(r[0]) if r[0] is not None else NO_GROUP, int(r[1]), int(r[2]), int(r[3]), int(r[4]))
@@ -180,7 +180,7 @@ def conversion_rows(conn: Connection) -> list[tuple[str, int, int, int, int]]:
             func.sum(inner.c.converted),
         )
         .group_by(inner.c.key)
-        .order_by(inner.c.key)
+        .order_by(text_order(conn, inner.c.key))
     )
     return [
         (str(r[0]) if r[0] is not None else NO_GROUP, int(r[1]), int(r[2]), int(r[3]), int(r[4]))

@@ -1,0 +1,60 @@
+"""`crm db copy`: move a whole database into another one, e.g. a personal file into the team's
+PostgreSQL server, so a salesperson joins the team without retyping anything."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from crmcli.errors import NotFound, ValidationError
+from crmcli.store import dump
+from crmcli.store.db import Database
+
+
+@dataclass(frozen=True)
+class CopyResult:
+    """What `db copy` copied, from where to where (both safe to print)."""
+
+    source: str
+    target: str
+    currency: str
+    copied: dict[str, int]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def copy_database(
+    db: Database, target: str, *, notify: Callable[[str], None] = _quiet
+) -> CopyResult:
+    """Copy every record of `db` into the empty database `target`, ids kept, in one transaction.
+
+    The target is created (or its schema brought up to date) first; it must hold no leads,
+    accounts, contacts, deals or activities. Its stages are replaced by the source's, and it
+    takes the source's currency. Reading happens in one snapshot of the source, writing in one
+    transaction of the target: on any error the target is left without a single copied row.
+    """
+    if db.path is not None and not db.path.exists():
+        raise NotFound(f"no database at {db.display}: nothing to copy")
+    dest = Database(target, notify=notify)
+    if dest.display == db.display or (
+        dest.path is not None and db.path is not None and dest.path.resolve() == db.path.resolve()
+    ):
+        raise ValidationError("--to names the database being copied: give another one")
+    try:
+        with db.read() as source, dest.write() as out:
+            held = {entity: n for entity, n in dump.record_counts(out.conn).items() if n}
+            if held:
+                listed = ", ".join(f"{n} {entity}" for entity, n in held.items())
+                raise ValidationError(
+                    f"{dest.display} is not empty (it holds {listed}): "
+                    "db copy only fills a new, empty database"
+                )
+            currency = dump.dump_currency(source.conn)
+            rows = {entity: dump.dump_rows(source.conn, entity) for entity in dump.TABLES}
+            copied = dump.restore(out.conn, rows, currency=currency)
+            stored = dump.dump_currency(out.conn) or ""
+    finally:
+        dest.dispose()
+    return CopyResult(db.display, dest.display, stored, copied)

@@ -1,0 +1,198 @@
+"""The PostgreSQL backend itself: the migrations build the modelled schema there too, upgrades
+keep data, read transactions are read-only snapshots, and money columns are exact BIGINT cents.
+
+Runs only when CRM_TEST_POSTGRES_URL names a server (see tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+from crmcli.errors import StorageError
+from crmcli.services import leads, opportunities
+from crmcli.store import migrations
+from crmcli.store.db import Database
+from crmcli.store.migrations import MIGRATIONS
+from crmcli.store.tables import SQLModel
+
+pytestmark = pytest.mark.postgres_only
+
+
+def _engine_url(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def _schema(url: str) -> dict[str, object]:
+    engine = create_engine(_engine_url(url))
+    try:
+        insp = inspect(engine)
+        return {
+            table: (
+                sorted(
+                    (c["name"], bool(c["nullable"]), str(c["type"]))
+                    for c in insp.get_columns(table)
+                ),
+                sorted(i["name"] or "" for i in insp.get_indexes(table)),
+                sorted(
+                    (tuple(u["column_names"]), u["name"])
+                    for u in insp.get_unique_constraints(table)
+                ),
+                sorted(
+                    (tuple(f["constrained_columns"]), f["referred_table"])
+                    for f in insp.get_foreign_keys(table)
+                ),
+            )
+            for table in insp.get_table_names()
+        }
+    finally:
+        engine.dispose()
+
+
+def test_migrated_schema_matches_the_models_on_postgresql(
+    backend_url: str, new_database_url: Callable[[], str]
+) -> None:
+    Database(backend_url).upgrade()
+    modelled = new_database_url()
+    engine = create_engine(_engine_url(modelled))
+    SQLModel.metadata.create_all(engine)
+    engine.dispose()
+    migrated = _schema(backend_url)
+    assert migrated == _schema(modelled)
+    columns = {name: kind for name, _, kind in migrated["opportunity"][0]}  # type: ignore[index]
+    assert columns["amount"] == "BIGINT"
+    assert ("name_key",) in {cols for cols, _ in migrated["account"][2]}  # type: ignore[index]
+    assert ("email_key",) in {cols for cols, _ in migrated["lead"][2]}  # type: ignore[index]
+
+
+def test_largest_amount_is_exact_in_bigint_cents_and_in_the_report(db: Database) -> None:
+    largest = Decimal("9999999999999.99")
+    opportunities.add_opportunity(db, "Big", account="Acme", amount=largest, probability=33)
+    opportunities.add_opportunity(db, "Small", account="Acme", amount=Decimal("0.01"))
+    with db.read() as repo:
+        stored = repo.conn.execute(text("SELECT amount FROM opportunity ORDER BY id")).all()
+    assert stored == [(999999999999999,), (1,)]
+    from crmcli.reports.pipeline import pipeline_report
+
+    report = pipeline_report(db)
+    assert str(report.total.amount) == "10000000000000.00"
+    # Σ cents × % = 999999999999999 × 33 + 1 × 10 = 32999999999999977, / 100 = 329999999999999.77
+    # cents, rounded half-up once: 330000000000000 cents
+    assert str(report.total.weighted) == "3300000000000.00"
+
+
+def _old_database(url: str, upto: int) -> None:
+    """A database as a crmcli that knew only the first `upto` migrations left it, with data."""
+    import crmcli.store.db as dbmod
+
+    original = migrations.MIGRATIONS
+    db = Database(url)
+    try:
+        migrations.MIGRATIONS = original[:upto]
+        dbmod.MIGRATIONS = original[:upto]
+        db.upgrade()
+        with db.write() as repo:
+            stage = repo.stages()[0]
+            conn = repo.conn
+            conn.exec_driver_sql(
+                "INSERT INTO account (name, name_key, created_at) "
+                "VALUES ('Acme', 'acme', '2026-01-02 03:04:05')"
+            )
+            conn.exec_driver_sql(
+                "INSERT INTO lead (name, email, email_key, status, budget, search_key, "
+                "created_at, updated_at) VALUES ('João', 'j@x.br', 'j@x.br', 'new', 1250000, "
+                "'joão', '2026-01-02 03:04:05', '2026-01-02 03:04:05')"
+            )
+            conn.exec_driver_sql(
+                "INSERT INTO opportunity (name, name_key, account_id, stage_id, amount, "
+                "probability, probability_manual, status, created_at, updated_at) VALUES "
+                f"('Deal', 'deal', 1, {stage.id}, 99999, 10, false, 'open', "
+                "'2026-01-02 03:04:05', '2026-01-02 03:04:05')"
+            )
+    finally:
+        migrations.MIGRATIONS = original
+        dbmod.MIGRATIONS = original
+        db.dispose()
+
+
+@pytest.mark.parametrize("upto", range(1, len(MIGRATIONS)))
+def test_database_from_an_older_schema_upgrades_without_losing_data(
+    backend_url: str, upto: int
+) -> None:
+    _old_database(backend_url, upto)
+    notes: list[str] = []
+    db = Database(backend_url, notify=notes.append)
+    try:
+        with db.read() as repo:
+            lead = repo.lead_get(1)
+            opp = repo.opp_get(1)
+        assert (lead.name, str(lead.budget)) == ("João", "12500.00")
+        assert (opp.name, str(opp.amount), opp.stage) == ("Deal", "999.99", "Prospecting")
+        assert db.applied_migrations() == sorted(m.name for m in MIGRATIONS)
+        assert any("upgraded the schema" in n for n in notes)
+        # the identity sequences carry on after rows inserted by hand
+        assert leads.add_lead(db, "Next").id == 2
+    finally:
+        db.dispose()
+
+
+def test_newer_schema_is_refused(backend_url: str) -> None:
+    db = Database(backend_url)
+    db.upgrade()
+    with db.write() as repo:
+        repo.conn.exec_driver_sql(
+            "INSERT INTO crm_migrations (name, applied_at) VALUES ('9999_future', '2030-01-01')"
+        )
+    db.dispose()
+    with pytest.raises(StorageError, match="newer crmcli"):
+        Database(backend_url).engine()
+
+
+def test_read_transaction_is_a_read_only_snapshot(db: Database) -> None:
+    leads.add_lead(db, "Ana")
+    other = Database(db.target)
+    try:
+        with db.read() as repo:
+            assert len(repo.lead_list()) == 1
+            leads.add_lead(other, "Bia")  # committed by someone else meanwhile
+            assert len(repo.lead_list()) == 1  # one snapshot for the whole transaction
+        with pytest.raises(Exception, match="read-only transaction"), db.read() as repo:
+            repo.conn.exec_driver_sql("DELETE FROM lead")
+        assert len(leads.list_leads(db)) == 2
+    finally:
+        other.dispose()
+
+
+def test_writers_do_not_wait_for_each_other_on_different_rows(db: Database) -> None:
+    """Unlike SQLite's single writer, two write transactions on a server run side by side."""
+    first = leads.add_lead(db, "Ana")
+    second = leads.add_lead(db, "Bia")
+    other = Database(db.target)
+    done = threading.Event()
+    try:
+        with db.write() as repo:
+            repo.lead_get(first.id, lock=True)
+
+            def edit() -> None:
+                leads.edit_lead(other, second.id, phone="+55 11 5555-0000")
+                done.set()
+
+            thread = threading.Thread(target=edit, daemon=True)
+            thread.start()
+            assert done.wait(10), "a write on another lead waited for this transaction"
+        thread.join(10)
+        assert leads.get_lead(db, second.id).phone == "+55 11 5555-0000"
+    finally:
+        other.dispose()
+
+
+def test_an_unreachable_server_is_one_clear_error_without_the_password() -> None:
+    db = Database("postgresql://sales:s3cret@127.0.0.1:1/crm")
+    with pytest.raises(Exception) as caught:
+        db.engine()
+    assert "s3cret" not in str(caught.value)
+    assert db.display == "postgresql://sales:***@127.0.0.1:1/crm"
