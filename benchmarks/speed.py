@@ -108,7 +108,9 @@ def bare_app_source() -> str:
 
     def emit_group(group: Any, var: str, path: str) -> None:
         nonlocal counter
-        for name, command in sorted(group.commands.items()):
+        ctx = typer.Context(group)
+        for name in sorted(group.list_commands(ctx)):
+            command = group.get_command(ctx, name)  # crm loads its commands lazily
             counter += 1
             if hasattr(command, "commands"):
                 sub = f"g{counter}"
