@@ -70,9 +70,15 @@ def normalise_name(text: str) -> str:
     """Return the key used to compare names: NFC, trimmed, single-spaced, case-folded."""
     if text.isascii():  # fast path: NFC is a no-op and casefold is lower-casing
         return " ".join(text.split()).lower()
+    if not text.isprintable():
+        # bytes of a non-UTF-8 argument (surrogateescape) can match no stored name
+        text = _SURROGATES.sub("\ufffd", text)
     text = unicodedata.normalize("NFC", text)
     text = " ".join(text.split())
     return unicodedata.normalize("NFC", text.casefold())
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 def clean_text(text: str | None, *, field: str = "text") -> str | None:
@@ -87,8 +93,11 @@ def clean_text(text: str | None, *, field: str = "text") -> str | None:
         cleaned = cleaned.replace("\r\n", "\n").replace("\r", "\n")
     if not cleaned.isprintable():  # rare: only then look for control characters one by one
         for ch in cleaned:
-            if ch not in "\t\n" and unicodedata.category(ch) == "Cc":
+            category = unicodedata.category(ch)
+            if ch not in "\t\n" and category == "Cc":
                 raise _error(field, text, "contains a control character")
+            if category == "Cs":  # a byte of an argument that was not UTF-8 (surrogateescape)
+                raise _error(field, text, "is not valid text (bytes that are not UTF-8)")
     cleaned = cleaned.strip()
     return cleaned or None
 
