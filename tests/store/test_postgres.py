@@ -196,3 +196,48 @@ def test_an_unreachable_server_is_one_clear_error_without_the_password() -> None
         db.engine()
     assert "s3cret" not in str(caught.value)
     assert db.display == "postgresql://sales:***@127.0.0.1:1/crm"
+
+
+def test_bulk_lead_insert_stores_values_exactly_as_a_single_insert_does(db: Database) -> None:
+    from datetime import date, datetime
+
+    values = {
+        "name": "Ana Lúcia",
+        "company": "Pão & Cia",
+        "budget": Decimal("1234.50"),
+        "timeline": date(2026, 12, 31),
+        "extras": {"Interesse": "Sensores", "Cidade": "São Paulo"},
+        "owner": "Zoë",
+        "source": "Feira",
+        "notes": "50% off; 'quoted' %s",
+        "status": "new",
+        "created_at": datetime(2026, 1, 2, 3, 4, 5),
+        "updated_at": datetime(2026, 1, 2, 3, 4, 5, 600),
+    }
+    with db.write() as repo:
+        repo.lead_insert({**values, "email": "one@x.br"})
+        taken = repo.lead_insert_many(
+            [{**values, "email": "two@x.br"}, {**values, "email": "one@x.br"}, values]
+        )
+        stored = repo.conn.exec_driver_sql(
+            "SELECT budget, timeline, created_at, updated_at, extras::text, search_key, "
+            "owner_key, source_key, notes, email_key FROM lead ORDER BY id"
+        ).all()
+    assert [row["email"] for row in taken] == ["one@x.br"]  # already there: not inserted
+    assert len(stored) == 3
+    same = [(*row[:5], *row[6:9]) for row in stored]  # search_key holds the e-mail
+    assert same[0] == same[1] == same[2]
+    assert [row[5] for row in stored] == [
+        "ana lúcia\x1fone@x.br\x1fpão & cia",
+        "ana lúcia\x1ftwo@x.br\x1fpão & cia",
+        "ana lúcia\x1f\x1fpão & cia",
+    ]
+    assert stored[0][:4] == (
+        123450,
+        date(2026, 12, 31),
+        *[values["created_at"], values["updated_at"]],
+    )
+    assert [row[9] for row in stored] == ["one@x.br", "two@x.br", None]
+    found = leads.list_leads(db)
+    assert {lead.extras["Cidade"] for lead in found} == {"São Paulo"}
+    assert {lead.budget for lead in found} == {Decimal("1234.50")}

@@ -10,8 +10,15 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
     Connection,
+    Date,
+    DateTime,
+    Integer,
     RowMapping,
+    String,
     Table,
     and_,
     delete,
@@ -25,6 +32,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.types import TypeDecorator
 
 from crmcli.domain.models import (
     Account,
@@ -90,6 +98,27 @@ _SQLITE_STORAGE: dict[str, Callable[[Any], Any]] = {
     "extras": _json_text,
 }
 """How the lead columns' types store values in SQLite, for the raw bulk insert."""
+
+
+def _pg_array_type(column_type: Any) -> str:
+    """The PostgreSQL array type for values of a column, in their storage form."""
+    if isinstance(column_type, TypeDecorator):  # Money (cents), SQLModel's AutoString
+        column_type = column_type.impl_instance
+    for kind, name in _PG_ARRAYS:
+        if isinstance(column_type, kind):
+            return name
+    raise TypeError(f"no PostgreSQL array type for {column_type!r}")
+
+
+_PG_ARRAYS: tuple[tuple[type[Any], str], ...] = (
+    (BigInteger, "bigint[]"),
+    (Integer, "integer[]"),
+    (Boolean, "boolean[]"),
+    (DateTime, "timestamp[]"),
+    (Date, "date[]"),
+    (JSON, "json[]"),
+    (String, "text[]"),
+)
 
 
 def like_prefix(text: str) -> str:
@@ -392,14 +421,7 @@ class Repo:
             row["extras"] = row.get("extras") or None
             prepared.append(row)
         if self.conn.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-            statement = (
-                pg_insert(LEADS)
-                .on_conflict_do_nothing(index_elements=["email_key"])
-                .returning(LEADS.c.email_key)
-            )
-            stored = {r[0] for r in self.conn.execute(statement, prepared)}
+            stored = self._insert_leads_postgresql(prepared)
             return [
                 values
                 for values, row in zip(rows, prepared, strict=True)
@@ -420,6 +442,28 @@ class Repo:
                 row[column] = convert(row[column])
         self.conn.exec_driver_sql(sql, list(map(itemgetter(*columns), prepared)))
         return []
+
+    def _insert_leads_postgresql(self, prepared: list[dict[str, Any]]) -> set[str]:
+        """The bulk path on PostgreSQL: one INSERT … SELECT FROM unnest(one array per column)
+        … ON CONFLICT (email_key) DO NOTHING RETURNING email_key per batch. The statement text
+        is the same for every batch (the driver parses it once) and values go as a few arrays,
+        converted here as the SQLite path does; the e-mails actually stored are returned."""
+        columns = list(prepared[0])
+        arrays: list[list[Any]] = [[] for _ in columns]
+        for row in prepared:
+            for values, column in zip(arrays, columns, strict=True):
+                values.append(row.get(column))
+        for i, column in enumerate(columns):
+            if column == "budget":
+                arrays[i] = [_cents_or_none(v) for v in arrays[i]]
+            elif column == "extras":
+                arrays[i] = [_json_text(v) for v in arrays[i]]
+        casts = ", ".join(f"%s::{_pg_array_type(LEADS.c[c].type)}" for c in columns)
+        sql = (
+            f"INSERT INTO lead ({', '.join(columns)}) SELECT * FROM unnest({casts})"
+            " ON CONFLICT (email_key) DO NOTHING RETURNING email_key"
+        )
+        return {r[0] for r in self.conn.exec_driver_sql(sql, tuple(arrays)) if r[0]}
 
     def lead_delete(self, lead_id: int) -> None:
         """Remove a lead for good."""

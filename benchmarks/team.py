@@ -1,0 +1,149 @@
+"""SQLite file vs PostgreSQL server: the same `crm` commands, timed on both backends.
+
+    .venv/bin/python benchmarks/team.py --server postgresql://postgres@127.0.0.1:5432/test
+
+1. `crm lead import` of the 100k-row trade-show file (`gen_leads.py`) into a new, empty
+   database: a file, and a fresh schema on the server.
+2. The reports database of `reports.py` (`--deals` deals with their history, leads and
+   activities) moved onto the server with `crm db copy`, then every report command timed on
+   both, and their JSON compared: the two backends must print identical documents.
+
+Each PostgreSQL run uses a schema of its own (`?options=-csearch_path%3D…`), dropped at the
+end. Prints figures, never fails on them: the exit status is 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import reports  # noqa: E402  (benchmarks/reports.py: the reports database and crm_command)
+
+LEADS_FILE = HERE / "data" / "leads-100000-seed20240611.csv"
+NOW = "2026-11-25T09:00:00"  # pinned, so both backends report the same day
+
+
+@contextmanager
+def server_schemas(server: str) -> Iterator[list[str]]:
+    """Schemas created on the server during the run; all dropped at the end."""
+    import psycopg
+
+    made: list[str] = []
+    try:
+        yield made
+    finally:
+        if made:
+            with psycopg.connect(server, autocommit=True) as conn:
+                for name in made:
+                    conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+
+def new_schema(server: str, made: list[str]) -> str:
+    """A URL whose connections use a new, empty schema on `server`."""
+    import psycopg
+
+    name = f"crm_bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{name}"')
+    made.append(name)
+    sep = "&" if "?" in server else "?"
+    return f"{server}{sep}options=-csearch_path%3D{name}"
+
+
+def run(argv: Sequence[str]) -> tuple[float, subprocess.CompletedProcess[str]]:
+    env = {**os.environ, "CRM_NOW": NOW, "NO_COLOR": "1"}
+    start = time.perf_counter()
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+    elapsed = time.perf_counter() - start
+    if done.returncode not in (0, 3):
+        print(f"  warning: {' '.join(argv[-3:])} exited {done.returncode}: {done.stderr[-300:]}")
+    return elapsed, done
+
+
+def bench_import(server: str, made: list[str], repeat: int, folder: Path) -> None:
+    if not LEADS_FILE.exists():
+        subprocess.run(
+            [sys.executable, str(HERE / "gen_leads.py"), "100000", str(LEADS_FILE)], check=True
+        )
+    crm = reports.crm_command()
+    print(f"\n## crm lead import of {LEADS_FILE.name} into an empty database")
+    for label in ("sqlite", "postgresql"):
+        times = []
+        summary = ""
+        for i in range(repeat):
+            target = (
+                str(folder / f"import-{i}.db") if label == "sqlite" else new_schema(server, made)
+            )
+            subprocess.run([*crm, "--db", target, "db", "init"], capture_output=True, check=True)
+            seconds, done = run([*crm, "--db", target, "lead", "import", str(LEADS_FILE), "--json"])
+            times.append(seconds)
+            got = json.loads(done.stdout)
+            summary = ", ".join(
+                f"{k} {got[k]}" for k in ("read", "inserted", "skipped", "rejected")
+            )
+        shown = ", ".join(f"{t:.1f}" for t in times)
+        print(f"{label:<11} median {statistics.median(times):6.1f} s  (runs: {shown})  {summary}")
+
+
+def bench_reports(server: str, made: list[str], deals: int, repeat: int) -> None:
+    crm = reports.crm_command()
+    source = reports.database(deals, rebuild=False)
+    target = new_schema(server, made)
+    seconds, done = run([*crm, "--db", str(source), "db", "copy", "--to", target, "--json"])
+    copied = json.loads(done.stdout)["copied"]
+    print(f"\n## crm db copy of {source.name} to the server: {seconds:.1f} s")
+    print("   " + ", ".join(f"{v:,} {k}" for k, v in copied.items()))
+    print(f"\n## report commands, median of {repeat} (seconds; same = identical JSON)")
+    print(f"{'command':<42} {'sqlite':>8} {'postgresql':>11}  same")
+    for command in reports.COMMANDS:
+        timings: dict[str, list[float]] = {"sqlite": [], "postgresql": []}
+        outputs: dict[str, str] = {}
+        for _ in range(repeat):
+            for label, db in (("sqlite", str(source)), ("postgresql", target)):
+                seconds, done = run([*crm, "--db", db, *command])
+                timings[label].append(seconds)
+                outputs[label] = done.stdout
+        same = "yes" if outputs["sqlite"] == outputs["postgresql"] else "NO"
+        print(
+            f"crm {' '.join(command):<38} {statistics.median(timings['sqlite']):8.2f} "
+            f"{statistics.median(timings['postgresql']):11.2f}  {same}"
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--server",
+        default=os.environ.get("CRM_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1/test"),
+        help="a PostgreSQL database to make throw-away schemas in",
+    )
+    parser.add_argument("--deals", type=int, default=50_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--skip-import", action="store_true")
+    parser.add_argument("--skip-reports", action="store_true")
+    args = parser.parse_args(argv)
+    print(f"python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs")
+    with server_schemas(args.server) as made, tempfile.TemporaryDirectory() as tmp:
+        if not args.skip_import:
+            bench_import(args.server, made, args.repeat, Path(tmp))
+        if not args.skip_reports:
+            bench_reports(args.server, made, args.deals, args.repeat)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
