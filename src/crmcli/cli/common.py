@@ -65,7 +65,14 @@ def note(message: str) -> None:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
+    """A message on one short line: control characters escaped, huge echoed values cut."""
+    words = []
+    for word in str(text).split():
+        if not word.isprintable():  # ESC [ … would drive the terminal
+            word = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in word)
+        words.append(word if len(word) <= 240 else word[:239] + "…")  # a path still fits
+    line = " ".join(words)
+    return line if len(line) <= 1000 else line[:999] + "…"
 
 
 class CrmGroup(TyperGroup):
