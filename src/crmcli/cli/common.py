@@ -36,7 +36,9 @@ class State:
             from crmcli.store.db import Database
             from crmcli.store.location import resolve_target
 
-            self._db = Database(resolve_target(self.db_target), notify=note)
+            target = resolve_target(self.db_target)
+            _SECRETS.extend(_url_secrets(target))
+            self._db = Database(target, notify=note)
         return self._db
 
     def close(self) -> None:
@@ -90,8 +92,9 @@ class CrmGroup(TyperGroup):
             return super().invoke(ctx)
         except CrmError as exc:
             if state(ctx).debug:
-                raise
-            print(f"crm: error: {_one_line(str(exc))}", file=sys.stderr)
+                _print_traceback(exc)
+            else:
+                print(f"crm: error: {_redacted(_one_line(str(exc)))}", file=sys.stderr)
             raise typer.Exit(exc.exit_code) from None
         except typer.TyperException as exc:
             message = getattr(exc, "format_message", None)
@@ -108,10 +111,15 @@ class CrmGroup(TyperGroup):
                 raise
             print(f"crm: error: {TOO_LARGE}", file=sys.stderr)
             raise typer.Exit(UsageError.exit_code) from None
+        except (typer.Exit, typer.Abort):
+            raise
         except Exception as exc:
             if state(ctx).debug or not _is_database_error(exc):
-                raise
-            print(f"crm: error: database: {_one_line(str(exc).splitlines()[0])}", file=sys.stderr)
+                # --debug, or a bug: the traceback, with any password in it hidden
+                _print_traceback(exc)
+                raise typer.Exit(1) from None
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            print(f"crm: error: database: {_redacted(_one_line(first))}", file=sys.stderr)
             raise typer.Exit(1) from None
 
 
@@ -120,7 +128,51 @@ TOO_LARGE = f"a number is too large for the database (the largest is {2**63 - 1}
 
 def _is_database_error(exc: Exception) -> bool:
     module = type(exc).__module__
-    return module.startswith("sqlalchemy") or module.startswith("sqlite3")
+    return module.startswith(("sqlalchemy", "sqlite3", "psycopg"))
+
+
+def _redacted(text: str) -> str:
+    from crmcli.store.location import redact
+
+    text = redact(text)
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+_SECRETS: list[str] = []
+"""The password of the database URL in use, and its pieces, hidden from every error we print.
+
+A driver that misreads a URL (an unescaped `@` in the password) quotes a piece of it as the
+host name: `failed to resolve host 'w0rd@db.example'`; `redact` cannot see that it is one.
+"""
+
+
+def _url_secrets(target: str) -> list[str]:
+    from urllib.parse import parse_qs, unquote
+
+    _scheme, sep, rest = target.partition("://")
+    if not sep:
+        return []
+    userinfo = rest.rpartition("@")[0]
+    found = [userinfo.partition(":")[2]] if ":" in userinfo else []
+    found += parse_qs(rest.partition("?")[2]).get("password", [])
+    pieces = []
+    for secret in found:
+        for form in {secret, unquote(secret)}:
+            pieces += [form, *(p for p in form.split("@") if len(p) >= 3)]
+    return [p for p in pieces if p]
+
+
+def _print_traceback(exc: BaseException) -> None:
+    """The traceback of `exc` on stderr, as Python prints it, but with passwords hidden.
+
+    Database drivers and SQLAlchemy can quote the connection URL in their messages.
+    """
+    import traceback
+
+    text = "".join(traceback.format_exception(exc))
+    print(_redacted(text), end="", file=sys.stderr)
 
 
 def confirm_delete(yes: bool, describe: Callable[[], str]) -> None:
