@@ -107,6 +107,19 @@ def bench_reports(server: str, made: list[str], deals: int, repeat: int) -> None
     copied = json.loads(done.stdout)["copied"]
     print(f"\n## crm db copy of {source.name} to the server: {seconds:.1f} s")
     print("   " + ", ".join(f"{v:,} {k}" for k, v in copied.items()))
+    print("\n## pipeline report in-process (query and rendering data, no start-up), best of 5")
+    from crmcli.reports.pipeline import pipeline_report
+    from crmcli.store.db import Database
+
+    for label, url in (("sqlite", str(source)), ("postgresql", target)):
+        db = Database(url)
+        best = float("inf")
+        for _ in range(5):
+            start = time.perf_counter()
+            pipeline_report(db)
+            best = min(best, time.perf_counter() - start)
+        db.dispose()
+        print(f"{label:<11} {best * 1000:7.1f} ms")
     print(f"\n## report commands, median of {repeat} (seconds; same = identical JSON)")
     print(f"{'command':<42} {'sqlite':>8} {'postgresql':>11}  same")
     for command in reports.COMMANDS:
