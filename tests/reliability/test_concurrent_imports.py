@@ -21,12 +21,14 @@ from reliability_harness import Ran, crm, crm_env, integrity, rows
 
 ROWS = 2_000
 
-# Waits for the go file with crmcli already imported, then runs `crm ARGS` as `python -m crmcli`.
+# Imports crmcli, says it is ready (a file named after its pid beside the go file), waits for
+# the go file, then runs `crm ARGS` as `python -m crmcli` would.
 GO = """
-import runpy, sys, time
+import os, runpy, sys, time
 from pathlib import Path
 import crmcli.cli.app  # noqa: F401  (the slow part, done before the start line)
 go = Path(sys.argv[1])
+(go.parent / f"ready-{os.getpid()}").touch()
 deadline = time.monotonic() + 60
 while not go.exists():
     if time.monotonic() > deadline:
@@ -39,11 +41,12 @@ runpy.run_module("crmcli", run_name="__main__", alter_sys=True)
 # Loops `crm pipeline report --json` in one process until the stop file appears; every run
 # must exit 0 and report the same totals (nothing imported touches deals).
 REPORTER = """
-import io, json, sys, time
+import io, json, os, sys, time
 from contextlib import redirect_stdout
 from pathlib import Path
 from crmcli.cli.app import app
 go, stop = Path(sys.argv[1]), Path(sys.argv[2])
+(go.parent / f"ready-{os.getpid()}").touch()
 while not go.exists():
     time.sleep(0.002)
 runs, totals = 0, set()
@@ -61,9 +64,10 @@ print(json.dumps({"runs": runs, "totals": sorted(totals)}))
 # The inverse check: what crmcli avoids. A deferred transaction that reads, then writes,
 # with a short busy timeout: it fails with "database is locked" when another writer is busy.
 NAIVE = """
-import sqlite3, sys, time
+import os, sqlite3, sys, time
 from pathlib import Path
 db, go, stop = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+(go.parent / f"ready-{os.getpid()}").touch()
 while not go.exists():
     time.sleep(0.002)
 conn = sqlite3.connect(db, timeout=0.05, isolation_level=None)
@@ -97,6 +101,16 @@ class Outcome:
     naive: list[Ran]
 
 
+def release(procs: list[subprocess.Popen[bytes]], go: Path) -> None:
+    """Touch `go` once every process has said it is ready (or one has already ended)."""
+    deadline = time.monotonic() + 60
+    while len(list(go.parent.glob("ready-*"))) < len(procs):
+        if any(p.poll() is not None for p in procs) or time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
+    go.touch()
+
+
 def _finish(proc: subprocess.Popen[bytes], timeout: float) -> Ran:
     try:
         out, err = proc.communicate(timeout=timeout)
@@ -128,8 +142,7 @@ def run_together(db_path: Path, files: list[Path], folder: Path, *, naive: int =
         for _ in range(naive)
     ]
     try:
-        time.sleep(1.0)  # let every process import crmcli and reach the start line
-        go.touch()
+        release([*importers, reporter, *naives], go)
         done = [_finish(p, 120) for p in importers]
         stop.touch()
         return Outcome(done, _finish(reporter, 60), [_finish(p, 60) for p in naives])

@@ -16,13 +16,12 @@ import sqlite3
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from make_fixtures import FIXTURES, build, fixture_name
 from reliability_harness import Ran, crm, crm_env, integrity, rows
-from test_concurrent_imports import GO
+from test_concurrent_imports import GO, release
 
 from crmcli.store.migrations import MIGRATIONS
 
@@ -122,7 +121,8 @@ def test_fixture_upgrades_keeping_every_row_after_a_private_backup(
 def test_processes_starting_at_once_on_an_old_database_upgrade_it_once(tmp_path: Path) -> None:
     db_path = install(fixture(1, tmp_path / "built"), tmp_path / "data")
     before = snapshot(db_path)
-    go = tmp_path / "go"
+    (tmp_path / "signals").mkdir()
+    go = tmp_path / "signals" / "go"
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", GO, str(go), "lead", "list", "--all", "--json"],
@@ -133,8 +133,7 @@ def test_processes_starting_at_once_on_an_old_database_upgrade_it_once(tmp_path:
         for _ in range(4)
     ]
     try:
-        time.sleep(1.0)
-        go.touch()
+        release(procs, go)
         done = []
         for proc in procs:
             out, err = proc.communicate(timeout=120)
