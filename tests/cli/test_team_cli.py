@@ -184,3 +184,23 @@ def test_without_the_driver_the_message_names_the_extra(tmp_path: Path) -> None:
     assert done.stderr == (
         "crm: error: PostgreSQL needs the psycopg driver: pip install 'crmcli[postgres]'\n"
     )
+
+
+# -- the same answers on both backends -----------------------------------------------------------
+
+
+def test_ids_beyond_the_id_columns_are_not_found_on_both_backends(crm: Run) -> None:
+    """PostgreSQL's INTEGER ids stop at 2**31 - 1, SQLite's at 2**63 - 1: both say "no lead
+    with id N" for an id no row can have, and "too large" (exit 2) past 64 bits."""
+    crm("opp", "add", "Deal", "--account", "Acme")
+    for args, message in (
+        (("lead", "show", "99999999999"), "no lead with id 99999999999"),
+        (("opp", "win", "99999999999"), "no opportunity with id 99999999999"),
+        (("account", "show", "2147483648"), "no account with id 2147483648"),
+        (("activity", "done", "99999999999"), "no activity with id 99999999999"),
+    ):
+        assert crm(*args, code=1).stderr == f"crm: error: {message}\n"
+    too_large = crm("lead", "show", "99999999999999999999", code=2)
+    assert "too large for the database" in too_large.stderr
+    stale = json.loads(crm("report", "stale", "--days", "99999999999", "--json").stdout)
+    assert [deal["name"] for deal in stale["deals"]] == ["Deal"]  # no activity: no next step

@@ -71,6 +71,8 @@ META: Table = MetaRow.__table__  # type: ignore[attr-defined]
 ACTIVITIES: Table = ActivityRow.__table__  # type: ignore[attr-defined]
 
 MAX_CANDIDATES = 8
+_MAX_ID_32 = 2**31 - 1
+_MAX_ID_64 = 2**63 - 1
 
 
 def _cents_or_none(value: Any) -> Any:
@@ -254,6 +256,15 @@ class Repo:
         assert key is not None
         return int(key[0])
 
+    def _check_id(self, kind: str, row_id: int) -> None:
+        """NotFound for an id no row can have on this backend (PostgreSQL's INTEGER ids stop at
+        2**31 - 1), so both backends answer "no … with id N" alike; OverflowError beyond 64
+        bits, as SQLite's driver raises (the CLI's one "too large" line)."""
+        if row_id > _MAX_ID_64:
+            raise OverflowError(f"{kind} id {row_id} is too large")
+        if row_id > _MAX_ID_32 and self.conn.dialect.name == "postgresql":
+            raise NotFound(f"no {kind} with id {row_id}")
+
     def _insert_unless_taken(self, table: Table, values: Mapping[str, Any], key: str) -> int | None:
         """Insert a row unless one already holds its unique `key` value: the new id, or None.
 
@@ -294,6 +305,7 @@ class Repo:
         """The row an id or unambiguous name refers to; None when nothing matches the name."""
         text = ref.strip()
         if text.isdigit():
+            self._check_id(kind, int(text))
             found = self.conn.execute(select(table).where(table.c.id == int(text))).mappings()
             row = found.first()
             if row is None:
@@ -336,6 +348,7 @@ class Repo:
         transaction already excludes other writers) until the transaction ends, so a change
         decided on what was read here cannot race another writer's.
         """
+        self._check_id("lead", lead_id)
         query = select(LEADS).where(LEADS.c.id == lead_id)
         if lock:
             query = query.with_for_update()
@@ -494,6 +507,7 @@ class Repo:
 
     def account_get(self, account_id: int) -> Account:
         """The account with this id, or NotFound."""
+        self._check_id("account", account_id)
         row = (
             self.conn.execute(select(ACCOUNTS).where(ACCOUNTS.c.id == account_id))
             .mappings()
@@ -564,6 +578,7 @@ class Repo:
 
     def contact_get(self, contact_id: int) -> Contact:
         """The contact with this id, or NotFound."""
+        self._check_id("contact", contact_id)
         row = (
             self.conn.execute(select(CONTACTS).where(CONTACTS.c.id == contact_id))
             .mappings()
@@ -688,6 +703,7 @@ class Repo:
 
     def opp_get(self, opp_id: int, *, lock: bool = False) -> Opportunity:
         """The opportunity with this id, or NotFound; `lock` takes its row lock (see lead_get)."""
+        self._check_id("opportunity", opp_id)
         query = _OPP_SELECT.where(OPPS.c.id == opp_id)
         if lock:
             query = query.with_for_update(of=OPPS)
@@ -793,6 +809,7 @@ class Repo:
 
     def activity_get(self, activity_id: int) -> Activity:
         """The activity with this id, or NotFound."""
+        self._check_id("activity", activity_id)
         query = select(ACTIVITIES).where(ACTIVITIES.c.id == activity_id)
         row = self.conn.execute(query).mappings().first()
         if row is None:

@@ -300,7 +300,7 @@ def stale_rows(
     )
     pending = exists().where(linked, act.c.done == false())
     limit_days: Any = (
-        literal(days, Integer)
+        literal(days, BigInteger)  # BIGINT: days × 86,400 must not overflow INTEGER
         if days is not None
         else func.coalesce(STAGES.c.expected_days, DEFAULT_STALE_DAYS)
     )
