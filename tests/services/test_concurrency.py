@@ -7,6 +7,7 @@ side by side: unique keys with ON CONFLICT, row locks where a change must not ra
 
 from __future__ import annotations
 
+import io
 import json
 import sqlite3
 import subprocess
@@ -14,7 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -284,19 +285,22 @@ target, folder, worker = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
 while not (folder / "go").exists():
     time.sleep(0.002)
 from crmcli.cli.app import main
-sys.argv = ["crm", "--db", target, "lead", "import", str(folder.parent / "feira.csv"), "--json"]
+sys.argv = ["crm", "--db", target, "lead", "import", str(folder.parent / f"feira-{worker}.csv"), "--json"]
 main()
 """
 
 
-def test_two_imports_of_one_file_at_once_store_each_lead_once(
+def test_two_imports_sharing_every_email_in_opposite_orders_store_each_lead_once(
     tmp_path: Path, backend_url: str
 ) -> None:
-    rows = 6000  # three batches each, so the two imports interleave on a server
-    lines = ["Nome,E-mail,Empresa"] + [
-        f"Lead {i},lead{i}@feira.example,Empresa {i % 40}" for i in range(rows)
-    ]
-    (tmp_path / "feira.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    """Each import holds the e-mails it stored until it commits; in opposite orders, two of
+    them running side by side on a server would each wait for the other (a deadlock, one
+    import lost). Imports take turns, and each lead is stored once."""
+    rows = 6000  # three batches each
+    lines = [f"Lead {i},lead{i}@feira.example,Empresa {i % 40}" for i in range(rows)]
+    for n, ordered in enumerate((lines, lines[::-1])):
+        text = "\n".join(["Nome,E-mail,Empresa", *ordered]) + "\n"
+        (tmp_path / f"feira-{n}.csv").write_text(text, encoding="utf-8")
     folder = tmp_path / "signals"
     folder.mkdir()
     Database(backend_url, currency="BRL").dispose()
@@ -315,3 +319,58 @@ def test_two_imports_of_one_file_at_once_store_each_lead_once(
         assert db.count("lead") == rows
     finally:
         db.dispose()
+
+
+def test_an_import_waits_for_a_lead_added_meanwhile_and_skips_it(backend_url: str) -> None:
+    from crmcli.importing.reader import open_table
+    from crmcli.services.imports import ImportOptions, import_leads
+
+    data = b"Nome,E-mail\nAna,ana@x.example\nBia,bia@x.example\n"
+    first, second = Database(backend_url, currency="BRL"), Database(backend_url)
+    try:
+        first.engine()
+
+        def run_import() -> object:
+            table = open_table(io.BytesIO(data), name="feira.csv")
+            return import_leads(second, table, ImportOptions())
+
+        with first.write() as repo:
+            now = datetime(2026, 11, 25, 9, 0)
+            typed = {"name": "Ana (typed in)", "email": "ana@x.example", "status": "new"}
+            repo.lead_insert({**typed, "created_at": now, "updated_at": now})
+            thread, outcome = _in_thread(run_import)
+            thread.join(0.7)
+            assert thread.is_alive(), f"the import did not wait: {outcome}"
+        thread.join(30)
+        summary = outcome.get("result")
+        assert summary is not None, outcome
+        counts = (summary.inserted, summary.skipped, summary.rejected)  # type: ignore[attr-defined]
+        assert counts == (1, 1, 0)
+        assert sorted(lead.name for lead in leads.list_leads(first)) == ["Ana (typed in)", "Bia"]
+    finally:
+        first.dispose()
+        second.dispose()
+
+
+def test_a_pipeline_change_never_deadlocks_with_a_deal_being_moved(backend_url: str) -> None:
+    """A stage change locks the stages, then the deals in them; a move locks the stages (shared)
+    before the deal. With the move waiting on the stages, the change still gets the deal."""
+    first, second = Database(backend_url, currency="BRL"), Database(backend_url)
+    try:
+        deal = opportunities.add_opportunity(first, "Torre C", account="Araújo").opportunity
+        with first.write() as repo:
+            if repo.conn.dialect.name == "postgresql":
+                repo.conn.exec_driver_sql("SET LOCAL lock_timeout = '5s'")
+            repo.lock_stages()  # as `stage remove --move-to` does first
+            thread, outcome = _in_thread(lambda: opportunities.advance_opportunity(second, "1"))
+            thread.join(0.7)
+            assert thread.is_alive(), f"the move did not wait for the pipeline change: {outcome}"
+            held = repo.opp_get(deal.id, lock=True)  # would wait (and time out) if it held it
+            repo.opp_update(held, {"probability": 15, "probability_manual": True})
+        thread.join(30)
+        moved = outcome.get("result")
+        assert moved is not None, outcome
+        assert (moved.stage, moved.probability) == ("Qualification", 20)  # type: ignore[attr-defined]
+    finally:
+        first.dispose()
+        second.dispose()

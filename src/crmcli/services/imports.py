@@ -95,6 +95,7 @@ def _run(
 ) -> ImportSummary:
     try:
         with db.write() as repo:
+            repo.take_import_turn()
             body(repo)
             if options.dry_run or (options.strict and summary.rejected):
                 raise _Rollback

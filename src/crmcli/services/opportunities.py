@@ -165,6 +165,7 @@ def advance_opportunity(
     checked_probability(probability)
     now = clock.utcnow()
     with db.write() as repo:
+        repo.lock_stages(share=True)  # stages before the deal: see Repo.lock_stages
         opp = repo.opp_find(ref, lock=True)
         check_open(opp, "advanced")
         target = repo.stage_find(to) if to else next_stage(repo.stages(), opp.stage_id)
@@ -232,6 +233,7 @@ def reopen_opportunity(db: Database, ref: str) -> Opportunity:
     """Reopen a won or lost deal in its stage, at the stage's default probability."""
     now = clock.utcnow()
     with db.write() as repo:
+        repo.lock_stages(share=True)  # stages before the deal: see Repo.lock_stages
         opp = repo.opp_find(ref, lock=True)
         check_reopen(opp)
         stage = repo.stage_find(str(opp.stage_id)) if opp.stage_id else _first_stage(repo)

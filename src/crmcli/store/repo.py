@@ -71,6 +71,7 @@ META: Table = MetaRow.__table__  # type: ignore[attr-defined]
 ACTIVITIES: Table = ActivityRow.__table__  # type: ignore[attr-defined]
 
 MAX_CANDIDATES = 8
+_PG_IMPORT_LOCK = 0x63726D696D70  # "crmimp": the advisory lock key imports take turns on
 _MAX_ID_32 = 2**31 - 1
 _MAX_ID_64 = 2**63 - 1
 
@@ -651,13 +652,31 @@ class Repo:
             raise NotFound(f'no stage "{ref.strip()}" (stages: {names})')
         return _stage(row)
 
-    def lock_stages(self) -> None:
+    def lock_stages(self, *, share: bool = False) -> None:
         """Hold every stage's row lock until the transaction ends (see lead_get).
 
         Changes to the pipeline itself (add, rename, move, remove, default probability) take
-        it first, so two of them never interleave on a server.
+        it first, so two of them never interleave on a server. `share` takes the weakest lock
+        (FOR KEY SHARE), for moving a deal into a stage: moves do not wait for each other,
+        only for a pipeline change, and always lock stages before the deal, in the order a
+        pipeline change does, so the two can never deadlock.
         """
-        self.conn.execute(select(STAGES.c.id).order_by(STAGES.c.id).with_for_update()).all()
+        query = select(STAGES.c.id).order_by(STAGES.c.id)
+        locked = (
+            query.with_for_update(read=True, key_share=True) if share else query.with_for_update()
+        )
+        self.conn.execute(locked).all()
+
+    def take_import_turn(self) -> None:
+        """Wait until no other import is writing (PostgreSQL), as every writer does on SQLite.
+
+        Two imports whose files share e-mails (or deal accounts) in different orders would
+        otherwise each hold rows the other needs next: a deadlock, and one import lost. A
+        transaction-level advisory lock makes imports take turns; other commands do not wait
+        for it, only for the rows they share with an import.
+        """
+        if self.conn.dialect.name == "postgresql":
+            self.conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_IMPORT_LOCK})")
 
     def stage_insert(self, values: Mapping[str, Any]) -> Stage:
         """Store a new stage (its normalised name must be new)."""
