@@ -374,3 +374,33 @@ def test_a_pipeline_change_never_deadlocks_with_a_deal_being_moved(backend_url: 
     finally:
         first.dispose()
         second.dispose()
+
+
+OPP_IMPORTER = IMPORTER.replace('"lead", "import"', '"opp", "import"')
+
+
+def test_two_imports_of_the_same_deals_at_once_store_each_deal_once(
+    tmp_path: Path, backend_url: str
+) -> None:
+    rows = [f"Deal {i};Conta {i % 30};{i}00,00" for i in range(600)]
+    for n, ordered in enumerate((rows, rows[::-1])):
+        text = "\n".join(["Nome;Conta;Valor", *ordered]) + "\n"
+        (tmp_path / f"feira-{n}.csv").write_text(text, encoding="utf-8")
+    folder = tmp_path / "signals"
+    folder.mkdir()
+    Database(backend_url, currency="BRL").dispose()
+
+    results = _run_workers(backend_url, folder, OPP_IMPORTER, count=2)
+
+    summaries = []
+    for code, out, err in results:
+        assert code == 0, err
+        summaries.append(json.loads(out))
+    assert sum(s["inserted"] for s in summaries) == 600
+    assert sum(s["skipped"] for s in summaries) == 600
+    db = Database(backend_url)
+    try:
+        assert db.count("opportunity") == 600
+        assert db.count("account") == 30
+    finally:
+        db.dispose()

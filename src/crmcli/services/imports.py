@@ -328,9 +328,6 @@ def _apply_opp(
     account = repo.account_find(row.account, exact_only=True)
     if account is None:
         account, _ = repo.account_find_or_insert({"name": row.account, "created_at": now})
-    # Deals are duplicates by name within an account: with the account's row held, two
-    # imports of the same deal on a server take turns and the second one sees the first's.
-    repo.account_lock(account.id)
     contact_id = None
     if row.contact_email:
         contact = repo.contact_by_email(row.contact_email)

@@ -550,11 +550,6 @@ class Repo:
         query = select(ACCOUNTS).where(ACCOUNTS.c.name_key == row["name_key"])
         return _account(self.conn.execute(query).mappings().one()), False
 
-    def account_lock(self, account_id: int) -> None:
-        """Hold the account's row lock until the transaction ends (FOR UPDATE; see lead_get)."""
-        query = select(ACCOUNTS.c.id).where(ACCOUNTS.c.id == account_id).with_for_update()
-        self.conn.execute(query).first()
-
     def account_update(self, account: Account, changes: Mapping[str, Any]) -> Account:
         """Write `changes` to `account`."""
         row = dict(changes)
