@@ -70,8 +70,10 @@ def file_is_open(pid: int, target: Path) -> bool:
 
 
 def wal_size(db_path: Path) -> int:
-    wal = Path(f"{db_path}-wal")
-    return wal.stat().st_size if wal.exists() else 0
+    try:  # the WAL goes away when the last connection closes: no exists-then-stat race
+        return Path(f"{db_path}-wal").stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 def wait_for(condition: Callable[[], bool], proc: subprocess.Popen[bytes], what: str) -> None:
