@@ -101,9 +101,7 @@ def forecast_report(
     starts = horizon(today, by, months)
     end = starts[-1]
     with db.reader() as reader:
-        open_rows = sqlread.forecast_open(
-            reader, by=by, today=today, horizon_end=end, owner=owner
-        )
+        open_rows = sqlread.forecast_open(reader, by=by, today=today, horizon_end=end, owner=owner)
         won_rows = sqlread.forecast_won(
             reader,
             by=by,
