@@ -43,13 +43,24 @@ def _personal_database(crm: Run, path: Path) -> None:
     crm(*db, "opp", "advance", "1", "--to", "jurídico")
 
 
+def _contents(path: Path) -> list[str]:
+    """Every row and schema line of a SQLite file (its bytes change when SQLite checkpoints)."""
+    import sqlite3
+
+    raw = sqlite3.connect(path)
+    try:
+        return list(raw.iterdump())
+    finally:
+        raw.close()
+
+
 def test_db_copy_moves_every_record_with_its_id_into_an_empty_database(
     crm: Run, crm_json: JsonRun, tmp_path: Path, backend_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CRM_NOW", "2026-11-25T09:00:00")
     personal = tmp_path / "mine.db"
     _personal_database(crm, personal)
-    before = personal.read_bytes()
+    before = _contents(personal)
 
     result = crm("--db", str(personal), "db", "copy", "--to", backend_url, "--json")
 
@@ -78,7 +89,7 @@ def test_db_copy_moves_every_record_with_its_id_into_an_empty_database(
     assert crm("lead", "add", "Zoe again", "--email", "zoe@EXAMPLE.com", code=1).stderr.startswith(
         'crm: error: lead 13 ("Zoë Ångström") already has the e-mail zoe@example.com'
     )
-    assert personal.read_bytes() == before  # the source is only read
+    assert _contents(personal) == before  # the source is only read
 
 
 def test_db_copy_refuses_a_target_that_holds_records_and_leaves_it_alone(
