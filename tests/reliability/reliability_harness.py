@@ -86,8 +86,18 @@ def crm(
     )
 
 
-def integrity(db_path: Path) -> list[str]:
-    """`PRAGMA integrity_check` and `foreign_key_check` problems of a file (empty when fine)."""
+def is_server(db: Path | str) -> bool:
+    """True for a PostgreSQL URL (the tests' `backend_url` on the server backend)."""
+    return str(db).startswith(("postgresql://", "postgres://"))
+
+
+def integrity(db_path: Path | str) -> list[str]:
+    """`PRAGMA integrity_check` and `foreign_key_check` problems of a file (empty when fine).
+
+    A PostgreSQL server checks its own constraints on every write: nothing to ask there.
+    """
+    if is_server(db_path):
+        return []
     conn = sqlite3.connect(db_path)
     try:
         found = [r[0] for r in conn.execute("PRAGMA integrity_check") if r[0] != "ok"]
@@ -97,8 +107,15 @@ def integrity(db_path: Path) -> list[str]:
         conn.close()
 
 
-def rows(db_path: Path, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
-    """The rows of one query, through the stdlib driver (it recovers a WAL left by a kill)."""
+def rows(db_path: Path | str, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
+    """The rows of one query, through the stdlib driver (it recovers a WAL left by a kill), or
+    psycopg for a PostgreSQL URL (`?` placeholders either way)."""
+    if is_server(db_path):
+        import psycopg
+
+        with psycopg.connect(str(db_path)) as server:
+            found = server.execute(sql.replace("?", "%s"), list(params)).fetchall()
+            return [tuple(r) for r in found]
     conn = sqlite3.connect(db_path)
     try:
         return list(conn.execute(sql, params))
