@@ -5,6 +5,7 @@ Kept light: nothing here imports the database layer or Rich at import time.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -113,6 +114,11 @@ class CrmGroup(TyperGroup):
             raise typer.Exit(UsageError.exit_code) from None
         except (typer.Exit, typer.Abort):
             raise
+        except BrokenPipeError:
+            # Whoever read our output went away (`crm agenda | head`): stop quietly, as click
+            # does, and point stdout at /dev/null so the final flush cannot fail again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(1) from None
         except Exception as exc:
             if state(ctx).debug or not _is_database_error(exc):
                 # --debug, or a bug: the traceback, with any password in it hidden
