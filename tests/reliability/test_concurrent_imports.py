@@ -189,30 +189,52 @@ def check_round(
     assert count == len(expected), where
 
 
-def concurrent_rounds(tmp_path: Path, *, importers: int, rounds: int) -> None:
+def concurrent_rounds(
+    tmp_path: Path, *, importers: int, rounds: int, new_db: Callable[[int], Path | str]
+) -> None:
+    """`rounds` times: `importers` imports of distinct files and a report loop, all at once."""
     files = [lead_csv(tmp_path / f"feira-{n}.csv", f"f{n}") for n in range(importers)]
-    per_file = [{f"f{n}-{i}@exemplo.com.br" for i in range(ROWS)} for n in range(importers)]
+    expected = {f"f{n}-{i}@exemplo.com.br" for n in range(importers) for i in range(ROWS)}
     for attempt in range(rounds):
-        db_path = tmp_path / f"round-{attempt}.db"
-        # the first round also races on creating the file; later ones start from a used one
+        db = new_db(attempt)
+        # the first round also races on creating the database; later ones start from a used one
         if attempt > 0:
-            seed(db_path)
-        outcome = run_together(db_path, files, tmp_path / f"signals-{attempt}")
-        expected = set().union(*per_file)
+            seed(db)
+        outcome = run_together(db, files, tmp_path / f"signals-{attempt}")
         amount = "1000.00" if attempt > 0 else "0.00"
-        check_round(db_path, outcome, expected, f"round {attempt}", amount=amount)
+        check_round(db, outcome, expected, f"round {attempt}", amount=amount)
         for n, ran in enumerate(outcome.imports):
             summary = json.loads(ran.stdout)
             assert (summary["inserted"], summary["rejected"]) == (ROWS, 0), f"importer {n}"
 
 
+def same_file_race(tmp_path: Path, db: Path | str) -> None:
+    """4 processes import the same file at once: exactly one lead per e-mail."""
+    shared = lead_csv(tmp_path / "same.csv", "same")
+    seed(db)
+    outcome = run_together(db, [shared] * 4, tmp_path / "signals")
+    expected = {f"same-{i}@exemplo.com.br" for i in range(ROWS)}
+    check_round(db, outcome, expected, "duplicate race")
+    summaries = [json.loads(r.stdout) for r in outcome.imports]
+    assert sum(s["inserted"] for s in summaries) == ROWS
+    assert sum(s["skipped"] for s in summaries) == 3 * ROWS
+    duplicates = rows(
+        db, "SELECT email_key, COUNT(*) FROM lead GROUP BY email_key HAVING COUNT(*) > 1"
+    )
+    assert duplicates == []
+
+
+def _files(tmp_path: Path) -> Callable[[int], Path | str]:
+    return lambda attempt: tmp_path / f"round-{attempt}.db"
+
+
 def test_four_imports_and_a_report_loop_at_once_lose_nothing(tmp_path: Path) -> None:
-    concurrent_rounds(tmp_path, importers=4, rounds=3)
+    concurrent_rounds(tmp_path, importers=4, rounds=3, new_db=_files(tmp_path))
 
 
 @pytest.mark.slow
 def test_eight_imports_and_a_report_loop_ten_times(tmp_path: Path) -> None:
-    concurrent_rounds(tmp_path, importers=8, rounds=10)
+    concurrent_rounds(tmp_path, importers=8, rounds=10, new_db=_files(tmp_path))
 
 
 def test_the_harness_catches_a_naive_deferred_writer(tmp_path: Path) -> None:
@@ -234,19 +256,7 @@ def test_the_harness_catches_a_naive_deferred_writer(tmp_path: Path) -> None:
 
 
 def test_four_processes_importing_the_same_file_keep_one_lead_per_email(tmp_path: Path) -> None:
-    shared = lead_csv(tmp_path / "same.csv", "same")
-    db_path = tmp_path / "dup.db"
-    seed(db_path)
-    outcome = run_together(db_path, [shared] * 4, tmp_path / "signals")
-    expected = {f"same-{i}@exemplo.com.br" for i in range(ROWS)}
-    check_round(db_path, outcome, expected, "duplicate race")
-    summaries = [json.loads(r.stdout) for r in outcome.imports]
-    assert sum(s["inserted"] for s in summaries) == ROWS
-    assert sum(s["skipped"] for s in summaries) == 3 * ROWS
-    duplicates = rows(
-        db_path, "SELECT email_key, COUNT(*) FROM lead GROUP BY email_key HAVING COUNT(*) > 1"
-    )
-    assert duplicates == []
+    same_file_race(tmp_path, tmp_path / "dup.db")
 
 
 # -- the same scenarios on a PostgreSQL server (issue 7: the team backend) --------------------
@@ -256,35 +266,11 @@ def test_four_processes_importing_the_same_file_keep_one_lead_per_email(tmp_path
 def test_on_postgres_four_imports_and_a_report_loop_at_once_lose_nothing(
     tmp_path: Path, new_database_url: Callable[[], str]
 ) -> None:
-    files = [lead_csv(tmp_path / f"feira-{n}.csv", f"f{n}") for n in range(4)]
-    expected = {f"f{n}-{i}@exemplo.com.br" for n in range(4) for i in range(ROWS)}
-    for attempt in range(2):
-        url = new_database_url()
-        # the first round also races on creating the schema; the second starts from a used one
-        if attempt > 0:
-            seed(url)
-        outcome = run_together(url, files, tmp_path / f"signals-{attempt}")
-        amount = "1000.00" if attempt > 0 else "0.00"
-        check_round(url, outcome, expected, f"postgres round {attempt}", amount=amount)
-        for n, ran in enumerate(outcome.imports):
-            summary = json.loads(ran.stdout)
-            assert (summary["inserted"], summary["rejected"]) == (ROWS, 0), f"importer {n}"
+    concurrent_rounds(tmp_path, importers=4, rounds=2, new_db=lambda _: new_database_url())
 
 
 @pytest.mark.postgres_only
 def test_on_postgres_four_processes_importing_the_same_file_keep_one_lead_per_email(
     tmp_path: Path, backend_url: str
 ) -> None:
-    shared = lead_csv(tmp_path / "same.csv", "same")
-    seed(backend_url)
-    outcome = run_together(backend_url, [shared] * 4, tmp_path / "signals")
-    expected = {f"same-{i}@exemplo.com.br" for i in range(ROWS)}
-    check_round(backend_url, outcome, expected, "postgres duplicate race")
-    summaries = [json.loads(r.stdout) for r in outcome.imports]
-    assert sum(s["inserted"] for s in summaries) == ROWS
-    assert sum(s["skipped"] for s in summaries) == 3 * ROWS
-    duplicates = rows(
-        backend_url,
-        "SELECT email_key, COUNT(*) FROM lead GROUP BY email_key HAVING COUNT(*) > 1",
-    )
-    assert duplicates == []
+    same_file_race(tmp_path, backend_url)
