@@ -364,3 +364,22 @@ def test_named_hostile_arguments_get_their_reason(
     (line,) = clear_lines(result)
     assert says in line
     assert dump(crm.db_path) == before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["opp", "list", "--stage", "¹"],  # a digit to str.isdigit(), not to int()
+        ["opp", "show", "٣"],
+        ["contact", "add", "Rui", "--account", "²"],
+        ["activity", "add", "Call", "--type", "call", "--lead", "¹"],
+    ],
+)
+def test_digits_that_are_not_ascii_are_names_not_ids(crm: Crm, args: list[str]) -> None:
+    """Found by the slow Hypothesis run: `--stage ¹` ended in a ValueError traceback."""
+    before = crm.leads()
+    result = crm(*args)
+    no_traceback(result)
+    assert result.exit_code in (0, 1, 2)
+    assert len(clear_lines(result)) <= 2
+    assert crm.leads() == before

@@ -66,6 +66,11 @@ def _error(field: str, value: str, reason: str) -> ValidationError:
 # --------------------------------------------------------------------------------------- text
 
 
+def is_id_text(text: str) -> bool:
+    """True when `text` is written as an id: ASCII digits only ("¹" and "٣" are not ids)."""
+    return text.isascii() and text.isdigit()
+
+
 def normalise_name(text: str) -> str:
     """Return the key used to compare names: NFC, trimmed, single-spaced, case-folded."""
     if text.isascii():  # fast path: NFC is a no-op and casefold is lower-casing

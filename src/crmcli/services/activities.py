@@ -15,7 +15,7 @@ from typing import Any
 from crmcli import clock
 from crmcli.domain.models import Activity, ActivityType, Lead, Opportunity
 from crmcli.domain.rules import check_not_done
-from crmcli.domain.values import clean_text, parse_when
+from crmcli.domain.values import clean_text, is_id_text, parse_when
 from crmcli.errors import UsageError, ValidationError
 from crmcli.services.accounts import find_account, find_contact
 from crmcli.services.common import default_owner, required_name
@@ -93,7 +93,7 @@ def _link_id(repo: Repo, kind: str, ref: str | int) -> int:
     """The id of the existing record `ref` names (NotFound otherwise)."""
     text = str(ref)
     if kind == "lead":
-        if not text.strip().isdigit():
+        if not is_id_text(text.strip()):
             raise UsageError(f'--lead: "{text}" is not a lead id (leads are named by id)')
         return repo.lead_get(int(text)).id
     if kind == "contact":

@@ -47,7 +47,7 @@ from crmcli.domain.models import (
     OppStatus,
     Stage,
 )
-from crmcli.domain.values import money_to_cents, normalise_name
+from crmcli.domain.values import is_id_text, money_to_cents, normalise_name
 from crmcli.errors import Ambiguous, Duplicate, NotFound, ValidationError
 from crmcli.store import sqlread
 from crmcli.store.tables import (
@@ -305,7 +305,7 @@ class Repo:
     ) -> RowMapping | None:
         """The row an id or unambiguous name refers to; None when nothing matches the name."""
         text = ref.strip()
-        if text.isdigit():
+        if is_id_text(text):
             self._check_id(kind, int(text))
             found = self.conn.execute(select(table).where(table.c.id == int(text))).mappings()
             row = found.first()
