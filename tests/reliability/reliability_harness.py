@@ -130,3 +130,18 @@ def dump(db_path: Path) -> list[str]:
         return list(conn.iterdump())
     finally:
         conn.close()
+
+
+def has_open(pid: int, target: Path) -> bool:
+    """Whether process `pid` has `target` open (Linux /proc)."""
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == str(target):
+                return True
+        except OSError:
+            continue
+    return False

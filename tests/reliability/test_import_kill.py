@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from reliability_harness import has_open
 from typer.testing import CliRunner
 
 from crmcli.cli.app import app
@@ -54,21 +55,6 @@ def database_with_three_leads(path: Path) -> None:
         db.dispose()
 
 
-def file_is_open(pid: int, target: Path) -> bool:
-    """Whether process `pid` has `target` open (the import has started reading it)."""
-    try:
-        fds = os.listdir(f"/proc/{pid}/fd")
-    except OSError:
-        return False
-    for fd in fds:
-        try:
-            if os.readlink(f"/proc/{pid}/fd/{fd}") == str(target):
-                return True
-        except OSError:
-            continue
-    return False
-
-
 def wal_size(db_path: Path) -> int:
     try:  # the WAL goes away when the last connection closes: no exists-then-stat race
         return Path(f"{db_path}-wal").stat().st_size
@@ -101,7 +87,7 @@ def start_and_kill(db_path: Path, csv_path: Path, delay: float, *, writing: bool
     )
     try:
         if Path("/proc/self/fd").is_dir():
-            wait_for(lambda: file_is_open(proc.pid, csv_path), proc, "opened its file")
+            wait_for(lambda: has_open(proc.pid, csv_path), proc, "opened its file")
         if writing:
             wait_for(lambda: wal_size(db_path) > wal_before, proc, "wrote to the WAL")
         time.sleep(delay)

@@ -11,7 +11,6 @@ works. A slow variant also kills the 30 000-row import many more times.
 from __future__ import annotations
 
 import json
-import os
 import random
 import shutil
 import signal
@@ -21,7 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
-from reliability_harness import crm, crm_env, integrity, rows
+from reliability_harness import crm, crm_env, has_open, integrity, rows
 from test_import_kill import check_database, database_with_three_leads, lead_file, start_and_kill
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL and /proc are POSIX-only")
@@ -48,20 +47,6 @@ def template(path: Path) -> Path:
     assert crm("lead", "qualify", "1", db=path).code == 0
     assert not Path(f"{path}-wal").exists()  # one self-contained file to copy
     return path
-
-
-def has_open(pid: int, target: Path) -> bool:
-    try:
-        fds = os.listdir(f"/proc/{pid}/fd")
-    except OSError:
-        return False
-    for fd in fds:
-        try:
-            if os.readlink(f"/proc/{pid}/fd/{fd}") == str(target):
-                return True
-        except OSError:
-            continue
-    return False
 
 
 def kill_convert(db_path: Path, delay: float) -> str:
