@@ -27,7 +27,6 @@ import argparse
 import json
 import platform
 import random
-import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -39,6 +38,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
+sys.path.insert(0, str(HERE))
+
+from run import crm_command  # noqa: E402 - one way to find crm, shared with run.py
 
 SEED = 20240612
 DATA_VERSION = 1
@@ -83,17 +85,6 @@ COMMANDS: tuple[tuple[str, ...], ...] = (
     ("agenda", "--json"),
     ("lead", "list", "--limit", "50", "--json"),
 )
-
-
-def crm_command() -> list[str]:
-    """The ``crm`` of this interpreter's environment (the venv), else the one on PATH."""
-    beside = Path(sys.executable).with_name("crm")
-    if beside.exists():
-        return [str(beside)]
-    found = shutil.which("crm")
-    if found:
-        return [found]
-    return [sys.executable, "-m", "crmcli"]
 
 
 # --- the data -------------------------------------------------------------------------------

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from crmcli.cli import render
-from crmcli.cli.common import CsvOpt, JsonOpt, QuietOpt, db, note, sub_app
+from crmcli.cli.common import CsvOpt, JsonOpt, QuietOpt, announce_created_account, db, sub_app
 from crmcli.domain.models import ContactType
-
-if TYPE_CHECKING:
-    from crmcli.domain.models import Account
 
 account_app = sub_app("Accounts: the companies you sell to.")
 contact_app = sub_app("Contacts: people with an ongoing relationship, usually at an account.")
@@ -133,11 +130,6 @@ def account_edit(
     )
 
 
-def _announce(created: Account | None) -> None:
-    if created is not None:
-        note(f'created account {created.id} "{created.name}"')
-
-
 @contact_app.command("add")
 def contact_add(
     ctx: typer.Context,
@@ -164,7 +156,7 @@ def contact_add(
         title=title,
         notes=notes,
     )
-    _announce(result.created_account)
+    announce_created_account(result.created_account)
     contact = result.contact
     render.print_one(
         contact, CONTACT_COLUMNS, as_json=as_json, quiet=quiet, title=f"Contact {contact.id} added"
@@ -244,7 +236,7 @@ def contact_edit(
         title=title,
         notes=notes,
     )
-    _announce(result.created_account)
+    announce_created_account(result.created_account)
     contact = result.contact
     render.print_one(
         contact,

@@ -15,9 +15,8 @@ from crmcli.cli.common import (
     JsonOpt,
     QuietOpt,
     YesOpt,
-    confirm_delete,
     db,
-    note,
+    delete_confirmed,
     sub_app,
 )
 from crmcli.domain.models import ActivityType
@@ -319,17 +318,13 @@ def delete(
     from crmcli.services.activities import delete_activity, get_activity
 
     database = db(ctx)
-
-    def describe() -> str:
-        activity = get_activity(database, activity_id)
-        return f"activity {activity.id} ({activity.subject})"
-
-    confirm_delete(yes, describe)
-    activity = delete_activity(database, activity_id)
-    if as_json:
-        render.print_json({"id": activity.id, "deleted": True})
-    else:
-        note(f"deleted activity {activity.id} ({activity.subject})")
+    delete_confirmed(
+        yes=yes,
+        as_json=as_json,
+        get=lambda: get_activity(database, activity_id),
+        remove=lambda: delete_activity(database, activity_id),
+        describe=lambda activity: f"activity {activity.id} ({activity.subject})",
+    )
 
 
 def _deals_table(opps: Sequence[Opportunity], title: str) -> None:

@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar
 
 import typer
 from typer.core import TyperGroup
@@ -18,6 +18,7 @@ from crmcli.domain import values
 from crmcli.errors import CrmError, UsageError
 
 if TYPE_CHECKING:
+    from crmcli.domain.models import Account
     from crmcli.store.db import Database
 
 T = TypeVar("T")
@@ -192,6 +193,43 @@ def confirm_delete(yes: bool, describe: Callable[[], str]) -> None:
         raise UsageError("refusing to delete without --yes when not on a terminal")
     if not typer.confirm(f"Delete {describe()} for good?", err=True):
         raise typer.Exit(1)
+
+
+class _Record(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+R = TypeVar("R", bound=_Record)
+
+
+def delete_confirmed(
+    *,
+    yes: bool,
+    as_json: bool,
+    get: Callable[[], R],
+    remove: Callable[[], R],
+    describe: Callable[[R], str],
+) -> None:
+    """The `delete` commands: ask (see `confirm_delete`), delete, then say what went.
+
+    `get` fetches the record only to name it in the question; `describe` names a record
+    ("lead 3 (Ana)"); JSON output is `{"id": …, "deleted": true}`.
+    """
+    confirm_delete(yes, lambda: describe(get()))
+    record = remove()
+    if as_json:
+        from crmcli.cli import render
+
+        render.print_json({"id": record.id, "deleted": True})
+    else:
+        note(f"deleted {describe(record)}")
+
+
+def announce_created_account(created: Account | None) -> None:
+    """Tell stderr that naming an unknown account created it (`opp add`, `contact add`...)."""
+    if created is not None:
+        note(f'created account {created.id} "{created.name}"')
 
 
 def sub_app(help_text: str) -> typer.Typer:

@@ -15,11 +15,10 @@ from crmcli.cli.common import (
     JsonOpt,
     QuietOpt,
     YesOpt,
-    confirm_delete,
     date_option,
     db,
+    delete_confirmed,
     money_option,
-    note,
     sub_app,
 )
 from crmcli.domain.models import LeadStatus
@@ -281,17 +280,13 @@ def delete(
     from crmcli.services.leads import delete_lead, get_lead
 
     database = db(ctx)
-
-    def describe() -> str:
-        lead = get_lead(database, lead_id)
-        return f"lead {lead.id} ({lead.name})"
-
-    confirm_delete(yes, describe)
-    lead = delete_lead(database, lead_id)
-    if as_json:
-        render.print_json({"id": lead.id, "deleted": True})
-    else:
-        note(f"deleted lead {lead.id} ({lead.name})")
+    delete_confirmed(
+        yes=yes,
+        as_json=as_json,
+        get=lambda: get_lead(database, lead_id),
+        remove=lambda: delete_lead(database, lead_id),
+        describe=lambda lead: f"lead {lead.id} ({lead.name})",
+    )
 
 
 @app.command("import")

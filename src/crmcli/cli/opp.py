@@ -14,17 +14,17 @@ from crmcli.cli.common import (
     CsvOpt,
     JsonOpt,
     QuietOpt,
+    announce_created_account,
     date_option,
     db,
     money_option,
-    note,
     probability_option,
     sub_app,
 )
 from crmcli.domain.models import OppStatus
 
 if TYPE_CHECKING:
-    from crmcli.domain.models import Account, Activity, HistoryEntry, Opportunity
+    from crmcli.domain.models import Activity, HistoryEntry, Opportunity
 
 app = sub_app("Opportunities: specific sales moving through your stages.")
 
@@ -99,11 +99,6 @@ def show_opp(
         activities_table(activities, local_now(), title="Activities")
 
 
-def _announce(created: Account | None) -> None:
-    if created is not None:
-        note(f'created account {created.id} "{created.name}"')
-
-
 @app.command("add")
 def add(
     ctx: typer.Context,
@@ -136,7 +131,7 @@ def add(
         close=close,
         owner=owner,
     )
-    _announce(result.created_account)
+    announce_created_account(result.created_account)
     opp = result.opportunity
     show_opp(opp, as_json=as_json, quiet=quiet, title=f"Opportunity {opp.id} added")
 
@@ -220,7 +215,7 @@ def edit(
         close=close,
         owner=owner,
     )
-    _announce(result.created_account)
+    announce_created_account(result.created_account)
     opp = result.opportunity
     show_opp(opp, as_json=as_json, quiet=quiet, title=f"Opportunity {opp.id} updated")
 
