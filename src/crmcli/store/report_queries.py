@@ -1,9 +1,10 @@
-"""The SQL of the forecast and the analytics reports: aggregation in the database.
+"""The SQL of the analytics reports: aggregation in the database (the forecast's, which runs
+on the light read path, is in `sqlread`).
 
 Every function takes a SQLAlchemy `Connection` (a `Repo`'s `conn`) and returns plain tuples of
 integers and strings: money as integer cents, weighted money as Σ cents × probability (divided
 and rounded once, by the caller), durations as whole seconds. Expressions that differ between
-SQLite and PostgreSQL (the month of a date, seconds between two timestamps) are chosen here by
+SQLite and PostgreSQL (seconds between two timestamps) are chosen here by
 `conn.dialect.name`. Grouped expressions are computed in a subquery and grouped by its column,
 so PostgreSQL never sees two copies of a bound parameter in SELECT and GROUP BY.
 """
@@ -18,8 +19,6 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     DateTime,
-    Integer,
-    String,
     Table,
     and_,
     case,
@@ -45,28 +44,6 @@ NO_GROUP = "(none)"
 SECONDS_PER_DAY = 86_400
 
 # -- dialect-specific expressions ----------------------------------------------------------
-
-
-def month_of(conn: Connection, column: Any) -> ColumnElement[str]:
-    """`YYYY-MM` of a date or timestamp column."""
-    if conn.dialect.name == "sqlite":
-        return type_coerce(func.substr(column, 1, 7), String)
-    return type_coerce(func.to_char(column, "YYYY-MM"), String)
-
-
-def quarter_of(conn: Connection, column: Any) -> ColumnElement[str]:
-    """`YYYY-Qn` of a date or timestamp column."""
-    if conn.dialect.name == "sqlite":
-        year = type_coerce(func.substr(column, 1, 4), String)
-        month = cast(func.substr(column, 6, 2), Integer)
-        quarter = cast((month + 2) // 3, String)
-        return year.concat("-Q").concat(quarter)
-    return type_coerce(func.to_char(column, 'YYYY-"Q"Q'), String)
-
-
-def period_of(conn: Connection, column: Any, by: str) -> ColumnElement[str]:
-    """The period label (`by` = "month" or "quarter") of a date or timestamp column."""
-    return quarter_of(conn, column) if by == "quarter" else month_of(conn, column)
 
 
 def seconds_between(conn: Connection, start: Any, end: Any) -> ColumnElement[int]:
