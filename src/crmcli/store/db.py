@@ -328,9 +328,7 @@ class Database:
             return
         if self._engine is None and not self._sqlite_current():
             self.engine()
-        raw = sqlite3.connect(
-            self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
-        )
+        raw = connect_sqlite(self.path)
         try:
             raw.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             raw.execute("PRAGMA foreign_keys = ON")
@@ -458,10 +456,24 @@ def _ts_word(conn: Connection) -> str:
     return "DATETIME" if conn.dialect.name == "sqlite" else "TIMESTAMP"
 
 
+def connect_sqlite(path: Path) -> sqlite3.Connection:
+    """A stdlib connection to exactly the file `path` names.
+
+    The one way crmcli opens a SQLite file for use: the name is handed to SQLite as it is,
+    never through a URL, so `?` and `%41` in it are characters of the name (a `sqlite:///`
+    URL would drop the query and percent-decode, and open another file than the one checked).
+    """
+    return sqlite3.connect(
+        str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+    )
+
+
 def _sqlite_engine(path: Path) -> Engine:
     from sqlalchemy import create_engine, event
+    from sqlalchemy.pool import QueuePool
 
-    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+    # No URL parsing at all: the creator opens the literal path (see connect_sqlite).
+    engine = create_engine("sqlite://", creator=lambda: connect_sqlite(path), poolclass=QueuePool)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
