@@ -125,8 +125,10 @@ class CrmGroup(TyperGroup):
                 # --debug, or a bug: the traceback, with any password in it hidden
                 _print_traceback(exc)
                 raise typer.Exit(1) from None
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            print(f"crm: error: database: {_redacted(_one_line(first))}", file=sys.stderr)
+            print(
+                f"crm: error: database: {_redacted(_one_line(_database_message(exc)))}",
+                file=sys.stderr,
+            )
             raise typer.Exit(1) from None
 
 
@@ -136,6 +138,26 @@ TOO_LARGE = f"a number is too large for the database (the largest is {2**63 - 1}
 def _is_database_error(exc: Exception) -> bool:
     module = type(exc).__module__
     return module.startswith(("sqlalchemy", "sqlite3", "psycopg"))
+
+
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE when lock_timeout ran out
+
+
+def _database_message(exc: BaseException) -> str:
+    """The driver's own first line, once: SQLAlchemy's `(sqlite3.OperationalError) …` wrapper
+    and its background link dropped, a lock that could not be had said as SQLite says it.
+
+    Promised (docs/reliability.md): `crm: error: database: database is locked`.
+    """
+    driver = getattr(exc, "orig", None)  # SQLAlchemy's DBAPIError wraps the driver's error
+    inner: BaseException = driver if isinstance(driver, BaseException) else exc
+    text = str(inner).strip()
+    first = text.splitlines()[0].strip() if text else type(inner).__name__
+    if getattr(inner, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+        return f"database is locked ({first}: another connection held the lock past lock_timeout)"
+    if type(inner).__name__ == "ConnectionTimeout":
+        return f"cannot connect to the server: {first} (connect_timeout)"
+    return first
 
 
 def _redacted(text: str) -> str:

@@ -493,15 +493,62 @@ def _sqlite_engine(path: Path) -> Engine:
     return engine
 
 
+PG_CONNECT_TIMEOUT_S = 30
+"""Seconds to wait for a server to answer a connection (libpq `connect_timeout`)."""
+PG_LOCK_TIMEOUT = f"{BUSY_TIMEOUT_MS}ms"
+"""How long a statement waits for a lock held elsewhere: SQLite's busy timeout, 30 s."""
+SERVER_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
+
+
+def unsupported_url(given: str) -> StorageError:
+    """The refusal of a URL crmcli cannot use (`mysql://…`), naming what it can."""
+    return StorageError(
+        "unsupported database URL (crmcli supports SQLite files and postgresql://): "
+        f"{location.redact(given)}"
+    )
+
+
+def server_url(url: str) -> str:
+    """The SQLAlchemy URL of a PostgreSQL target, with crmcli's default timeouts.
+
+    `connect_timeout` (a server that accepts and never answers) and `lock_timeout` (a lock
+    held by another connection) are added unless the URL, or libpq's `PGCONNECT_TIMEOUT` /
+    `PGOPTIONS`, already sets them; `lock_timeout` joins any `options` already given
+    (`?options=-csearch_path%3Dteam`), and `PGOPTIONS` is kept (the URL's `options` would
+    otherwise replace it).
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    if not url.startswith(SERVER_SCHEMES):
+        raise unsupported_url(url)
+    given = url
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            url = "postgresql+psycopg://" + url[len(prefix) :]
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):  # a port that is not a number…
+        raise StorageError(f"unsupported database URL: {location.redact(given)}") from None
+    query = parsed.query
+    extra: dict[str, str] = {}
+    if "connect_timeout" not in query and not os.environ.get("PGCONNECT_TIMEOUT"):
+        extra["connect_timeout"] = str(PG_CONNECT_TIMEOUT_S)
+    options = query.get("options")
+    if isinstance(options, tuple):  # given twice: libpq would take the last
+        options = options[-1] if options else None
+    options = options if options is not None else os.environ.get("PGOPTIONS", "")
+    if "lock_timeout" not in options:
+        extra["options"] = f"{options} -c lock_timeout={PG_LOCK_TIMEOUT}".strip()
+    return parsed.update_query_dict(extra).render_as_string(hide_password=False)
+
+
 def _server_engine(url: str) -> Engine:
     from sqlalchemy import create_engine
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
     given = url
-    if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://") :]
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    url = server_url(url)
     try:
         # create_engine imports the driver (psycopg) right here, so a missing one is caught now
         return create_engine(url, pool_pre_ping=False)
@@ -510,4 +557,4 @@ def _server_engine(url: str) -> Engine:
             "PostgreSQL needs the psycopg driver: pip install 'crmcli[postgres]'"
         ) from None
     except (ArgumentError, NoSuchModuleError, ValueError):
-        raise StorageError(f"unsupported database URL: {location.redact(given)}") from None
+        raise unsupported_url(given) from None
