@@ -5,10 +5,14 @@ Real `python -m crmcli` processes (FIFOs, full disks and never-answering servers
 
 from __future__ import annotations
 
+import errno
+import os
 import socket
 import sqlite3
 import stat
+import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -155,3 +159,97 @@ def test_other_database_urls_are_unsupported(url: str) -> None:
         "crm: error: unsupported database URL (crmcli supports SQLite files and postgresql://)"
     ), line
     assert "psycopg" not in line and ":pw@" not in line
+
+
+# -- finding 15: a full disk is named, not taken for a damaged file --------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 1 MiB tmpfs mounted at tmp_path/disk (root only), unmounted afterwards."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", str(disk)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip() or 'not root'}")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def _fill(folder: Path, *, leave: int = 0) -> Path:
+    """Write a ballast file until the disk is full, then give back `leave` bytes."""
+    ballast = folder / "ballast"
+    with ballast.open("wb", buffering=0) as handle:
+        try:
+            while True:
+                handle.write(b"\0" * 4096)
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC, exc
+    if leave:
+        os.truncate(ballast, max(0, ballast.stat().st_size - leave))
+    return ballast
+
+
+def test_full_disk_is_named_for_reads_and_writes(small_disk: Path) -> None:
+    target = small_disk / "crm.db"
+    assert crm("lead", "add", "Ana", "-q", db=target).code == 0
+    before = _folder_rows(target)
+    ballast = _fill(small_disk)
+    for args in (
+        ["lead", "list"],
+        ["pipeline", "report"],
+        ["opp", "list"],
+        ["db", "check"],
+        ["lead", "add", "Bo", "-q"],
+    ):
+        ran = crm(*args, db=target)
+        assert ran.code == 1, (args, ran.stderr)
+        line = ran.one_line_error()
+        assert line.startswith(f"crm: error: the disk holding {small_disk} is full"), line
+        assert "cannot be read as a database" not in line
+    ballast.unlink()
+    assert _folder_rows(target) == before  # nothing half-written
+    listed = crm("lead", "list", "--json", db=target)
+    assert listed.code == 0 and '"Bo"' not in listed.stdout and '"Ana"' in listed.stdout
+
+
+def test_full_disk_while_importing_rolls_back_and_says_so(small_disk: Path, tmp_path: Path) -> None:
+    target = small_disk / "crm.db"
+    assert crm("lead", "add", "Ana", "-q", db=target).code == 0
+    sheet = tmp_path / "leads.csv"
+    lines = ["name,email,company"]
+    lines += [f"Person {i},p{i}@example.com,Company {i} of a fairly long name" for i in range(6000)]
+    sheet.write_text("\n".join(lines) + "\n")
+    ballast = _fill(small_disk, leave=200_000)  # room to open, not to import 6,000 leads
+    ran = crm("lead", "import", str(sheet), db=target)
+    assert ran.code == 1, ran.stderr
+    line = ran.stderr.strip().splitlines()[-1]
+    assert "Traceback" not in ran.stderr
+    assert line.startswith(f"crm: error: the disk holding {small_disk} is full"), line
+    ballast.unlink()
+    assert _folder_rows(target) == [("Ana",)]
+
+
+def test_new_database_on_a_full_disk(small_disk: Path) -> None:
+    _fill(small_disk)
+    target = small_disk / "crm.db"
+    ran = crm("lead", "list", db=target)
+    assert ran.code == 1
+    line = ran.one_line_error()
+    assert line.startswith(f"crm: error: the disk holding {small_disk} is full"), line
+    assert sorted(p.name for p in small_disk.iterdir()) == ["ballast"]  # no leftovers
+
+
+def _folder_rows(target: Path) -> list[tuple[object, ...]]:
+    conn = sqlite3.connect(target)
+    try:
+        return list(conn.execute("SELECT name FROM lead ORDER BY id"))
+    finally:
+        conn.close()

@@ -18,6 +18,8 @@ from crmcli.domain import values
 from crmcli.errors import CrmError, UsageError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from crmcli.domain.models import Account
     from crmcli.store.db import Database
 
@@ -125,10 +127,10 @@ class CrmGroup(TyperGroup):
                 # --debug, or a bug: the traceback, with any password in it hidden
                 _print_traceback(exc)
                 raise typer.Exit(1) from None
-            print(
-                f"crm: error: database: {_redacted(_one_line(_database_message(exc)))}",
-                file=sys.stderr,
-            )
+            opened = state(ctx)._db
+            where = opened.path if opened is not None else None
+            text = _database_message(exc, where)
+            print(f"crm: error: {_redacted(_one_line(text))}", file=sys.stderr)
             raise typer.Exit(1) from None
 
 
@@ -143,21 +145,29 @@ def _is_database_error(exc: Exception) -> bool:
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE when lock_timeout ran out
 
 
-def _database_message(exc: BaseException) -> str:
-    """The driver's own first line, once: SQLAlchemy's `(sqlite3.OperationalError) …` wrapper
-    and its background link dropped, a lock that could not be had said as SQLite says it.
+def _database_message(exc: BaseException, path: Path | None = None) -> str:
+    """What follows `crm: error: ` for a driver's error: its own first line, once, after
+    `database: ` (SQLAlchemy's `(sqlite3.OperationalError) …` wrapper and background link
+    dropped), a lock that could not be had said as SQLite says it, a full disk under the
+    SQLite file `path` named as such.
 
     Promised (docs/reliability.md): `crm: error: database: database is locked`.
     """
     driver = getattr(exc, "orig", None)  # SQLAlchemy's DBAPIError wraps the driver's error
     inner: BaseException = driver if isinstance(driver, BaseException) else exc
+    if path is not None:
+        from crmcli.store.db import full_disk
+
+        full = full_disk(path, inner)
+        if full is not None:
+            return str(full)
     text = str(inner).strip()
     first = text.splitlines()[0].strip() if text else type(inner).__name__
     if getattr(inner, "sqlstate", None) == LOCK_NOT_AVAILABLE:
-        return f"database is locked ({first}: another connection held the lock past lock_timeout)"
-    if type(inner).__name__ == "ConnectionTimeout":
-        return f"cannot connect to the server: {first} (connect_timeout)"
-    return first
+        first = f"database is locked ({first}: another connection held the lock past lock_timeout)"
+    elif type(inner).__name__ == "ConnectionTimeout":
+        first = f"cannot connect to the server: {first} (connect_timeout)"
+    return f"database: {first}"
 
 
 def _redacted(text: str) -> str:

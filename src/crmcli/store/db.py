@@ -41,7 +41,12 @@ def prepare_sqlite_file(path: Path) -> bool:
     """
     try:
         return _prepare_sqlite_file(path)
-    except OSError as exc:
+    except (OSError, sqlite3.Error) as exc:
+        full = full_disk(path, exc)
+        if full is not None:
+            raise full from None
+        if isinstance(exc, sqlite3.Error):
+            raise StorageError(f"cannot create {path}: {exc}") from None
         raise StorageError(f"cannot use {path}: {exc.strerror or exc}") from None
 
 
@@ -70,7 +75,9 @@ def _prepare_sqlite_file(path: Path) -> bool:
                 parent.mkdir(mode=0o700)
         return _create_database_file(path)
     except OSError as exc:
-        raise StorageError(f"cannot create {path}: {exc.strerror or exc}") from None
+        raise full_disk(path, exc) or StorageError(
+            f"cannot create {path}: {exc.strerror or exc}"
+        ) from None
 
 
 def _check_writable(path: Path) -> None:
@@ -142,7 +149,9 @@ def inspect_sqlite_schema(path: Path) -> list[str] | None:
         try:
             found = _read_schema(path, immutable=False)
         except sqlite3.DatabaseError as exc:
-            raise StorageError(f"{path} cannot be read as a database: {exc}") from None
+            raise full_disk(path, exc) or StorageError(
+                f"{path} cannot be read as a database: {exc}"
+            ) from None
     tables, applied = found
     if not tables - {"sqlite_sequence"}:
         return None
@@ -166,7 +175,7 @@ def _read_schema(path: Path, *, immutable: bool) -> tuple[set[str], list[str]]:
     try:
         raw = sqlite3.connect(f"{path.resolve().as_uri()}?{flags}", uri=True, timeout=30)
     except sqlite3.Error as exc:
-        raise StorageError(f"cannot open {path}: {exc}") from None
+        raise full_disk(path, exc) or StorageError(f"cannot open {path}: {exc}") from None
     try:
         tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         applied: list[str] = []
@@ -175,6 +184,45 @@ def _read_schema(path: Path, *, immutable: bool) -> tuple[set[str], list[str]]:
         return tables, applied
     finally:
         raw.close()
+
+
+FULL_DISK_SLACK = 1 << 20
+"""Below this many free bytes, an I/O error of SQLite's on the disk is taken for a full disk."""
+
+
+def full_disk(path: Path, exc: BaseException) -> StorageError | None:
+    """The refusal naming a full disk, when that is why `exc` (SQLite's or the system's) came.
+
+    Certain for SQLITE_FULL ("database or disk is full") and ENOSPC; for SQLite's "disk I/O
+    error" (it cannot grow the `-shm` file, even to read) when the folder has less than
+    FULL_DISK_SLACK free. Else None: the caller's own message stands.
+    """
+    import errno
+
+    text = str(exc)
+    name = str(getattr(exc, "sqlite_errorname", ""))
+    certain = (
+        name == "SQLITE_FULL"
+        or getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT)
+        or "database or disk is full" in text
+    )
+    io_error = name.startswith("SQLITE_IOERR") or "disk I/O error" in text
+    if not (certain or io_error):
+        return None
+    folder = path.expanduser().absolute().parent
+    try:
+        found = os.statvfs(folder)
+        free: int | None = found.f_bavail * found.f_frsize
+    except OSError:
+        free = None
+    if not certain and (free is None or free >= FULL_DISK_SLACK):
+        return None
+    left = "" if free is None else f" ({free:,} bytes free)"
+    why = getattr(exc, "strerror", None) or (text.splitlines()[0] if text else type(exc).__name__)
+    return StorageError(
+        f"the disk holding {folder} is full{left}: free some space there, or give --db "
+        f"another place ({why})"
+    )
 
 
 def check_known(applied: list[str], where: str) -> None:
