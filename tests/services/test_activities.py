@@ -145,16 +145,15 @@ def test_links_resolve_names_like_elsewhere(db: Database, pinned: datetime) -> N
 @pytest.mark.parametrize(
     "links",
     [{}, {"lead": 1, "opp": "1"}, {"contact": "1", "account": "1"}, {"lead": 1, "account": " "}],
-    ids=["none", "lead+opp", "contact+account", "blank-counts-as-none"],
+    # A blank link used to count as none (issue 11, finding 2): it is now an empty reference,
+    # a usage error like every other blank reference.
+    ids=["none", "lead+opp", "contact+account", "blank-is-a-usage-error"],
 )
 def test_zero_or_several_links_are_a_usage_error(
     db: Database, pinned: datetime, links: dict[str, object]
 ) -> None:
     leads.add_lead(db, "Ana")
     add_opportunity(db, "Deal", account="Acme")
-    if links == {"lead": 1, "account": " "}:  # one real link: accepted
-        assert add_activity(db, "x", type_="task", **links).lead_id == 1  # type: ignore[arg-type]
-        return
     with pytest.raises(UsageError) as caught:
         add_activity(db, "x", type_="task", **links)  # type: ignore[arg-type]
     assert caught.value.exit_code == 2

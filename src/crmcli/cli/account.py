@@ -7,7 +7,16 @@ from typing import Annotated
 import typer
 
 from crmcli.cli import render
-from crmcli.cli.common import CsvOpt, JsonOpt, QuietOpt, announce_created_account, db, sub_app
+from crmcli.cli.common import (
+    CsvOpt,
+    JsonOpt,
+    QuietOpt,
+    announce_created_account,
+    db,
+    reference_argument,
+    reference_option,
+    sub_app,
+)
 from crmcli.domain.models import ContactType
 
 account_app = sub_app("Accounts: the companies you sell to.")
@@ -16,7 +25,7 @@ contact_app = sub_app("Contacts: people with an ongoing relationship, usually at
 ACCOUNT_COLUMNS = ["id", "name", "industry", "website", "phone", "notes", "created_at"]
 CONTACT_COLUMNS = ["id", "name", "type", "email", "phone", "title", "account_id", "notes"]
 
-Ref = Annotated[str, typer.Argument(help="An id or an unambiguous name.", metavar="ID|NAME")]
+Ref = Annotated[str, reference_argument("account", "An id or an unambiguous name.")]
 Industry = Annotated[str | None, typer.Option(help="What the company does.")]
 Website = Annotated[str | None, typer.Option(help="Web address.")]
 Phone = Annotated[str | None, typer.Option(help="Phone number, kept as text.")]
@@ -24,7 +33,10 @@ Notes = Annotated[str | None, typer.Option(help="Free text.")]
 Email = Annotated[str | None, typer.Option(help="E-mail address (unique among contacts).")]
 Title = Annotated[str | None, typer.Option(help="Job title.")]
 AccountRef = Annotated[
-    str | None, typer.Option(help="Account id or name (created when the name is new).")
+    str | None, reference_option("account", "Account id or name (created when the name is new).")
+]
+ContactRef = Annotated[
+    str, reference_argument("contact", "An id, e-mail or unambiguous name.", "REF")
 ]
 TypeOpt = Annotated[ContactType | None, typer.Option("--type", help="Relationship type.")]
 
@@ -166,7 +178,9 @@ def contact_add(
 @contact_app.command("list")
 def contact_list(
     ctx: typer.Context,
-    account: Annotated[str | None, typer.Option(help="Only contacts of this account.")] = None,
+    account: Annotated[
+        str | None, reference_option("account", "Only contacts of this account.")
+    ] = None,
     type_: TypeOpt = None,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
@@ -196,7 +210,7 @@ def contact_list(
 @contact_app.command("show")
 def contact_show(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(help="An id, e-mail or unambiguous name.", metavar="REF")],
+    ref: ContactRef,
     as_json: JsonOpt = False,
 ) -> None:
     """Show one contact."""
@@ -211,7 +225,7 @@ def contact_show(
 @contact_app.command("edit")
 def contact_edit(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(help="An id, e-mail or unambiguous name.", metavar="REF")],
+    ref: ContactRef,
     name: Annotated[str | None, typer.Option(help="New name.")] = None,
     account: AccountRef = None,
     type_: TypeOpt = None,

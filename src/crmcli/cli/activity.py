@@ -17,6 +17,9 @@ from crmcli.cli.common import (
     YesOpt,
     db,
     delete_confirmed,
+    id_argument,
+    id_option,
+    reference_option,
     sub_app,
 )
 from crmcli.domain.models import ActivityType
@@ -54,7 +57,7 @@ _LINKS: tuple[tuple[str, str], ...] = (
     ("opp", "opportunity_id"),
 )
 
-ActivityId = Annotated[int, typer.Argument(help="The activity's id.", metavar="ID")]
+ActivityId = Annotated[int, id_argument("activity", "The activity's id.")]
 Subject = Annotated[str | None, typer.Option(help="What to do or what happened.")]
 DueOpt = Annotated[
     str | None,
@@ -175,15 +178,18 @@ def add(
     type_: Annotated[
         ActivityType, typer.Option("--type", help="call, meeting, email, task or note.")
     ],
-    lead: Annotated[int | None, typer.Option("--lead", metavar="ID", help="A lead's id.")] = None,
+    lead: Annotated[int | None, id_option("lead", "A lead's id.", "--lead")] = None,
     contact: Annotated[
-        str | None, typer.Option("--contact", metavar="REF", help="A contact's id, e-mail or name.")
+        str | None,
+        reference_option("contact", "A contact's id, e-mail or name.", "--contact", metavar="REF"),
     ] = None,
     account: Annotated[
-        str | None, typer.Option("--account", metavar="REF", help="An account's id or name.")
+        str | None,
+        reference_option("account", "An account's id or name.", "--account", metavar="REF"),
     ] = None,
     opp: Annotated[
-        str | None, typer.Option("--opp", metavar="REF", help="An opportunity's id or name.")
+        str | None,
+        reference_option("opportunity", "An opportunity's id or name.", "--opp", metavar="REF"),
     ] = None,
     due: DueOpt = None,
     owner: Owner = None,

@@ -18,7 +18,9 @@ from crmcli.cli.common import (
     date_option,
     db,
     delete_confirmed,
+    id_argument,
     money_option,
+    reference_option,
     sub_app,
 )
 from crmcli.domain.models import LeadStatus
@@ -55,7 +57,7 @@ Title = Annotated[str | None, typer.Option(help="Job title.")]
 Source = Annotated[str | None, typer.Option(help="Where the lead came from (trade show, web…).")]
 Owner = Annotated[str | None, typer.Option(help="Who works this lead (default: CRM_OWNER or you).")]
 Notes = Annotated[str | None, typer.Option(help="Free text.")]
-LeadId = Annotated[int, typer.Argument(help="The lead's id.", metavar="ID")]
+LeadId = Annotated[int, id_argument("lead", "The lead's id.")]
 
 
 def show_lead(
@@ -343,11 +345,15 @@ def convert(
     ctx: typer.Context,
     lead_id: LeadId,
     account: Annotated[
-        str | None, typer.Option(help="Account name or id (default: the lead's company).")
+        str | None,
+        reference_option("account", "Account name or id (default: the lead's company)."),
     ] = None,
     opportunity: Annotated[str | None, typer.Option(help="Name of the new opportunity.")] = None,
     amount: Annotated[Decimal | None, money_option("Deal amount (default: the budget).")] = None,
-    stage: Annotated[str | None, typer.Option(help="Starting stage (default: the first).")] = None,
+    stage: Annotated[
+        str | None,
+        reference_option("stage", "Starting stage (default: the first).", metavar="STAGE"),
+    ] = None,
     no_opportunity: Annotated[
         bool, typer.Option("--no-opportunity", help="Create the contact and account only.")
     ] = False,

@@ -19,6 +19,8 @@ from crmcli.cli.common import (
     db,
     money_option,
     probability_option,
+    reference_argument,
+    reference_option,
     sub_app,
 )
 from crmcli.domain.models import OppStatus
@@ -41,7 +43,7 @@ OPP_COLUMNS = [
     "owner",
 ]
 
-Ref = Annotated[str, typer.Argument(help="An id or an unambiguous name.", metavar="ID|NAME")]
+Ref = Annotated[str, reference_argument("opportunity", "An id or an unambiguous name.")]
 Amount = Annotated[Decimal | None, money_option("Expected amount.")]
 Probability = Annotated[int | None, probability_option("Win probability (set by hand).")]
 Close = Annotated[date | None, date_option("Expected close date.", "--close")]
@@ -106,12 +108,14 @@ def add(
         str, typer.Argument(help="A name a stranger would understand.", metavar="NAME")
     ],
     account: Annotated[
-        str, typer.Option(help="Account id or name (created when the name is new).")
+        str, reference_option("account", "Account id or name (created when the name is new).")
     ],
     contact: Contact = None,
     amount: Amount = None,
     probability: Probability = None,
-    stage: Annotated[str | None, typer.Option(help="Stage (default: the first).")] = None,
+    stage: Annotated[
+        str | None, reference_option("stage", "Stage (default: the first).", metavar="STAGE")
+    ] = None,
     close: Close = None,
     owner: Owner = None,
     as_json: JsonOpt = False,
@@ -139,10 +143,14 @@ def add(
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    stage: Annotated[str | None, typer.Option(help="Only deals in this stage.")] = None,
+    stage: Annotated[
+        str | None, reference_option("stage", "Only deals in this stage.", metavar="STAGE")
+    ] = None,
     status: Annotated[OppStatus | None, typer.Option(help="open, won or lost.")] = None,
     owner: Annotated[str | None, typer.Option(help="Only deals of this owner.")] = None,
-    account: Annotated[str | None, typer.Option(help="Only deals of this account.")] = None,
+    account: Annotated[
+        str | None, reference_option("account", "Only deals of this account.")
+    ] = None,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
     quiet: QuietOpt = False,
@@ -192,7 +200,9 @@ def edit(
     ctx: typer.Context,
     ref: Ref,
     name: Annotated[str | None, typer.Option(help="New name.")] = None,
-    account: Annotated[str | None, typer.Option(help="Move the deal to another account.")] = None,
+    account: Annotated[
+        str | None, reference_option("account", "Move the deal to another account.")
+    ] = None,
     contact: Contact = None,
     amount: Amount = None,
     probability: Probability = None,
@@ -224,7 +234,10 @@ def edit(
 def advance(
     ctx: typer.Context,
     ref: Ref,
-    to: Annotated[str | None, typer.Option("--to", help="Move to this stage instead.")] = None,
+    to: Annotated[
+        str | None,
+        reference_option("stage", "Move to this stage instead.", "--to", metavar="STAGE"),
+    ] = None,
     probability: Annotated[
         int | None, probability_option("Probability to set (default: the stage's).")
     ] = None,

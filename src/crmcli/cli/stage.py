@@ -15,6 +15,8 @@ from crmcli.cli.common import (
     note,
     probability_option,
     probability_parser,
+    reference_argument,
+    reference_option,
     sub_app,
 )
 
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
 app = sub_app("Stages: your pipeline, in order, each with a default probability.")
 
 STAGE_COLUMNS = ["id", "name", "position", "probability", "expected_days"]
-Ref = Annotated[str, typer.Argument(help="Stage id or name (any case).", metavar="STAGE")]
+Ref = Annotated[str, reference_argument("stage", "Stage id or name (any case).", "STAGE")]
 Days = Annotated[
     int | None, typer.Option("--days", help="How many days a deal is expected to stay.")
 ]
@@ -54,7 +56,9 @@ def add(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The stage's name (any language).", metavar="NAME")],
     probability: Annotated[int, probability_option("Default win probability.")],
-    after: Annotated[str | None, typer.Option(help="Put it right after this stage.")] = None,
+    after: Annotated[
+        str | None, reference_option("stage", "Put it right after this stage.", metavar="STAGE")
+    ] = None,
     days: Days = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -89,8 +93,12 @@ def rename(
 def move(
     ctx: typer.Context,
     ref: Ref,
-    after: Annotated[str | None, typer.Option(help="Put it right after this stage.")] = None,
-    before: Annotated[str | None, typer.Option(help="Put it right before this stage.")] = None,
+    after: Annotated[
+        str | None, reference_option("stage", "Put it right after this stage.", metavar="STAGE")
+    ] = None,
+    before: Annotated[
+        str | None, reference_option("stage", "Put it right before this stage.", metavar="STAGE")
+    ] = None,
     position: Annotated[int | None, typer.Option(help="Put it at this 1-based position.")] = None,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
@@ -134,7 +142,10 @@ def remove(
     ctx: typer.Context,
     ref: Ref,
     move_to: Annotated[
-        str | None, typer.Option("--move-to", help="Move its deals to this stage first.")
+        str | None,
+        reference_option(
+            "stage", "Move its deals to this stage first.", "--move-to", metavar="STAGE"
+        ),
     ] = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,

@@ -11,7 +11,7 @@ import unicodedata
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
-from crmcli.errors import ValidationError
+from crmcli.errors import UsageError, ValidationError
 
 __all__ = [
     "MAX_AMOUNT",
@@ -25,6 +25,7 @@ __all__ = [
     "parse_datetime",
     "parse_money",
     "parse_probability",
+    "parse_reference",
     "parse_when",
 ]
 
@@ -69,6 +70,25 @@ def _error(field: str, value: str, reason: str) -> ValidationError:
 def is_id_text(text: str) -> bool:
     """True when `text` is written as an id: ASCII digits only ("¹" and "٣" are not ids)."""
     return text.isascii() and text.isdigit()
+
+
+def parse_reference(text: str, kind: str, *, ids_only: bool = False) -> int | str:
+    """Read a reference to a record of `kind` ("lead", "opportunity", "stage"...).
+
+    ASCII digits are an id (an int); anything else is a name (the text trimmed), unless
+    `ids_only`. A reference that is empty, blank or nothing but invisible characters (its
+    matching key is empty) names nothing, so it is a `UsageError`, never a match: a script with
+    an unset variable (`crm opp win "$DEAL"`) must not close the only deal.
+    """
+    stripped = text.strip()
+    if is_id_text(stripped):
+        return int(stripped)
+    expected = "give an id" if ids_only else "give an id or a name"
+    if not stripped or not normalise_name(stripped):
+        raise UsageError(f"{kind}: an empty reference ({expected})")
+    if ids_only:
+        raise UsageError(f"{kind}: {_quote(text)} is not an id ({kind}s are named by id)")
+    return stripped
 
 
 def normalise_name(text: str) -> str:

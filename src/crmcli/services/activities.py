@@ -15,7 +15,7 @@ from typing import Any
 from crmcli import clock
 from crmcli.domain.models import Activity, ActivityType, Lead, Opportunity
 from crmcli.domain.rules import check_not_done
-from crmcli.domain.values import clean_text, is_id_text, parse_when
+from crmcli.domain.values import clean_text, parse_reference, parse_when
 from crmcli.errors import UsageError, ValidationError
 from crmcli.services.accounts import find_account, find_contact
 from crmcli.services.common import default_owner, required_name
@@ -79,7 +79,7 @@ def _activity_type(value: ActivityType | str) -> ActivityType:
 
 
 def _one_link(links: Mapping[str, str | int | None]) -> tuple[str, str | int]:
-    given = [(kind, ref) for kind, ref in links.items() if ref is not None and str(ref).strip()]
+    given = [(kind, ref) for kind, ref in links.items() if ref is not None]
     options = ", ".join(f"--{kind}" for kind in LINK_KINDS)
     if not given:
         raise UsageError(f"an activity needs one record to belong to: give one of {options}")
@@ -93,9 +93,9 @@ def _link_id(repo: Repo, kind: str, ref: str | int) -> int:
     """The id of the existing record `ref` names (NotFound otherwise)."""
     text = str(ref)
     if kind == "lead":
-        if not is_id_text(text.strip()):
-            raise UsageError(f'--lead: "{text}" is not a lead id (leads are named by id)')
-        return repo.lead_get(int(text)).id
+        lead_id = parse_reference(text, "lead", ids_only=True)
+        assert isinstance(lead_id, int)
+        return repo.lead_get(lead_id).id
     if kind == "contact":
         return find_contact(repo, text).id
     if kind == "account":

@@ -47,7 +47,7 @@ from crmcli.domain.models import (
     OppStatus,
     Stage,
 )
-from crmcli.domain.values import is_id_text, money_to_cents, normalise_name
+from crmcli.domain.values import money_to_cents, normalise_name, parse_reference
 from crmcli.errors import Ambiguous, Duplicate, NotFound, ValidationError
 from crmcli.store import sqlread
 from crmcli.store.tables import (
@@ -303,15 +303,19 @@ class Repo:
         exact_only: bool = False,
         extra_key: str | None = None,
     ) -> RowMapping | None:
-        """The row an id or unambiguous name refers to; None when nothing matches the name."""
-        text = ref.strip()
-        if is_id_text(text):
-            self._check_id(kind, int(text))
-            found = self.conn.execute(select(table).where(table.c.id == int(text))).mappings()
+        """The row an id or unambiguous name refers to; None when nothing matches the name.
+
+        An empty or blank `ref` is a UsageError (`parse_reference`), never a match.
+        """
+        parsed = parse_reference(ref, kind)
+        if isinstance(parsed, int):
+            self._check_id(kind, parsed)
+            found = self.conn.execute(select(table).where(table.c.id == parsed)).mappings()
             row = found.first()
             if row is None:
-                raise NotFound(f"no {kind} with id {text}")
+                raise NotFound(f"no {kind} with id {parsed}")
             return row
+        text = parsed
         key = normalise_name(text)
         matches = [table.c.name_key == key]
         if extra_key is not None:
