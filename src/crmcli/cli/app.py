@@ -12,6 +12,7 @@ import typer
 from typer.core import TyperCommand
 
 from crmcli import __version__
+from crmcli.cli import streams
 from crmcli.cli.common import CrmGroup, State
 
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -163,4 +164,5 @@ def root(
 
 def main() -> None:
     """Console entry point."""
+    streams.set_up()  # output the terminal cannot encode: look-alikes, never a traceback
     app(prog_name="crm")

@@ -18,6 +18,7 @@ import typer
 
 from crmcli.cli import render
 from crmcli.cli.common import JsonOpt, db, note
+from crmcli.cli.streams import machine_stdout
 from crmcli.errors import StorageError, UsageError, ValidationError
 
 
@@ -61,7 +62,8 @@ def encode(value: Any) -> Any:
 def _destination(output: Path | None) -> Iterator[TextIO]:
     """stdout, or FILE written through a 0600 temporary file beside it and a rename."""
     if output is None:
-        yield sys.stdout
+        with machine_stdout() as stream:  # UTF-8 whatever the locale, as FILE is
+            yield stream
         return
     folder = output.parent
     try:

@@ -14,6 +14,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+from crmcli.cli.streams import machine_stdout
 from crmcli.domain.values import format_money
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -98,7 +99,9 @@ def print_json(value: Any) -> None:
     """Exactly one JSON document on stdout: indented for a person at a terminal, compact for
     a pipe (Python's JSON encoder is several times faster without indentation)."""
     indent = 2 if sys.stdout.isatty() else None
-    sys.stdout.write(json.dumps(jsonable(value), ensure_ascii=False, indent=indent) + "\n")
+    text = json.dumps(jsonable(value), ensure_ascii=False, indent=indent) + "\n"
+    with machine_stdout() as out:  # UTF-8 whatever the locale
+        out.write(text)
 
 
 def cell(value: Any) -> str:
@@ -120,11 +123,12 @@ def neutralise(text: str) -> str:
 
 def print_csv(rows: Iterable[Any], columns: Sequence[str]) -> None:
     """CSV on stdout: a header row, then one row per record (formula cells neutralised)."""
-    writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        data = jsonable(row)
-        writer.writerow([neutralise(cell(data.get(c))) for c in columns])
+    with machine_stdout() as out:  # UTF-8 whatever the locale
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            data = jsonable(row)
+            writer.writerow([neutralise(cell(data.get(c))) for c in columns])
 
 
 def human_money(value: Decimal | None) -> str:
