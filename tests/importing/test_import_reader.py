@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crmcli.errors import ValidationError
+from crmcli.errors import UsageError, ValidationError
 from crmcli.importing.reader import CHUNK_SIZE, Table, open_table
 
 
@@ -102,8 +102,15 @@ def test_given_encoding() -> None:
 
 
 def test_unknown_encoding() -> None:
-    with pytest.raises(ValidationError, match="not a known encoding"):
+    # a usage error (exit 2) since issue 11: --encoding is a bad argument, like --delimiter
+    with pytest.raises(UsageError, match="not a known encoding"):
         table(b"a,b\n", encoding="klingon")
+
+
+@pytest.mark.parametrize("codec", ["rot13", "hex", "base64", "zlib", "bz2", "uu", "quopri", "idna"])
+def test_only_text_encodings_are_accepted(codec: str) -> None:
+    with pytest.raises(UsageError, match=f'--encoding: "{codec}" is not a text encoding'):
+        table(b"name,email\nAna,a@b.com\n", encoding=codec)
 
 
 def test_given_encoding_wrong_names_line() -> None:

@@ -137,3 +137,15 @@ def test_an_error_naming_a_value_the_terminal_lacks_is_one_line(
     line = err.decode(_encoding(legacy))
     assert len(line.splitlines()) == 1, line
     assert "Negocia" in line
+
+
+@pytest.mark.parametrize(("kind", "codec"), [("lead", "rot13"), ("opp", "zlib")])
+def test_encoding_must_be_a_text_encoding(tmp_path: Path, kind: str, codec: str) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("name,email,account,amount\nAna,a@b.com,Acme,10\n", encoding="utf-8")
+    ran = crm(kind, "import", str(source), "--encoding", codec, db=tmp_path / "crm.db")
+    assert ran.code == 2
+    assert ran.one_line_error() == (
+        f'crm: error: --encoding: "{codec}" is not a text encoding'
+        " (use a text encoding such as utf-8, cp1252, latin-1 or utf-16)"
+    )

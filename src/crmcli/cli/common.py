@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar
 
@@ -66,8 +67,26 @@ def db(ctx: typer.Context) -> Database:
 
 
 def note(message: str) -> None:
-    """A message for the person at the terminal: stderr, never stdout."""
-    print(f"crm: {message}", file=sys.stderr)
+    """A message for the person at the terminal: stderr, never stdout (see `say`)."""
+    say(f"crm: {message}")
+
+
+_stderr_gone = False
+
+
+def say(line: str) -> None:
+    """One line on stderr, best effort: a diagnostic that cannot be written (stderr closed,
+    `crm lead import f.csv 2>&1 | head -1`) is dropped, with every later one, and never
+    undoes the user's data by raising inside a transaction."""
+    global _stderr_gone
+    if _stderr_gone:
+        return
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except (OSError, ValueError):  # EPIPE, EIO, a closed stream
+        _stderr_gone = True
+        with suppress(OSError, ValueError):  # so the final flush at exit cannot fail either
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stderr.fileno())
 
 
 def _one_line(text: str) -> str:
@@ -98,7 +117,7 @@ class CrmGroup(TyperGroup):
             if state(ctx).debug:
                 _print_traceback(exc)
             else:
-                print(f"crm: error: {_redacted(_one_line(str(exc)))}", file=sys.stderr)
+                say(f"crm: error: {_redacted(_one_line(str(exc)))}")
             raise typer.Exit(exc.exit_code) from None
         except typer.TyperException as exc:
             message = getattr(exc, "format_message", None)
@@ -288,6 +307,7 @@ def _bad(parse: Callable[[str], T]) -> Callable[[str], T]:
 money_parser = _bad(values.parse_money)
 date_parser = _bad(values.parse_date)
 probability_parser = _bad(values.parse_probability)
+
 
 def _reference(kind: str, *, ids_only: bool = False) -> Callable[[str], Any]:
     """The parser of an argument or option naming a record of `kind` (values.parse_reference).

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -18,8 +16,8 @@ import typer
 
 from crmcli.cli import render
 from crmcli.cli.common import JsonOpt, db, note
-from crmcli.cli.streams import machine_stdout
-from crmcli.errors import StorageError, UsageError, ValidationError
+from crmcli.errors import UsageError, ValidationError
+from crmcli.outfiles import Output, database_files
 
 
 class ExportFormat(StrEnum):
@@ -59,32 +57,16 @@ def encode(value: Any) -> Any:
 
 
 @contextmanager
-def _destination(output: Path | None) -> Iterator[TextIO]:
-    """stdout, or FILE written through a 0600 temporary file beside it and a rename."""
+def _destination(output: Path | None, ctx: typer.Context) -> Iterator[TextIO | Output]:
+    """stdout, or FILE through the guard of every file crm writes (`crmcli.outfiles`): never
+    the database, a 0600 temporary file renamed into place, a device or FIFO written directly.
+    """
     if output is None:
-        with machine_stdout() as stream:  # UTF-8 whatever the locale, as FILE is
-            yield stream
+        yield sys.stdout
         return
-    folder = output.parent
-    try:
-        fd, temp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise StorageError(f"cannot write {output}: {exc.strerror}") from None
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, output)
-    except OSError as exc:
-        with suppress(OSError):
-            os.unlink(temp)
-        raise StorageError(f"cannot write {output}: {exc.strerror or exc}") from None
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(temp)
-        raise
+    target = Output(output, "--output", protect=database_files(db(ctx).path))
+    with target:
+        yield target
 
 
 def _csv_cell(value: Any, *, text: bool) -> str:
@@ -126,14 +108,14 @@ def export_cmd(
         name = picked[0]
         header = columns(name)
         text = text_columns(name)
-        with _destination(output) as stream:
+        with _destination(output, ctx) as stream:
             writer = csv.writer(stream, lineterminator="\n")
             writer.writerow(header)
             for record in iter_records(db(ctx), name):
                 writer.writerow([_csv_cell(record.get(c), text=c in text) for c in header])
     else:
-        document = export_data(db(ctx), picked or None)
-        with _destination(output) as stream:
+        with _destination(output, ctx) as stream:  # the target is checked before any work
+            document = export_data(db(ctx), picked or None)
             stream.write(json.dumps(encode(document), ensure_ascii=False, indent=2) + "\n")
     if output is not None:
         note(f"exported to {output}")

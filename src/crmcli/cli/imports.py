@@ -5,9 +5,8 @@ from __future__ import annotations
 import csv
 import os
 import sys
-import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
@@ -17,6 +16,7 @@ import typer
 from crmcli.cli import render
 from crmcli.cli.common import db, note
 from crmcli.errors import CrmError, PartialImport, ValidationError
+from crmcli.outfiles import Output, database_files, input_file
 
 if TYPE_CHECKING:
     from crmcli.importing.reader import Table
@@ -77,40 +77,50 @@ def _open_input(file: str) -> Iterator[BinaryIO]:
 
 
 class _Rejects:
-    """Rejected rows, written as CSV through a temporary file renamed into place at the end."""
+    """Rejected rows: told on stderr (best effort) and, with --rejects, written as CSV through
+    the guard of every file crm writes (`outfiles.Output`: a 0600 temporary file renamed into
+    place once the import is over, or discarded).
 
-    def __init__(self, path: Path | None, headers: list[str]) -> None:
-        self.path = path
+    A rejects file that cannot be written (a full disk) never undoes the import: writing it
+    stops, its temporary file goes, and `close` reports the failure after the import.
+    """
+
+    def __init__(self, target: Output | None, headers: list[str]) -> None:
         self.count = 0
-        self._handle: Any = None
         self.width = len(headers)
-        if path is not None:
-            folder = path.parent if str(path.parent) else Path(".")
-            if not folder.is_dir():
-                raise ValidationError(f"--rejects: the folder {folder} does not exist")
-            fd, self._tmp = tempfile.mkstemp(prefix=".rejects-", dir=folder)
-            os.chmod(self._tmp, 0o600)
-            self._handle = os.fdopen(fd, "w", newline="", encoding="utf-8")
-            self._writer = csv.writer(self._handle)
-            self._writer.writerow([*headers, "reason"])
+        self.failure: CrmError | None = None
+        self._out = target
+        if target is not None:
+            self._writer = csv.writer(target.open())
+            self._write([*headers, "reason"])
+
+    def _write(self, row: list[str]) -> None:
+        if self._out is None or self.failure is not None:
+            return
+        try:
+            self._writer.writerow(row)
+        except CrmError as exc:  # Output.write has already removed the temporary file
+            self.failure = exc
 
     def __call__(self, problem: RowProblem) -> None:
         self.count += 1
-        print(f"crm: line {problem.line}: {problem.reason}", file=sys.stderr)
-        if self._handle is not None:
-            cells = [render.neutralise(c) for c in problem.cells]
-            # short rows are padded, so the reason sits in the reason column
-            cells += [""] * (self.width - len(cells))
-            self._writer.writerow([*cells, f"line {problem.line}: {problem.reason}"])
+        note(f"line {problem.line}: {problem.reason}")
+        cells = [render.neutralise(c) for c in problem.cells]
+        # short rows are padded, so the reason sits in the reason column
+        cells += [""] * (self.width - len(cells))
+        self._write([*cells, f"line {problem.line}: {problem.reason}"])
 
     def close(self, keep: bool) -> None:
-        if self._handle is None or self.path is None:
+        """Give the file its name (`keep`) or remove it; raises what went wrong writing it."""
+        out, self._out = self._out, None
+        if out is None:
             return
-        self._handle.close()
-        if keep:
-            os.replace(self._tmp, self.path)
+        if not keep or self.failure is not None:
+            out.discard()
         else:
-            os.unlink(self._tmp)
+            out.finish()
+        if keep and self.failure is not None:
+            raise self.failure
 
 
 def _progress_reporter() -> tuple[Any, Any]:
@@ -150,13 +160,18 @@ def run_import(
 
     options = ImportOptions(source, tuple(mapping or ()), on_duplicate.value, dry_run, strict)
     database = db(ctx)
+    target = None  # checked before anything is read or written
+    if rejects is not None:
+        protect = [*database_files(database.path), *input_file(file)]
+        target = Output(rejects, "--rejects", protect=protect)
+    failure: CrmError | None = None
     with _open_input(file) as stream:
         table: Table = open_table(
             stream, name="stdin" if file == "-" else file, encoding=encoding, delimiter=delimiter
         )
         if encoding is None and table.encoding not in ("utf-8", "utf-8-sig"):
             note(f"{table.name}: not UTF-8, read as {table.encoding}")
-        sink = _Rejects(rejects, table.headers)
+        sink = _Rejects(target, table.headers)
         bar, progress = _progress_reporter()
         run = import_leads if kind == "lead" else import_opportunities
         try:
@@ -164,13 +179,20 @@ def run_import(
                 bar.start()
             summary = run(database, table, options, progress=progress, on_reject=sink)
         except BaseException:
-            sink.close(keep=False)
+            with suppress(CrmError):
+                sink.close(keep=False)
             raise
         finally:
             if bar is not None:
                 bar.stop()
-        sink.close(keep=True)
+        try:
+            sink.close(keep=True)
+        except CrmError as exc:
+            failure = exc
     _print_summary(summary, as_json, kind)
+    if failure is not None:
+        done = "the import itself was saved" if summary.committed else "nothing was imported"
+        raise CrmError(f"{failure} ({done})")
     if strict and summary.rejected:
         raise CrmError(f"--strict: {summary.rejected} bad row(s), nothing was imported")
     if summary.rejected:

@@ -16,7 +16,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO
 
-from crmcli.errors import ValidationError
+from crmcli.errors import UsageError, ValidationError
 from crmcli.importing.headers import normalise_header
 
 __all__ = ["CHUNK_SIZE", "DELIMITERS", "Table", "open_table"]
@@ -193,12 +193,24 @@ def _refuse_binary(prefix: bytes, name: str) -> None:
         )
 
 
+NOT_CHARACTER_SETS = frozenset({"idna", "punycode", "unicode-escape", "raw-unicode-escape"})
+"""Text codecs of Python that are not the encoding of a file: host names, escape syntaxes."""
+
+
 def _resolve_encoding(encoding: str, prefix: bytes, name: str) -> tuple[str, int]:
-    """Check a given encoding; a UTF-8 or UTF-16 BOM matching it is skipped."""
+    """Check a given encoding; a UTF-8 or UTF-16 BOM matching it is skipped.
+
+    Only character sets are accepted: Python's bytes-to-bytes codecs (`rot13`, `hex`,
+    `base64`, `zlib` …) are not text encodings and fail deep inside the reader otherwise.
+    """
+    hint = "a text encoding such as utf-8, cp1252, latin-1 or utf-16"
     try:
-        codec = codecs.lookup(encoding).name
-    except LookupError:
-        raise ValidationError(f'--encoding: "{encoding}" is not a known encoding') from None
+        info = codecs.lookup(encoding)
+    except (LookupError, ValueError):  # ValueError: a NUL in the name
+        raise UsageError(f'--encoding: "{encoding}" is not a known encoding (use {hint})') from None
+    codec = info.name
+    if not getattr(info, "_is_text_encoding", True) or codec in NOT_CHARACTER_SETS:
+        raise UsageError(f'--encoding: "{encoding}" is not a text encoding (use {hint})')
     if codec == "utf-8" and prefix.startswith(codecs.BOM_UTF8):
         return "utf-8-sig", 0
     if codec == "utf-16-le" and prefix.startswith(codecs.BOM_UTF16_LE):

@@ -10,7 +10,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crmcli import clock
+from crmcli import clock, outfiles
 from crmcli.errors import StorageError
 from crmcli.store import location
 from crmcli.store.migrations import MIGRATIONS, MIGRATIONS_TABLE_SQL, known_names
@@ -417,37 +417,31 @@ class Database:
         write lock (as `upgrade` does: nobody can change the file between backup and migration).
         The copy is written to a temporary 0600 file beside `dest`, checked with
         `PRAGMA integrity_check`, and only then moved into place: an existing `dest` is replaced
-        only when `replace` is true (atomically), and is never left half-written.
+        only when `replace` is true (atomically), and is never left half-written. `dest` goes
+        through the guard of every file crm writes (`outfiles`): never the database or its
+        `-wal`/`-shm`, and a device or FIFO gets the verified bytes written into it.
         """
         if self.path is None:
             raise StorageError("backup works on SQLite files only; use pg_dump for a server")
-        try:
-            fd, temp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-        except OSError as exc:
-            raise StorageError(f"cannot write {dest}: {exc.strerror or exc}") from None
-        os.close(fd)  # mkstemp made it 0600
-        try:
+        with outfiles.staged(
+            dest, "the backup", protect=outfiles.database_files(self.path), replace=replace
+        ) as temp:
             source = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
             target = sqlite3.connect(temp)
             try:
                 source.backup(target)
                 target.execute("PRAGMA journal_mode = DELETE")  # a single self-contained file
                 verdict = [row[0] for row in target.execute("PRAGMA integrity_check")]
+            except sqlite3.OperationalError as exc:
+                if "full" not in str(exc):
+                    raise
+                # "database or disk is full": the copy's disk; the temporary file goes
+                raise StorageError(f"cannot write {dest}: No space left on device") from None
             finally:
                 target.close()
                 source.close()
             if verdict != ["ok"]:
                 raise StorageError(f"the copy failed its integrity check: {verdict[0]}")
-            if replace:
-                os.replace(temp, dest)
-            else:
-                _link_no_clobber(temp, dest)
-        except OSError as exc:
-            raise StorageError(f"cannot write {dest}: {exc.strerror or exc}") from None
-        finally:
-            for leftover in (temp, f"{temp}-journal"):
-                with suppress(FileNotFoundError):
-                    os.unlink(leftover)
 
     def problems(self) -> list[str]:
         """What SQLite's integrity and foreign-key checks report (empty when all is well)."""
@@ -474,18 +468,6 @@ class Database:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
-
-
-def _link_no_clobber(temp: str, dest: Path) -> None:
-    """Give `temp` the name `dest` unless `dest` exists (atomic where hard links work)."""
-    try:
-        os.link(temp, dest)
-    except FileExistsError:
-        raise StorageError(f"{dest} exists: pass --force to overwrite it") from None
-    except OSError:  # no hard links on this file system
-        if dest.exists():
-            raise StorageError(f"{dest} exists: pass --force to overwrite it") from None
-        os.replace(temp, dest)
 
 
 def locale_currency() -> str:
