@@ -16,6 +16,7 @@ import typer
 
 from crmcli.cli import render
 from crmcli.cli.common import JsonOpt, db, note
+from crmcli.cli.streams import machine_stdout
 from crmcli.errors import UsageError, ValidationError
 from crmcli.outfiles import Output, database_files
 
@@ -62,7 +63,8 @@ def _destination(output: Path | None, ctx: typer.Context) -> Iterator[TextIO | O
     the database, a 0600 temporary file renamed into place, a device or FIFO written directly.
     """
     if output is None:
-        yield sys.stdout
+        with machine_stdout() as stream:  # UTF-8 whatever the locale, as FILE is
+            yield stream
         return
     target = Output(output, "--output", protect=database_files(db(ctx).path))
     with target:
