@@ -253,3 +253,102 @@ def _folder_rows(target: Path) -> list[tuple[object, ...]]:
         return list(conn.execute("SELECT name FROM lead ORDER BY id"))
     finally:
         conn.close()
+
+
+# -- finding 16: what --db names, and db check / newer schema on PostgreSQL ------------------
+
+
+def _device(folder: Path) -> Path:
+    node = folder / "null-device"
+    try:
+        os.mknod(node, 0o600 | stat.S_IFCHR, os.makedev(1, 3))  # a /dev/null of our own
+    except OSError as exc:
+        pytest.skip(f"cannot make a device node here: {exc.strerror}")
+    return node
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+@pytest.mark.parametrize("args", [["lead", "add", "Ana", "-q"], ["pipeline", "report"]])
+def test_db_naming_a_fifo_or_device_is_refused_at_once(
+    tmp_path: Path, kind: str, args: list[str]
+) -> None:
+    folder = tmp_path / "here"
+    folder.mkdir()
+    if kind == "fifo":
+        target = folder / "crm.db"
+        os.mkfifo(target)
+        expected = "is a named pipe (FIFO), not a regular file"
+    else:
+        target = _device(folder)
+        expected = "is a character device, not a regular file"
+    ran = crm(*args, db=target, timeout=30)  # it used to block for ever opening the FIFO
+    assert ran.code == 1
+    line = ran.one_line_error()
+    assert line == (
+        f"crm: error: {target} {expected}: a crmcli database is a file (refusing to open it)"
+    ), line
+    assert [p.name for p in folder.iterdir()] == [target.name]
+    assert not stat.S_ISREG(target.lstat().st_mode)
+
+
+def test_dangling_symlink_says_where_it_points(tmp_path: Path) -> None:
+    missing = tmp_path / "gone" / "crm.db"
+    link = tmp_path / "crm.db"
+    link.symlink_to(missing)
+    for args in (["lead", "add", "Ana", "-q"], ["lead", "list"]):
+        ran = crm(*args, db=link)
+        assert ran.code == 1
+        line = ran.one_line_error()
+        assert line.startswith(
+            f"crm: error: {link} is a symbolic link to {missing}, which does not exist"
+        ), line
+        assert f"crm --db {missing} db init" in line
+    assert link.is_symlink() and os.readlink(link) == str(missing)
+    assert not missing.parent.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["crm.db"]
+
+
+@pytest.mark.postgres_only
+def test_db_check_on_postgresql_checks_something(backend_url: str) -> None:
+    import psycopg
+
+    env = crm_env(backend_url)
+    assert crm("contact", "add", "Ana", "--account", "Acme", "-q", env=env).code == 0
+    healthy = crm("db", "check", env=env)
+    assert healthy.code == 0, healthy.stderr
+    assert healthy.stdout == "ok\n"
+    assert "checked: PostgreSQL: the rows of " in healthy.stderr
+    assert "foreign keys" in healthy.stderr
+
+    libpq = backend_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(libpq, autocommit=True) as server:
+        # what a restore with triggers off can leave: a contact of an account that is not there
+        server.execute("SET session_replication_role = replica")
+        server.execute("CREATE TEMP TABLE orphan AS SELECT * FROM contact LIMIT 1")
+        server.execute("UPDATE orphan SET id = 50, account_id = 999")
+        server.execute("INSERT INTO contact SELECT * FROM orphan")
+        server.execute("ALTER TABLE opportunity DISABLE TRIGGER ALL")
+    broken = crm("db", "check", env=env)
+    assert broken.code == 1
+    assert "foreign key: contact row 50 points to a missing account" in broken.stdout
+    assert "foreign-key trigger(s) of opportunity are disabled" in broken.stdout
+    assert broken.stderr.splitlines()[-1].startswith("crm: error: 2 problem(s) found in ")
+
+
+@pytest.mark.postgres_only
+def test_newer_schema_on_postgresql_speaks_of_the_database(backend_url: str) -> None:
+    import psycopg
+
+    env = crm_env(backend_url)
+    assert crm("lead", "add", "Ana", "-q", env=env).code == 0
+    libpq = backend_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(libpq, autocommit=True) as server:
+        server.execute(
+            "INSERT INTO crm_migrations (name, applied_at) VALUES ('9999_from_the_future', now())"
+        )
+    ran = crm("lead", "list", env=env)
+    assert ran.code == 1
+    line = ran.one_line_error()
+    assert "was written by a newer crmcli (schema 9999_from_the_future)" in line, line
+    assert line.endswith("(the database was not modified)"), line
+    assert "file" not in line

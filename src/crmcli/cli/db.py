@@ -29,7 +29,11 @@ def path(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
 @app.command("check")
 def check(ctx: typer.Context, as_json: JsonOpt = False) -> None:
-    """Run SQLite's integrity and foreign-key checks, and report plainly."""
+    """Check the database, and report plainly.
+
+    SQLite: its integrity and foreign-key checks. PostgreSQL: every foreign key's rows, and
+    every constraint validated and enforced (the server checks its own pages).
+    """
     from crmcli.errors import StorageError
     from crmcli.services.maintenance import check_database
 
@@ -39,7 +43,10 @@ def check(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     else:
         for line in result.problems or ["ok"]:
             print(line)
-        note(f"schema {result.schema}, {result.leads} leads, {result.opportunities} deals")
+        note(
+            f"schema {result.schema}, {result.leads} leads, {result.opportunities} deals; "
+            f"checked: {result.checked}"
+        )
     if result.problems:
         raise StorageError(f"{len(result.problems)} problem(s) found in {result.path}")
 

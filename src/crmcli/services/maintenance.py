@@ -20,17 +20,21 @@ class CheckResult:
     leads: int
     opportunities: int
     problems: list[str]
+    checked: str
+    """What was checked, in a few words: never an "ok" that checked nothing."""
 
 
 def check_database(db: Database) -> CheckResult:
     """Integrity and foreign-key checks, with a few counts."""
     applied = db.applied_migrations()
+    problems, checked = db.check()
     return CheckResult(
         path=db.display,
         schema=applied[-1] if applied else "",
         leads=db.count("lead"),
         opportunities=db.count("opportunity"),
-        problems=db.problems(),
+        problems=problems,
+        checked=checked,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -33,7 +34,7 @@ def _quiet(_: str) -> None:
 
 
 def prepare_sqlite_file(path: Path) -> bool:
-    """Refuse what is not ours; create a new database 0600 in a 0700 folder. True if it is new.
+    """Refuse what is not ours (a FIFO, a device, a dangling link…); create a new database 0600 in a 0700 folder. True if it is new.
 
     A new file appears under its name only once it already holds a SQLite header (it is made
     beside it under a temporary name and hard-linked into place), so a crmcli database is
@@ -50,13 +51,53 @@ def prepare_sqlite_file(path: Path) -> bool:
         raise StorageError(f"cannot use {path}: {exc.strerror or exc}") from None
 
 
+_NOT_REGULAR = {
+    stat.S_IFIFO: "a named pipe (FIFO)",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+def _kind(mode: int) -> str | None:
+    """What a file that is not a regular one is ("a named pipe (FIFO)"), None if regular."""
+    if stat.S_ISREG(mode):
+        return None
+    return _NOT_REGULAR.get(stat.S_IFMT(mode), "something other than a file")
+
+
+def _read_head(path: Path) -> bytes:
+    """The first 16 bytes of the regular file `path`, never opening anything else for reading.
+
+    A FIFO or a device is refused by its `stat` before any open (opening a FIFO blocks for
+    ever); the file is then opened non-blocking and checked again, in case it was swapped.
+    """
+    kind = _kind(path.stat().st_mode)
+    if kind is None:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        try:
+            kind = _kind(os.fstat(fd).st_mode)
+            if kind is None:
+                return os.read(fd, 16)
+        finally:
+            os.close(fd)
+    raise StorageError(
+        f"{path} is {kind}, not a regular file: a crmcli database is a file (refusing to open it)"
+    )
+
+
 def _prepare_sqlite_file(path: Path) -> bool:
+    if not path.exists() and path.is_symlink():
+        points = os.readlink(path)
+        raise StorageError(
+            f"{path} is a symbolic link to {points}, which does not exist: create the "
+            f"database there (crm --db {points} db init) or remove the link"
+        )
     if path.exists():
         if path.is_dir():
             raise StorageError(f"{path} is a directory, not a database file")
         try:
-            with path.open("rb") as handle:
-                head = handle.read(16)
+            head = _read_head(path)
         except OSError as exc:
             raise StorageError(f"cannot read {path}: {exc.strerror}") from None
         if not head:
@@ -231,7 +272,7 @@ def check_known(applied: list[str], where: str) -> None:
     if unknown:
         raise StorageError(
             f"{where} was written by a newer crmcli (schema {unknown[-1]}); "
-            "upgrade crmcli to use it (the file was not modified)"
+            "upgrade crmcli to use it (the database was not modified)"
         )
 
 
@@ -444,17 +485,28 @@ class Database:
                 raise StorageError(f"the copy failed its integrity check: {verdict[0]}")
 
     def problems(self) -> list[str]:
-        """What SQLite's integrity and foreign-key checks report (empty when all is well)."""
+        """What the database's checks report (empty when all is well); see `check`."""
+        return self.check()[0]
+
+    def check(self) -> tuple[list[str], str]:
+        """The problems found, and what was checked (a few words, for the person who asked).
+
+        SQLite: `PRAGMA integrity_check` (pages, indexes) and `foreign_key_check`.
+        PostgreSQL checks its pages itself and enforces constraints on every write, unless they
+        were switched off (`session_replication_role = replica`, disabled triggers, a
+        constraint added `NOT VALID`): so every constraint is checked for being validated and
+        enforced, and every foreign key's rows for pointing at a row that exists.
+        """
         found: list[str] = []
         with self.connection() as conn:
             if conn.dialect.name != "sqlite":
-                return found
+                return _server_problems(conn)
             for (line,) in conn.exec_driver_sql("PRAGMA integrity_check"):
                 if line != "ok":
                     found.append(f"integrity: {line}")
             for table, rowid, parent, _ in conn.exec_driver_sql("PRAGMA foreign_key_check"):
                 found.append(f"foreign key: {table} row {rowid} points to a missing {parent}")
-        return found
+        return found, "SQLite integrity_check and foreign_key_check"
 
     def count(self, table: str) -> int:
         """Rows in one of our tables."""
@@ -468,6 +520,47 @@ class Database:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+
+
+def _server_problems(conn: Connection) -> tuple[list[str], str]:
+    """`Database.check` on PostgreSQL, in the current schema (see there)."""
+    from sqlalchemy import inspect
+
+    found: list[str] = []
+    for table, name in conn.exec_driver_sql(
+        "SELECT conrelid::regclass::text, conname FROM pg_constraint "
+        "WHERE connamespace = current_schema()::regnamespace AND NOT convalidated ORDER BY 1, 2"
+    ):
+        found.append(f"constraint: {name} on {table} is not validated (added NOT VALID)")
+    for table, count in conn.exec_driver_sql(
+        "SELECT tgrelid::regclass::text, count(*) FROM pg_trigger "
+        "JOIN pg_class ON pg_class.oid = tgrelid "
+        "WHERE pg_class.relnamespace = current_schema()::regnamespace "
+        "AND tgconstraint <> 0 AND tgenabled = 'D' GROUP BY 1 ORDER BY 1"
+    ):
+        found.append(f"constraint: {count} foreign-key trigger(s) of {table} are disabled")
+    schema = inspect(conn)
+    keys = 0
+    for table in sorted(schema.get_table_names()):
+        primary = schema.get_pk_constraint(table)["constrained_columns"]
+        shown = primary[0] if len(primary) == 1 else "ctid"
+        for key in schema.get_foreign_keys(table):
+            keys += 1
+            parent = key["referred_table"]
+            pairs = list(zip(key["constrained_columns"], key["referred_columns"], strict=True))
+            present = " AND ".join(f'c."{mine}" IS NOT NULL' for mine, _ in pairs)
+            match = " AND ".join(f'p."{theirs}" = c."{mine}"' for mine, theirs in pairs)
+            orphans = conn.exec_driver_sql(
+                f'SELECT c."{shown}" FROM "{table}" c WHERE {present} '
+                f'AND NOT EXISTS (SELECT 1 FROM "{parent}" p WHERE {match}) ORDER BY 1 LIMIT 100'
+            )
+            for (row,) in orphans:
+                found.append(f"foreign key: {table} row {row} points to a missing {parent}")
+    checked = (
+        f"PostgreSQL: the rows of {keys} foreign keys, and every constraint validated and "
+        "enforced (pages and indexes are the server's own to check: amcheck)"
+    )
+    return found, checked
 
 
 def locale_currency() -> str:
