@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperCommand
 
-from crmcli import __version__
+from crmcli import __version__, interrupts
 from crmcli.cli import streams
 from crmcli.cli.common import CrmGroup, State
 
@@ -165,4 +165,5 @@ def root(
 def main() -> None:
     """Console entry point."""
     streams.set_up()  # output the terminal cannot encode: look-alikes, never a traceback
+    interrupts.install()  # SIGTERM cleans up as Ctrl-C does: one line, exit 143, no temp files
     app(prog_name="crm")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar
 import typer
 from typer.core import TyperGroup
 
+from crmcli import interrupts
 from crmcli.domain import values
 from crmcli.errors import CrmError, UsageError
 
@@ -104,6 +105,8 @@ class CrmGroup(TyperGroup):
     """Turns CrmError and usage errors of sub-commands into one line on stderr and an exit code."""
 
     def invoke(self, ctx: Any) -> Any:
+        if ctx.parent is None:
+            interrupts.reset()
         try:
             return self._invoke(ctx)
         finally:
@@ -112,7 +115,21 @@ class CrmGroup(TyperGroup):
 
     def _invoke(self, ctx: Any) -> Any:
         try:
-            return super().invoke(ctx)
+            try:
+                result = super().invoke(ctx)
+            except typer.Exit:
+                interrupts.checkpoint()  # a signal held back during a commit: now it is said
+                raise
+            interrupts.checkpoint()
+            return result
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (interrupts.Terminated)
+            if state(ctx).debug:
+                _print_traceback(exc)
+            elif interrupts.saved():
+                say("crm: interrupted after the change was saved (it is in the database)")
+            else:
+                say("crm: interrupted: nothing was written")
+            raise typer.Exit(interrupts.exit_code(exc)) from None
         except CrmError as exc:
             if state(ctx).debug:
                 _print_traceback(exc)

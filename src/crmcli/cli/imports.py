@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
 
 import typer
 
+from crmcli import interrupts
 from crmcli.cli import render
 from crmcli.cli.common import db, note
 from crmcli.errors import CrmError, PartialImport, ValidationError
@@ -179,8 +180,9 @@ def run_import(
                 bar.start()
             summary = run(database, table, options, progress=progress, on_reject=sink)
         except BaseException:
+            # Interrupted once the import was committed: its rejects are kept (see interrupts)
             with suppress(CrmError):
-                sink.close(keep=False)
+                sink.close(keep=interrupts.saved())
             raise
         finally:
             if bar is not None:

@@ -11,7 +11,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crmcli import clock, outfiles
+from crmcli import clock, interrupts, outfiles
 from crmcli.errors import StorageError
 from crmcli.store import location
 from crmcli.store.migrations import MIGRATIONS, MIGRATIONS_TABLE_SQL, known_names
@@ -376,8 +376,12 @@ class Database:
     # -- transactions ------------------------------------------------------------------------
 
     @contextmanager
-    def connection(self, *, write: bool = False) -> Iterator[Connection]:
+    def connection(self, *, write: bool = False, saves: bool = False) -> Iterator[Connection]:
         """A connection inside one transaction.
+
+        The COMMIT runs with Ctrl-C and SIGTERM held back (`interrupts.deferred`), so an
+        interrupt lands before it (rolled back) or after it, never unknowably within; `saves`
+        records the commit as the user's change (`interrupts.saved`: what an interrupt reports).
 
         SQLite: BEGIN IMMEDIATE for writes (one writer at a time), a deferred BEGIN for reads.
         PostgreSQL: writes run in READ COMMITTED and rely on unique constraints (ON CONFLICT)
@@ -390,15 +394,20 @@ class Database:
             engine = engine.execution_options(**(_PG_WRITE if write else _PG_READ))
         elif write:
             engine = engine.execution_options(crm_write=True)
-        with engine.begin() as conn:
+        interrupts.checkpoint()  # a signal held back by an earlier commit stops us here
+        with engine.connect() as conn, conn.begin() as transaction:
             yield conn
+            with interrupts.deferred():
+                transaction.commit()
+                if saves:
+                    interrupts.note_saved()
 
     @contextmanager
     def write(self) -> Iterator[Repo]:
         """A repository in a write transaction: committed on success, rolled back on error."""
         from crmcli.store.repo import Repo
 
-        with self.connection(write=True) as conn:
+        with self.connection(write=True, saves=True) as conn:
             yield Repo(conn)
 
     @contextmanager
@@ -417,6 +426,7 @@ class Database:
             return
         if self._engine is None and not self._sqlite_current():
             self.engine()
+        interrupts.checkpoint()
         raw = connect_sqlite(self.path)
         try:
             raw.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
