@@ -7,7 +7,45 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
+from crmcli.errors import UsageError
+
 _pinned: datetime | None = None
+
+EARLIEST = datetime(1900, 1, 1)
+"""The earliest "now" CRM_NOW may pin: the first date crm accepts anywhere."""
+
+LATEST = datetime(9989, 12, 31, 23, 59, 59, 999999)
+"""The latest "now" CRM_NOW may pin: ten years before the calendar ends (9999-12-31), so the
+commands that look ahead from today (a ten-year `forecast --months 120`, tomorrow's agenda)
+still end on a date that exists."""
+
+_parsed: tuple[str, datetime] | None = None
+
+
+def _from_env(text: str) -> datetime:
+    """CRM_NOW as a naive UTC datetime, or a one-line usage error naming it and its value."""
+    global _parsed
+    if _parsed is not None and _parsed[0] == text:
+        return _parsed[1]
+    shown = text if len(text) <= 60 else text[:59] + "…"
+    try:
+        moment = datetime.fromisoformat(text.strip())
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(UTC).replace(tzinfo=None)
+    except ValueError:
+        raise UsageError(
+            f'CRM_NOW: "{shown}" is not an ISO 8601 date or time'
+            " (such as 2026-12-31 or 2026-12-31T09:00:00; unset it to use the clock)"
+        ) from None
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before the first UTC moment
+        moment = datetime.min
+    if not EARLIEST <= moment <= LATEST:
+        raise UsageError(
+            f'CRM_NOW: "{shown}" is out of range'
+            f" (from {EARLIEST.date().isoformat()} to {LATEST.date().isoformat()})"
+        )
+    _parsed = (text, moment)
+    return moment
 
 
 def utcnow() -> datetime:
@@ -16,10 +54,7 @@ def utcnow() -> datetime:
         return _pinned
     env = os.environ.get("CRM_NOW")
     if env:
-        moment = datetime.fromisoformat(env)
-        if moment.tzinfo is not None:
-            moment = moment.astimezone(UTC).replace(tzinfo=None)
-        return moment
+        return _from_env(env)
     return datetime.now(UTC).replace(tzinfo=None)
 
 

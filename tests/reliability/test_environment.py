@@ -149,3 +149,31 @@ def test_encoding_must_be_a_text_encoding(tmp_path: Path, kind: str, codec: str)
         f'crm: error: --encoding: "{codec}" is not a text encoding'
         " (use a text encoding such as utf-8, cp1252, latin-1 or utf-16)"
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("garbage", "is not an ISO 8601 date or time"),
+        ("9999-12-31", "is out of range (from 1900-01-01 to 9989-12-31)"),
+        ("0001-01-01T00:00:00+01:00", "is out of range (from 1900-01-01 to 9989-12-31)"),
+    ],
+)
+def test_a_bad_crm_now_is_one_line_naming_it(converted: Path, value: str, problem: str) -> None:
+    for command in (("forecast",), ("agenda",)):
+        ran = crm(*command, env=crm_env(converted, CRM_NOW=value))
+        assert ran.code == 2, ran.stderr
+        line = ran.one_line_error()
+        assert line.startswith(f'crm: error: CRM_NOW: "{value}" {problem}'), line
+        assert ran.stdout == ""
+
+
+def test_the_latest_crm_now_still_fits_every_look_ahead(converted: Path) -> None:
+    # ten years of quarters, tomorrow's agenda and a relative due date from the last moment
+    env = crm_env(converted, CRM_NOW="9989-12-31T23:59:59")
+    forecast = crm("forecast", "--by", "quarter", "--months", "120", "--json", env=env)
+    assert forecast.code == 0, forecast.stderr
+    periods = json.loads(forecast.stdout)["periods"]
+    assert (periods[0]["period"], periods[-1]["period"]) == ("9989-Q4", "9999-Q3")
+    agenda = crm("agenda", "--json", env=env)
+    assert agenda.code == 0, agenda.stderr
