@@ -10,6 +10,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from crmcli.domain import values
 from crmcli.domain.values import (
     MAX_AMOUNT,
     cents_to_money,
@@ -24,7 +25,7 @@ from crmcli.domain.values import (
     parse_probability,
     parse_when,
 )
-from crmcli.errors import CrmError, ValidationError
+from crmcli.errors import CrmError, UsageError, ValidationError
 
 NBSP = "\u00a0"
 NNBSP = "\u202f"
@@ -891,3 +892,67 @@ def test_parse_when_grammar_fuzz(text: str) -> None:
         return
     assert moment.tzinfo is None
     assert parse_datetime(text, now=NOW) == moment
+
+
+# -- issue 11: references, invisible characters, name keys ---------------------------------
+
+_BLANKS = st.text(alphabet=st.sampled_from(" \t\n\u00a0\u3000\u200b\u200e\u202e\u2028\ufeff"))
+
+
+@given(_BLANKS)
+def test_parse_reference_refuses_every_blank_reference(text: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        values.parse_reference(text, "opportunity")
+    assert str(caught.value) == "opportunity: an empty reference (give an id or a name)"
+    assert caught.value.exit_code == 2
+
+
+@given(st.text())
+def test_parse_reference_gives_an_id_or_a_trimmed_name_with_a_key(text: str) -> None:
+    try:
+        parsed = values.parse_reference(text, "account")
+    except UsageError:
+        assert values.normalise_name(text.strip()) == ""
+        return
+    if isinstance(parsed, int):
+        assert text.strip().isascii() and text.strip().isdigit()
+    else:
+        assert parsed == text.strip() and values.normalise_name(parsed) != ""
+
+
+@given(st.text())
+def test_normalise_name_is_idempotent_and_has_nothing_invisible(text: str) -> None:
+    key = values.normalise_name(text)
+    assert values.normalise_name(key) == key
+    assert key == key.strip() and "  " not in key
+    assert all(unicodedata.category(ch) not in ("Cf", "Zl", "Zp") for ch in key)
+
+
+@pytest.mark.parametrize(
+    "lookalike",
+    ["Ａｃｍｅ", "Ac\u200bme", "A\u202ecme\u202c", "\ufeffACME", " acme\u2028", "ac\u00adme"],
+)
+def test_lookalike_names_share_one_key(lookalike: str) -> None:
+    assert values.normalise_name(lookalike) == "acme"
+
+
+@given(st.text(alphabet=st.characters(codec="ascii")))
+def test_ascii_keys_are_unchanged(text: str) -> None:
+    assert values.normalise_name(text) == " ".join(text.split()).lower()
+
+
+def test_accents_are_kept_in_keys() -> None:
+    assert values.normalise_name(" Café  TRÊS Rios ") == "café três rios"
+
+
+@given(st.text())
+def test_clean_name_is_one_visible_line_or_a_refusal(text: str) -> None:
+    try:
+        name = values.clean_name(text)
+    except ValidationError:
+        return
+    assert name and len(name) <= values.MAX_NAME_LENGTH and name == name.strip()
+    assert all(
+        ch == " " or unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp", "Zs") for ch in name
+    )
+    assert values.clean_name(name) == name

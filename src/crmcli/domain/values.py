@@ -15,7 +15,10 @@ from crmcli.errors import UsageError, ValidationError
 
 __all__ = [
     "MAX_AMOUNT",
+    "MAX_ID",
+    "MAX_NAME_LENGTH",
     "cents_to_money",
+    "clean_name",
     "clean_text",
     "format_money",
     "money_to_cents",
@@ -67,6 +70,10 @@ def _error(field: str, value: str, reason: str) -> ValidationError:
 # --------------------------------------------------------------------------------------- text
 
 
+MAX_ID = 2**31 - 1
+"""The largest record id: PostgreSQL's INTEGER ids stop there, so both backends do."""
+
+
 def is_id_text(text: str) -> bool:
     """True when `text` is written as an id: ASCII digits only ("¹" and "٣" are not ids)."""
     return text.isascii() and text.isdigit()
@@ -92,18 +99,57 @@ def parse_reference(text: str, kind: str, *, ids_only: bool = False) -> int | st
 
 
 def normalise_name(text: str) -> str:
-    """Return the key used to compare names: NFC, trimmed, single-spaced, case-folded."""
-    if text.isascii():  # fast path: NFC is a no-op and casefold is lower-casing
+    """Return the key used to compare names: NFKC, trimmed, single-spaced, case-folded.
+
+    Invisible format characters (Unicode category Cf: zero-width spaces and joiners, bidi
+    marks and overrides, the BOM, the soft hyphen) are dropped; line and paragraph separators
+    and every other whitespace count as one space; NFKC folds compatibility forms (full-width
+    ``Ａｃｍｅ``, ligatures, ``™``) onto their plain letters. Accents are kept. ASCII names get
+    the same key as before any of this (lower-cased, single-spaced).
+    """
+    if text.isascii():  # fast path: NFKC is a no-op, no Cf, and casefold is lower-casing
         return " ".join(text.split()).lower()
     if not text.isprintable():
         # bytes of a non-UTF-8 argument (surrogateescape) can match no stored name
         text = _SURROGATES.sub("\ufffd", text)
-    text = unicodedata.normalize("NFC", text)
+        text = _drop_format_characters(text)
+    text = unicodedata.normalize("NFKC", text)
     text = " ".join(text.split())
-    return unicodedata.normalize("NFC", text.casefold())
+    key = unicodedata.normalize("NFKC", text.casefold())
+    if not key.isprintable():  # NFKC of the case-folded text may bring back a space or a Cf
+        key = " ".join(_drop_format_characters(key).split())
+    return key
 
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _drop_format_characters(text: str) -> str:
+    """`text` without its Unicode format characters (category Cf)."""
+    return "".join(ch for ch in text if ch.isprintable() or unicodedata.category(ch) != "Cf")
+
+
+MAX_NAME_LENGTH = 500
+"""The longest name (of a lead, contact, account, deal, stage, or an activity's subject)."""
+
+
+def clean_name(text: str, *, field: str = "name") -> str:
+    """Return a name as `clean_text` does, but on one line and with nothing invisible in it.
+
+    Format characters (category Cf: zero-width, bidi overrides, BOM...) are dropped, and tabs,
+    newlines, line and paragraph separators and other whitespace become plain spaces, so a
+    name can neither fake a row of a listing nor pass for another name. Refused: control
+    characters, empty (or only invisible) names, names longer than `MAX_NAME_LENGTH`.
+    """
+    cleaned = clean_text(text, field=field)
+    if cleaned is not None and not cleaned.isprintable():
+        cleaned = _drop_format_characters(cleaned)
+        cleaned = "".join(" " if ch.isspace() else ch for ch in cleaned).strip()
+    if not cleaned:
+        raise ValidationError(f"{field}: must not be empty")
+    if len(cleaned) > MAX_NAME_LENGTH:
+        raise ValidationError(f"{field}: is longer than {MAX_NAME_LENGTH} characters")
+    return cleaned
 
 
 def clean_text(text: str | None, *, field: str = "text") -> str | None:

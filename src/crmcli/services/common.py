@@ -6,7 +6,7 @@ import getpass
 import os
 from decimal import Decimal
 
-from crmcli.domain.values import MAX_AMOUNT, clean_text
+from crmcli.domain.values import MAX_AMOUNT, clean_name
 from crmcli.errors import ValidationError
 
 
@@ -22,13 +22,8 @@ def default_owner() -> str | None:
 
 
 def required_name(value: str, *, field: str = "name") -> str:
-    """A cleaned, non-empty name."""
-    name = clean_text(value, field=field)
-    if not name:
-        raise ValidationError(f"{field}: must not be empty")
-    if len(name) > 500:
-        raise ValidationError(f"{field}: is longer than 500 characters")
-    return name
+    """A cleaned, non-empty name on one line, with nothing invisible (`values.clean_name`)."""
+    return clean_name(value, field=field)
 
 
 def checked_probability(value: int | None, *, field: str = "probability") -> int | None:

@@ -190,10 +190,77 @@ CREATE INDEX ix_lead_owner_key ON lead (owner_key)
 """Covering indexes for `forecast` (open deals by close date, won deals by close time) and the
 owner filter of `lead list`; the pipeline report already has ix_opportunity_open_stage."""
 
+
+# (table, key column, the column(s) it is computed from); "search" is the lead's search key.
+_NAME_KEYS = (
+    ("account", "name_key", "name"),
+    ("stage", "name_key", "name"),
+    ("contact", "name_key", "name"),
+    ("opportunity", "name_key", "name"),
+    ("opportunity", "owner_key", "owner"),
+    ("lead", "owner_key", "owner"),
+    ("lead", "source_key", "source"),
+    ("activity", "owner_key", "owner"),
+    ("lead", "search_key", "search"),
+)
+_UNIQUE_KEYS = {("account", "name_key"), ("stage", "name_key")}
+
+
+def _nfc_key(text: str) -> str:
+    """The matching key of a name before 0004: NFC, single-spaced, case-folded."""
+    import unicodedata
+
+    text = " ".join(unicodedata.normalize("NFC", text).split())
+    return unicodedata.normalize("NFC", text.casefold())
+
+
+def _rekey_names(conn: Connection) -> None:
+    """0004: recompute the matching keys that `normalise_name` now folds further (issue 11).
+
+    Keys drop format characters (zero-width, bidi) and fold compatibility forms with NFKC
+    (``Ａｃｍｅ``, ``™``, ``º``); only rows whose key changes are rewritten (ASCII names and
+    plain accented ones keep theirs, byte for byte). Where an account or stage would take the key of another one
+    (two accounts that both read "Acme"), it keeps its old key: nothing is merged or lost, and
+    it is still reached by its id.
+    """
+    from sqlalchemy import text
+
+    from crmcli.domain.values import normalise_name
+    from crmcli.store.repo import lead_search_key
+
+    for table, key_column, source in _NAME_KEYS:
+        columns = "name, email, company" if source == "search" else source
+        found = conn.execute(text(f"SELECT id, {key_column}, {columns} FROM {table} ORDER BY id"))
+        changed: list[tuple[int, str | None]] = []
+        for row in found:
+            parts = [str(p) for p in row[2:] if p is not None]
+            if all(p.isascii() or _nfc_key(p) == normalise_name(p) for p in parts):
+                continue  # a key the new folding does not change is left exactly as it is
+            new: str | None
+            if source == "search":
+                new = lead_search_key(row[2], row[3], row[4])
+            else:
+                new = normalise_name(row[2]) if row[2] else None
+            if new != row[1]:
+                changed.append((int(row[0]), new))
+        for row_id, new in changed:
+            if (table, key_column) in _UNIQUE_KEYS:
+                taken = conn.execute(
+                    text(f"SELECT 1 FROM {table} WHERE {key_column} = :k AND id <> :i"),
+                    {"k": new, "i": row_id},
+                ).first()
+                if taken is not None:
+                    continue
+            conn.execute(
+                text(f"UPDATE {table} SET {key_column} = :k WHERE id = :i"), {"k": new, "i": row_id}
+            )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_core", _run_sql(_M0001_CORE)),
     Migration("0002_activities", _run_sql(_M0002_ACTIVITIES)),
     Migration("0003_report_indexes", _run_sql(_M0003_REPORT_INDEXES)),
+    Migration("0004_fold_name_keys", _rekey_names),
 )
 """Every migration, oldest first. Append only."""
 
