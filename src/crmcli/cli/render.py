@@ -157,6 +157,33 @@ def console(stderr: bool = False) -> Any:
     )
 
 
+CELL_LIMIT = 2_000
+"""The most characters of one value a table or record shows (JSON and CSV show everything)."""
+
+_UNSHOWN = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+"""Characters a table never writes as they are: controls (C0, DEL, C1: ESC [ … drives the
+terminal), format characters (bidi overrides, zero-width), line and paragraph separators."""
+
+
+def shown(text: str) -> str:
+    """`text` as a table cell may put it on a terminal or a pipe: at most `CELL_LIMIT`
+    characters (then a note of how many more there are), and every control, format or
+    separator character escaped as Python writes it (``\\x1b``, ``\\n``, ``\\u202e``), so a
+    value can neither drive the terminal nor fake a line of the output."""
+    suffix = ""
+    if len(text) > CELL_LIMIT:
+        suffix = f"… ({len(text) - CELL_LIMIT:,} more characters; --json shows all)"
+        text = text[:CELL_LIMIT]
+    if not text.isprintable():
+        text = "".join(
+            ch.encode("unicode_escape", "backslashreplace").decode("ascii")
+            if unicodedata.category(ch) in _UNSHOWN
+            else ch
+            for ch in text
+        )
+    return text + suffix
+
+
 def print_table(
     rows: Sequence[Sequence[str]],
     headers: Sequence[str],
@@ -165,7 +192,14 @@ def print_table(
     right: Sequence[int] = (),
     footer: Sequence[str] | None = None,
 ) -> None:
-    """A table on stdout: boxed on a terminal, plain aligned columns when piped."""
+    """A table on stdout: boxed on a terminal, plain aligned columns when piped.
+
+    Every cell, header, title and footer goes through `shown` (escaped, capped).
+    """
+    rows = [[shown(text) for text in row] for row in rows]
+    headers = [shown(text) for text in headers]
+    title = None if title is None else shown(title)
+    footer = None if footer is None else [shown(text) for text in footer]
     tty = is_terminal()
     if not tty:
         plain = plain_table(rows, headers, title=title, right=right, footer=footer)

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
+from crmcli.domain.values import clean_text
 from crmcli.errors import ValidationError
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "OPP_FIELDS",
     "Mapping",
     "build_mapping",
+    "check_headers",
     "normalise_header",
     "parse_map_options",
 ]
@@ -364,6 +366,19 @@ def _label(header: str, index: int) -> str:
     return f'"{header}"' if header.strip() else f"column {index + 1}"
 
 
+def check_headers(headers: Sequence[str]) -> None:
+    """Refuse the file when a header holds a control character (ESC, NUL, BEL...).
+
+    Headers become the keys of a lead's extras, shown by `lead show`: they go through
+    `clean_text`, the cleaner of every other text, so a shared file cannot carry escape
+    sequences into anyone's terminal. The whole file is refused (one line naming the column):
+    a header is not data to skip row by row.
+    """
+    for index, header in enumerate(headers):
+        if not header.isprintable():  # rare: only then ask the cleaner
+            clean_text(header, field=f"header of column {index + 1}")
+
+
 def build_mapping(
     headers: Sequence[str],
     aliases: dict[str, str],
@@ -379,6 +394,7 @@ def build_mapping(
     ``Celular``): the other is then kept as an extra. ``first_name``/``last_name`` are used only
     when no column gives the full name; ``Nome`` next to ``Sobrenome`` is the first name.
     """
+    check_headers(headers)
     allowed = set(allowed_fields)
     keys = [normalise_header(h) for h in headers]
     fields: list[str | None] = [None] * len(headers)

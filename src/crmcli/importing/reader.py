@@ -27,6 +27,11 @@ CHUNK_SIZE = 64 * 1024
 DELIMITERS = (",", ";", "\t", "|")
 """The delimiters that are detected (``--delimiter`` may name any single character)."""
 
+FIELD_LIMIT = 16 * 1024 * 1024
+"""The longest cell a CSV file may hold, in characters. Python's csv stops at 131,072 by
+default, which made a file crm exported itself (a long note) fatal to import as a whole."""
+csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
+
 _SAMPLE_LINES = 50
 _SEP_LINE = re.compile(r"sep=(.)(?:\r\n|\r|\n)?", re.IGNORECASE)
 _FALLBACK_ERRORS = "crmcli-import-cp1252"
@@ -343,6 +348,8 @@ class _Rows:
         if message == "unexpected end of data":
             return ValidationError(f"{self._name}: line {start}: unterminated quoted field")
         line = self._reader.line_num + self._offset
+        if message.startswith("field larger than field limit"):
+            message = f"a cell is longer than {FIELD_LIMIT:,} characters"
         return ValidationError(f"{self._name}: line {line}: {message}")
 
     def next_row(self) -> tuple[int, list[str]] | None:

@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from crmcli.domain.models import ActivityType, ContactType, LeadStatus, OppStatus
-from crmcli.domain.values import MAX_AMOUNT
+from crmcli.domain.values import MAX_AMOUNT, MAX_ID, clean_name, clean_text, normalise_email
 from crmcli.errors import ValidationError
 from crmcli.store import dump
 from crmcli.store.db import Database
@@ -268,8 +268,68 @@ def _record(
         if choices is not None and value not in {c.value for c in choices}:
             names = ", ".join(c.value for c in choices)
             raise ValidationError(f"{where}.{field.name}: {_shown(value)} is not one of {names}")
-        record[field.name] = value
+        record[field.name] = _held_to_the_rules(entity, field, value, f"{where}.{field.name}")
+    _check_closed(entity, where, record)
     return record
+
+
+# Fields the other entry points hold to a rule of their own (names, e-mails), by entity.
+_NAMES = {
+    ("leads", "name"),
+    ("accounts", "name"),
+    ("contacts", "name"),
+    ("opportunities", "name"),
+    ("stages", "name"),
+    ("activities", "subject"),
+}
+_EMAILS = {("leads", "email"), ("contacts", "email")}
+
+
+def _held_to_the_rules(entity: str, field: dump.DumpField, value: Any, path: str) -> Any:
+    """`value` checked as `lead add`, `opp add`... check it (the same functions): names by
+    `clean_name` (non-empty, one line, at most 500 characters), e-mails by `normalise_email`,
+    every other text and the extras' keys and values by `clean_text` (no control characters),
+    ids from 1 to `MAX_ID`. The message names the path: ``leads[3].name: … contains a
+    control character``."""
+    if value is None:
+        return None
+    if field.kind == "int" and (field.name == "id" or field.name.endswith("_id")):
+        if not 1 <= value <= MAX_ID:
+            raise ValidationError(
+                f"{path}: {value} is not an id from 1 to {MAX_ID} (the ids PostgreSQL's"
+                " INTEGER columns hold, on both backends)"
+            )
+        return value
+    if field.kind == "json":
+        extras: dict[str, str] = {}
+        for key, text in value.items():
+            clean_key = clean_text(key, field=f"{path} key")
+            if clean_key is None:
+                raise ValidationError(f"{path}: a key is empty")
+            extras[clean_key] = clean_text(text, field=f"{path}.{clean_key}") or ""
+        return extras
+    if field.kind != "text":
+        return value
+    if (entity, field.name) in _NAMES:
+        return clean_name(value, field=path)
+    if (entity, field.name) in _EMAILS:
+        return normalise_email(value, field=path)
+    text = clean_text(value, field=path)
+    if text is None and not field.nullable:
+        raise ValidationError(f"{path}: must not be empty")
+    return text
+
+
+def _check_closed(entity: str, where: str, record: Mapping[str, Any]) -> None:
+    """A won or lost deal has the time it closed; an open one has none (as `opp win`,
+    `opp lose` and `opp reopen` leave them)."""
+    if entity != "opportunities":
+        return
+    closed = record.get("closed_at")
+    if record.get("status") in ("won", "lost") and closed is None:
+        raise ValidationError(f"{where}.closed_at: a {record['status']} deal needs closed_at")
+    if record.get("status") == "open" and closed is not None:
+        raise ValidationError(f"{where}.closed_at: an open deal has no closed_at (null)")
 
 
 def _list(document: Mapping[str, Any], key: str) -> list[Any]:
