@@ -35,6 +35,7 @@ from sqlalchemy import (
 
 from crmcli.domain.values import normalise_name
 from crmcli.store.repo import ACCOUNTS, HISTORY, LEADS, OPPS, STAGES, text_order
+from crmcli.store.sqlread import is_integer_overflow
 from crmcli.store.tables import ActivityRow
 
 ACTIVITIES: Table = ActivityRow.__table__  # type: ignore[attr-defined]
@@ -110,21 +111,51 @@ def win_rate_rows(
         .where(*conditions)
         .subquery("closed_deals")
     )
-    query = (
-        select(
-            _first_spelling(table, key_column, shown_column, inner.c.key),
-            func.sum(inner.c.won),
-            func.sum(inner.c.lost),
-            func.sum(inner.c.won_cents),
-            func.sum(inner.c.lost_cents),
+
+    def query(split: bool) -> Any:
+        sums = (inner.c.won_cents, inner.c.lost_cents)
+        return (
+            select(
+                _first_spelling(table, key_column, shown_column, inner.c.key),
+                func.sum(inner.c.won),
+                func.sum(inner.c.lost),
+                *(part for column in sums for part in _total(column, split=split)),
+            )
+            .group_by(inner.c.key)
+            .order_by(text_order(conn, inner.c.key))
         )
-        .group_by(inner.c.key)
-        .order_by(text_order(conn, inner.c.key))
-    )
+
     return [
         (str(r[0]) if r[0] is not None else NO_GROUP, int(r[1]), int(r[2]), int(r[3]), int(r[4]))
-        for r in conn.execute(query)
+        for r in _summed(conn, query, totals=2)
     ]
+
+
+def _total(column: Any, *, split: bool) -> list[Any]:
+    """`sqlread.total_sql` as SQLAlchemy expressions: one sum, or its high and low parts."""
+    if not split:
+        return [func.sum(column)]
+    return [func.sum(column.op(">>")(32)), func.sum(column.op("&")(0xFFFFFFFF))]
+
+
+def _summed(conn: Connection, query: Any, *, totals: int) -> list[tuple[Any, ...]]:
+    """The rows of `query(False)`, whose last `totals` columns are `_total` sums; on SQLite's
+    "integer overflow" (a sum past 2^63 - 1), the rows of `query(True)` with each pair of
+    parts joined exactly (see `sqlread.summed_rows`, the same for the light read path)."""
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        return [tuple(r) for r in conn.execute(query(False))]
+    except OperationalError as exc:
+        if conn.dialect.name != "sqlite" or not is_integer_overflow(exc):
+            raise
+    joined: list[tuple[Any, ...]] = []
+    for row in conn.execute(query(True)):
+        keep = len(row) - 2 * totals
+        parts = [int(p or 0) for p in row[keep:]]
+        sums = [parts[i] * 2**32 + parts[i + 1] for i in range(0, len(parts), 2)]
+        joined.append((*row[:keep], *sums))
+    return joined
 
 
 # -- lead conversion -----------------------------------------------------------------------

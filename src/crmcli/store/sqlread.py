@@ -13,7 +13,7 @@ This module imports nothing heavy: keep it that way (tests/test_startup.py check
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
@@ -72,6 +72,56 @@ def sqlite_value(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     return value
+
+
+# -- exact totals ---------------------------------------------------------------------------
+
+_LOW_BITS = 0xFFFFFFFF
+
+
+def total_sql(expr: str, *, split: bool = False) -> str:
+    """SQL for the sum of an integer expression, 0 when there are no rows.
+
+    With `split`, two columns: the sum of the high parts (`expr >> 32`) and of the low 32 bits
+    (`expr & 0xFFFFFFFF`), each far from SQLite's 64-bit limit; `summed_rows` adds them up
+    exactly in Python (x = (x >> 32) · 2³² + (x & 0xFFFFFFFF), negatives included).
+    """
+    if not split:
+        return f"COALESCE(SUM({expr}), 0)"
+    return f"COALESCE(SUM(({expr}) >> 32), 0), COALESCE(SUM(({expr}) & {_LOW_BITS}), 0)"
+
+
+def is_integer_overflow(exc: BaseException) -> bool:
+    """True for SQLite's "integer overflow" (a SUM past 2^63 - 1), from either driver."""
+    return "integer overflow" in str(exc)
+
+
+def summed_rows(
+    reader: Reader,
+    build: Callable[[bool], str],
+    params: Mapping[str, Any],
+    *,
+    totals: int,
+) -> list[Row]:
+    """The rows of `build(False)`, whose last `totals` columns are `total_sql` sums.
+
+    PostgreSQL sums BIGINT into NUMERIC and never overflows. SQLite's SUM stops at 2^63 - 1
+    (93 deals at the largest amount make Σ amount × probability pass it): only then is the
+    query run again as `build(True)`, sums split in two and joined here, so the usual case
+    keeps its one fast pass over the covering index.
+    """
+    try:
+        return reader.rows(build(False), params)
+    except Exception as exc:
+        if reader.dialect != "sqlite" or not is_integer_overflow(exc):
+            raise
+    joined: list[Row] = []
+    for row in reader.rows(build(True), params):
+        keep = len(row) - 2 * totals
+        parts = row[keep:]
+        sums = [int(parts[i]) * 2**32 + int(parts[i + 1]) for i in range(0, len(parts), 2)]
+        joined.append((*row[:keep], *sums))
+    return joined
 
 
 # -- values as the drivers return them ------------------------------------------------------
@@ -206,14 +256,18 @@ def pipeline_rows(reader: Reader, *, owner: str | None = None) -> list[tuple[str
     if owner:
         owner_on = " AND o.owner_key = :owner"
         params["owner"] = normalise_name(owner)
-    sql = (
-        "SELECT s.name, COUNT(o.id), COALESCE(SUM(o.amount), 0),"
-        " COALESCE(SUM(o.amount * o.probability), 0)"
-        " FROM stage AS s LEFT JOIN opportunity AS o"
-        f" ON o.status = 'open' AND o.stage_id = s.id{owner_on}"
-        " GROUP BY s.id, s.name, s.position ORDER BY s.position, s.id"
-    )
-    return [(str(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in reader.rows(sql, params)]
+
+    def sql(split: bool) -> str:
+        return (
+            f"SELECT s.name, COUNT(o.id), {total_sql('o.amount', split=split)},"
+            f" {total_sql('o.amount * o.probability', split=split)}"
+            " FROM stage AS s LEFT JOIN opportunity AS o"
+            f" ON o.status = 'open' AND o.stage_id = s.id{owner_on}"
+            " GROUP BY s.id, s.name, s.position ORDER BY s.position, s.id"
+        )
+
+    found = summed_rows(reader, sql, params, totals=2)
+    return [(str(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in found]
 
 
 # -- forecast -------------------------------------------------------------------------------
@@ -253,16 +307,21 @@ def forecast_open(
         owner_and = " AND owner_key = :owner"
         params["owner"] = normalise_name(owner)
     period = period_sql(reader.dialect, "expected_close", by)
-    sql = (
-        "SELECT bucket, COUNT(*), COALESCE(SUM(cents), 0), COALESCE(SUM(cents * probability), 0)"
-        " FROM (SELECT CASE WHEN expected_close IS NULL THEN 'none'"
-        " WHEN expected_close < :today THEN 'overdue'"
-        " WHEN expected_close >= :horizon_end THEN 'later'"
-        f" ELSE {period} END AS bucket, amount AS cents, probability"
-        f" FROM opportunity WHERE status = 'open'{owner_and}) AS open_deals"
-        " GROUP BY bucket"
-    )
-    return [(str(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in reader.rows(sql, params)]
+
+    def sql(split: bool) -> str:
+        return (
+            f"SELECT bucket, COUNT(*), {total_sql('cents', split=split)},"
+            f" {total_sql('cents * probability', split=split)}"
+            " FROM (SELECT CASE WHEN expected_close IS NULL THEN 'none'"
+            " WHEN expected_close < :today THEN 'overdue'"
+            " WHEN expected_close >= :horizon_end THEN 'later'"
+            f" ELSE {period} END AS bucket, amount AS cents, probability"
+            f" FROM opportunity WHERE status = 'open'{owner_and}) AS open_deals"
+            " GROUP BY bucket"
+        )
+
+    found = summed_rows(reader, sql, params, totals=2)
+    return [(str(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in found]
 
 
 def forecast_won(
@@ -284,10 +343,14 @@ def forecast_won(
         owner_and = " AND owner_key = :owner"
         params["owner"] = normalise_name(owner)
     period = period_sql(reader.dialect, "closed_at", by)
-    sql = (
-        "SELECT period, COUNT(*), COALESCE(SUM(cents), 0)"
-        f" FROM (SELECT {period} AS period, amount AS cents FROM opportunity"
-        " WHERE status = 'won' AND closed_at >= :start AND closed_at < :end"
-        f"{owner_and}) AS won_deals GROUP BY period"
-    )
-    return [(str(r[0]), int(r[1]), int(r[2])) for r in reader.rows(sql, params)]
+
+    def sql(split: bool) -> str:
+        return (
+            f"SELECT period, COUNT(*), {total_sql('cents', split=split)}"
+            f" FROM (SELECT {period} AS period, amount AS cents FROM opportunity"
+            " WHERE status = 'won' AND closed_at >= :start AND closed_at < :end"
+            f"{owner_and}) AS won_deals GROUP BY period"
+        )
+
+    found = summed_rows(reader, sql, params, totals=1)
+    return [(str(r[0]), int(r[1]), int(r[2])) for r in found]
