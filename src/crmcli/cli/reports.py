@@ -12,6 +12,7 @@ import typer
 from crmcli.cli import render
 from crmcli.cli.common import CsvOpt, JsonOpt, date_option, db, sub_app
 from crmcli.cli.pipeline import bar
+from crmcli.reports import MAX_STALE_DAYS
 
 if TYPE_CHECKING:
     from crmcli.reports.analytics import (
@@ -445,6 +446,7 @@ def stale(
         typer.Option(
             "--days",
             min=1,
+            max=MAX_STALE_DAYS,
             metavar="N",
             help="Quiet for more than N days (default: the stage's expected days, else 14).",
         ),

@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from crmcli import clock
 from crmcli.domain.values import cents_to_money
 from crmcli.errors import ValidationError
+from crmcli.reports import MAX_STALE_DAYS
 from crmcli.store import report_queries as q
 from crmcli.store.db import Database
 
@@ -246,8 +247,8 @@ class StaleReport:
 
 def stale_report(db: Database, *, days: int | None = None, owner: str | None = None) -> StaleReport:
     """Open deals with no pending activity, quiet for too long, or past their close date."""
-    if days is not None and days < 1:
-        raise ValidationError("days: must be at least 1")
+    if days is not None and not 1 <= days <= MAX_STALE_DAYS:
+        raise ValidationError(f"days: must be from 1 to {MAX_STALE_DAYS}, not {days}")
     today = clock.today()
     with db.read() as repo:
         raw = q.stale_rows(repo.conn, now=clock.utcnow(), today=today, days=days, owner=owner)
