@@ -17,9 +17,10 @@ Imports only the standard library and `crmcli.errors`: the CLI and the store bot
 
 from __future__ import annotations
 
+import errno
 import os
+import secrets
 import stat
-import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -112,6 +113,7 @@ class Output:
         if found is not None and not replace and not self.direct:
             raise Duplicate(f"{self.path} exists: pass --force to overwrite it")
         self.temp: str | None = None
+        self.made: list[str] = []  # every temporary name tried (see `staged`)
         self._handle: IO[str] | None = None
 
     # -- writing text ----------------------------------------------------------------------
@@ -127,6 +129,9 @@ class Output:
         except OSError as exc:
             self.discard()
             raise self._error(exc) from None
+        except BaseException:  # Ctrl-C or SIGTERM right here: `with` would not call __exit__
+            self.discard()
+            raise
         return self
 
     def write(self, text: str) -> int:
@@ -183,11 +188,19 @@ class Output:
     # -- for writers that need a file name (SQLite's backup) --------------------------------
 
     def _make_temp(self) -> int:
-        fd, self.temp = tempfile.mkstemp(
-            prefix=f".{self.final.name}.", suffix=".tmp", dir=self.final.parent
-        )
-        os.fchmod(fd, 0o600)
-        return fd
+        """Create the temporary file 0600; its name is recorded before it exists, so an
+        interrupt at any moment leaves `discard` something to remove (mkstemp returns it only
+        after creating the file)."""
+        for _ in range(100):
+            self.temp = str(self.final.parent / f".{self.final.name}.{secrets.token_hex(4)}.tmp")
+            self.made.append(self.temp)
+            try:
+                return os.open(
+                    self.temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600
+                )
+            except FileExistsError:
+                continue
+        raise FileExistsError(errno.EEXIST, "no free temporary name", str(self.final.parent))
 
     def install(self, temp: str) -> None:
         """Put the finished file `temp` in place: renamed (or linked, without `replace`) over
@@ -218,19 +231,17 @@ def staged(
     out = Output(target, option, protect=protect, replace=replace)
     try:
         os.close(out._make_temp())
-    except OSError as exc:
-        raise out._error(exc) from None
-    temp = out.temp
-    assert temp is not None
-    try:
+        temp = out.temp
+        assert temp is not None
         yield temp
         out.install(temp)
     except OSError as exc:
         raise out._error(exc) from None
-    finally:
-        for leftover in (temp, f"{temp}-journal"):
-            with suppress(FileNotFoundError):
-                os.unlink(leftover)
+    finally:  # also after Ctrl-C or SIGTERM at any moment
+        for made in out.made:
+            for leftover in (made, f"{made}-journal"):
+                with suppress(FileNotFoundError):
+                    os.unlink(leftover)
 
 
 def _link_no_clobber(temp: str, final: Path, shown: Path) -> None:

@@ -172,17 +172,21 @@ def run_import(
         )
         if encoding is None and table.encoding not in ("utf-8", "utf-8-sig"):
             note(f"{table.name}: not UTF-8, read as {table.encoding}")
-        sink = _Rejects(target, table.headers)
         bar, progress = _progress_reporter()
         run = import_leads if kind == "lead" else import_opportunities
+        sink: _Rejects | None = None
         try:
+            sink = _Rejects(target, table.headers)
             if bar is not None:
                 bar.start()
             summary = run(database, table, options, progress=progress, on_reject=sink)
         except BaseException:
             # Interrupted once the import was committed: its rejects are kept (see interrupts)
             with suppress(CrmError):
-                sink.close(keep=interrupts.saved())
+                if sink is not None:
+                    sink.close(keep=interrupts.saved())
+                elif target is not None:
+                    target.discard()
             raise
         finally:
             if bar is not None:
