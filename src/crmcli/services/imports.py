@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from crmcli import clock
-from crmcli.domain.models import Lead, LeadStatus, OppStatus
+from crmcli.domain.models import Lead, LeadStatus, Opportunity, OppStatus
+from crmcli.domain.rules import check_open
 from crmcli.domain.values import normalise_name
-from crmcli.errors import ValidationError
+from crmcli.errors import InvalidTransition, ValidationError
 from crmcli.importing.headers import (
     LEAD_ALIASES,
     LEAD_FIELDS,
@@ -27,6 +29,7 @@ from crmcli.importing.headers import (
 )
 from crmcli.importing.reader import Table
 from crmcli.importing.rows import LeadRow, OppRow, RowError, parse_lead_row, parse_opp_row
+from crmcli.services import opportunities
 from crmcli.services.common import default_owner
 from crmcli.store.db import Database
 from crmcli.store.repo import Repo
@@ -306,7 +309,9 @@ def import_opportunities(
                 stage = stages.get(normalise_name(row.stage)) if row.stage else ordered[0]
                 if stage is None:
                     raise RowError(line, f'stage: "{row.stage}" is not a stage ({names})')
-                _apply_opp(repo, row, stage.id, options.on_duplicate == "update", owner, summary)
+                update = options.on_duplicate == "update"
+                status_given = _given(mapping.column("status"), cells)
+                _apply_opp(repo, row, stage.id, update, owner, summary, status_given=status_given)
             except RowError as exc:
                 _reject(summary, RowProblem(exc.line, exc.reason, cells), reject)
             if summary.read % 500 == 0:
@@ -316,6 +321,69 @@ def import_opportunities(
     return _run(db, summary, body, options=options)
 
 
+def _given(index: int | None, cells: Sequence[str]) -> bool:
+    """True when the row has a non-blank cell in column `index` (None: no such column)."""
+    return index is not None and index < len(cells) and bool(cells[index].strip())
+
+
+def _update_state(
+    repo: Repo, row: OppRow, opp: Opportunity, *, status_given: bool, now: datetime
+) -> Opportunity | None:
+    """Bring an existing deal to the stage, probability and status its row states, through
+    the transitions `crm opp advance/edit/win/lose` use (their checks, their history); None
+    when the row asks for nothing new. A change the rules refuse (moving a won deal, winning
+    a lost one, reopening from a sheet) rejects the row before anything of it is written.
+
+    As when a deal is added, a won or lost row's probability is the status's (100 or 0)."""
+    stage = None
+    if row.stage:
+        key = normalise_name(row.stage)
+        stage = next((s for s in repo.stages() if normalise_name(s.name) == key), None)
+
+    def wanted(deal: Opportunity) -> tuple[bool, bool, OppStatus]:
+        status = OppStatus(row.status) if status_given else deal.status
+        to_stage = stage is not None and stage.id != deal.stage_id
+        to_probability = (
+            status is OppStatus.OPEN
+            and row.probability is not None
+            and row.probability != deal.probability
+        )
+        return to_stage, to_probability, status
+
+    to_stage, to_probability, status = wanted(opp)
+    if not (to_stage or to_probability or status is not opp.status):
+        return None
+    repo.lock_stages(share=True)  # stages before the deal, as crm opp advance does
+    current = repo.opp_get(opp.id, lock=True)  # decided on the locked row: no race
+    to_stage, to_probability, status = wanted(current)
+    if current.status is not OppStatus.OPEN:
+        if status is OppStatus.OPEN:
+            raise RowError(
+                row.line,
+                f"status: opportunity {current.id} is {current.status.value}; a sheet does not"
+                " reopen a deal (crm opp reopen)",
+            )
+        if status is not current.status:
+            action = status.value  # won a lost deal, or lost a won one
+        elif to_stage or to_probability:
+            action = "moved" if to_stage else "given a probability"
+        else:
+            return None
+        try:
+            check_open(current, action)
+        except InvalidTransition as exc:
+            raise RowError(row.line, str(exc)) from None
+    if to_stage and stage is not None:
+        current = opportunities.move(repo, current, stage, probability=row.probability, now=now)
+    elif to_probability and row.probability is not None:
+        current = opportunities.set_probability(repo, current, row.probability, now)
+    if status is OppStatus.WON:
+        current = opportunities.win(repo, current, amount=None, now=now)
+    elif status is OppStatus.LOST:
+        current = opportunities.lose(repo, current, reason=None, competitor=None, now=now)
+    return current
+
+
 def _apply_opp(
     repo: Repo,
     row: OppRow,
@@ -323,6 +391,8 @@ def _apply_opp(
     update: bool,
     owner: str | None,
     summary: ImportSummary,
+    *,
+    status_given: bool = False,
 ) -> None:
     now = clock.utcnow()
     account = repo.account_find(row.account, exact_only=True)
@@ -347,6 +417,9 @@ def _apply_opp(
         if not update:
             summary.skipped += 1
             return
+        moved = _update_state(repo, row, duplicate, status_given=status_given, now=now)
+        if moved is not None:
+            duplicate = moved
         changes: dict[str, Any] = {}
         if duplicate.contact_id is None and contact_id is not None:
             changes["contact_id"] = contact_id
@@ -358,6 +431,7 @@ def _apply_opp(
             changes["amount"] = row.amount
         if changes:
             repo.opp_update(duplicate, {**changes, "updated_at": now})
+        if changes or moved is not None:
             summary.updated += 1
         else:
             summary.skipped += 1

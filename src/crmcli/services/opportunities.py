@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -169,18 +169,38 @@ def advance_opportunity(
         opp = repo.opp_find(ref, lock=True)
         check_open(opp, "advanced")
         target = repo.stage_find(to) if to else next_stage(repo.stages(), opp.stage_id)
-        check_move(opp, target)
-        moved = repo.opp_update(
-            opp,
-            {
-                "stage_id": target.id,
-                "probability": target.probability if probability is None else probability,
-                "probability_manual": probability is not None,
-                "updated_at": now,
-            },
-        )
-        repo.history_add(moved, now)
-        return moved
+        return move(repo, opp, target, probability=probability, now=now)
+
+
+def move(
+    repo: Repo, opp: Opportunity, target: Stage, *, probability: int | None, now: datetime
+) -> Opportunity:
+    """The stage move of a locked open deal, with its history entry (advance, opp import).
+
+    The probability follows the stage unless given (then it is marked as set by hand).
+    """
+    check_move(opp, target)
+    moved = repo.opp_update(
+        opp,
+        {
+            "stage_id": target.id,
+            "probability": target.probability if probability is None else probability,
+            "probability_manual": probability is not None,
+            "updated_at": now,
+        },
+    )
+    repo.history_add(moved, now)
+    return moved
+
+
+def set_probability(repo: Repo, opp: Opportunity, probability: int, now: datetime) -> Opportunity:
+    """A probability set by hand on a locked open deal, with its history entry (opp import)."""
+    check_open(opp, "given a probability")
+    changed = repo.opp_update(
+        opp, {"probability": probability, "probability_manual": True, "updated_at": now}
+    )
+    repo.history_add(changed, now)
+    return changed
 
 
 def win_opportunity(db: Database, ref: str, *, amount: Decimal | None = None) -> Opportunity:
@@ -189,18 +209,23 @@ def win_opportunity(db: Database, ref: str, *, amount: Decimal | None = None) ->
     now = clock.utcnow()
     with db.write() as repo:
         opp = repo.opp_find(ref, lock=True)
-        check_open(opp, "won")
-        changes: dict[str, Any] = {
-            "status": OppStatus.WON.value,
-            "probability": 100,
-            "closed_at": now,
-            "updated_at": now,
-        }
-        if amount is not None:
-            changes["amount"] = amount
-        won = repo.opp_update(opp, changes)
-        repo.history_add(won, now)
-        return won
+        return win(repo, opp, amount=amount, now=now)
+
+
+def win(repo: Repo, opp: Opportunity, *, amount: Decimal | None, now: datetime) -> Opportunity:
+    """Close a locked open deal as won (probability 100), with history (opp win, opp import)."""
+    check_open(opp, "won")
+    changes: dict[str, Any] = {
+        "status": OppStatus.WON.value,
+        "probability": 100,
+        "closed_at": now,
+        "updated_at": now,
+    }
+    if amount is not None:
+        changes["amount"] = amount
+    won = repo.opp_update(opp, changes)
+    repo.history_add(won, now)
+    return won
 
 
 def lose_opportunity(
@@ -213,20 +238,29 @@ def lose_opportunity(
     now = clock.utcnow()
     with db.write() as repo:
         opp = repo.opp_find(ref, lock=True)
-        check_open(opp, "lost")
-        lost = repo.opp_update(
-            opp,
-            {
-                "status": OppStatus.LOST.value,
-                "probability": 0,
-                "lost_reason": text,
-                "competitor": clean_text(competitor, field="competitor") if competitor else None,
-                "closed_at": now,
-                "updated_at": now,
-            },
-        )
-        repo.history_add(lost, now)
-        return lost
+        shown = clean_text(competitor, field="competitor") if competitor else None
+        return lose(repo, opp, reason=text, competitor=shown, now=now)
+
+
+def lose(
+    repo: Repo, opp: Opportunity, *, reason: str | None, competitor: str | None, now: datetime
+) -> Opportunity:
+    """Close a locked open deal as lost (probability 0), with history (opp lose, opp import;
+    a spreadsheet's lost deal has no reason column)."""
+    check_open(opp, "lost")
+    lost = repo.opp_update(
+        opp,
+        {
+            "status": OppStatus.LOST.value,
+            "probability": 0,
+            "lost_reason": reason,
+            "competitor": competitor,
+            "closed_at": now,
+            "updated_at": now,
+        },
+    )
+    repo.history_add(lost, now)
+    return lost
 
 
 def reopen_opportunity(db: Database, ref: str) -> Opportunity:
