@@ -395,7 +395,7 @@ def _apply_opp(
     status_given: bool = False,
 ) -> None:
     now = clock.utcnow()
-    account = repo.account_find(row.account, exact_only=True)
+    account = repo.account_by_name(row.account)  # a cell is a name, even `1` (never an id)
     if account is None:
         account, _ = repo.account_find_or_insert({"name": row.account, "created_at": now})
     contact_id = None

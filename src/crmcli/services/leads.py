@@ -252,7 +252,13 @@ def _plan(repo: Repo, lead: Lead, opts: ConvertOptions) -> tuple[ConversionPlan,
         raise ValidationError(
             f"lead {lead.id} has no company: give the account with --account NAME"
         )
-    account = repo.account_find(account_name, exact_only=True)
+    # --account is a reference the user typed (an id or an exact name); the lead's company is
+    # a name from data, found by its name key only: a company called `1` is not account 1.
+    account = (
+        repo.account_find(account_name, exact_only=True)
+        if opts.account
+        else repo.account_by_name(account_name)
+    )
     account_step = (
         PlanStep("reuse", account.name, account.id)
         if account

@@ -331,6 +331,20 @@ class Repo:
             raise Ambiguous(f'{kind} "{text}" is ambiguous: {listed} (use the id)')
         return rows[0] if rows else None
 
+    def _by_name(self, table: Table, name: str) -> RowMapping | None:
+        """The row whose name has `name`'s matching key (`normalise_name`), if any.
+
+        For names taken from data (a lead's company, a cell of an imported file, the new name of
+        a rename), never for what a user typed as a reference: all-digit text here is a name
+        (a company called `1`, `2024` or `3M`), not an id. See docs/design.md, "References vs
+        names".
+        """
+        key = normalise_name(name)
+        if not key:
+            return None
+        query = select(table).where(table.c.name_key == key).order_by(table.c.id).limit(1)
+        return self.conn.execute(query).mappings().first()
+
     # -- meta --------------------------------------------------------------------------------
 
     def meta_get(self, key: str) -> str | None:
@@ -527,6 +541,11 @@ class Repo:
         row = self._resolve(ACCOUNTS, "account", ref, exact_only=exact_only)
         return _account(row) if row else None
 
+    def account_by_name(self, name: str) -> Account | None:
+        """The account with exactly this name (compared by name key), never read as an id."""
+        row = self._by_name(ACCOUNTS, name)
+        return _account(row) if row else None
+
     def accounts_starting_with(self, text: str) -> list[Account]:
         """Accounts whose normalised name starts with `text`'s (at most a few)."""
         pattern = ACCOUNTS.c.name_key.like(like_prefix(normalise_name(text)), escape="\\")
@@ -559,7 +578,7 @@ class Repo:
         row = dict(changes)
         if "name" in row:
             row["name_key"] = normalise_name(row["name"])
-            clash = self.account_find(row["name"], exact_only=True)
+            clash = self.account_by_name(row["name"])
             if clash is not None and clash.id != account.id:
                 raise Duplicate(f'account "{clash.name}" already exists (id {clash.id})')
         self._update(ACCOUNTS, account.id, row)
@@ -681,7 +700,7 @@ class Repo:
         """Store a new stage (its normalised name must be new)."""
         row = dict(values)
         row["name_key"] = normalise_name(row["name"])
-        if self._resolve(STAGES, "stage", row["name"], exact_only=True) is not None:
+        if self._by_name(STAGES, row["name"]) is not None:
             raise Duplicate(f'a stage named "{row["name"]}" already exists')
         new_id = self._insert(STAGES, row)
         return next(s for s in self.stages() if s.id == new_id)
@@ -691,7 +710,7 @@ class Repo:
         row = dict(changes)
         if "name" in row:
             row["name_key"] = normalise_name(row["name"])
-            clash = self._resolve(STAGES, "stage", row["name"], exact_only=True)
+            clash = self._by_name(STAGES, row["name"])
             if clash is not None and clash["id"] != stage.id:
                 raise Duplicate(f'a stage named "{clash["name"]}" already exists')
         self._update(STAGES, stage.id, row)
