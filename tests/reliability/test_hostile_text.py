@@ -155,6 +155,20 @@ def test_old_rows_with_escapes_are_escaped_when_shown(tmp_path: Path) -> None:
     assert "\\u2028" in shown and "\\u202e" in shown and "line one\\nline two" in shown
 
 
+def test_stderr_notes_quoting_an_old_stored_name_are_escaped(tmp_path: Path) -> None:
+    """A note that names a record (`deleted lead 1 (…)`) escapes what an old row holds."""
+    db = tmp_path / "crm.db"
+    assert crm("lead", "add", "Ana", db=db).code == 0
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("UPDATE lead SET name = ?", ("Ana\x1b]0;pwned\x07\u2028fake",))
+    conn.close()
+    deleted = crm("lead", "delete", "1", "--yes", db=db)
+    assert deleted.code == 0, deleted.stderr
+    _clean_output(deleted)
+    assert deleted.stderr.count("\n") == 1 and "\\x1b" in deleted.stderr
+
+
 # -- finding 9: invisible characters in names ----------------------------------------------
 
 

@@ -68,8 +68,12 @@ def db(ctx: typer.Context) -> Database:
 
 
 def note(message: str) -> None:
-    """A message for the person at the terminal: stderr, never stdout (see `say`)."""
-    say(f"crm: {message}")
+    """A message for the person at the terminal: stderr, never stdout (see `say`).
+
+    Control characters are escaped: a note can quote a stored name written before names were
+    cleaned (an escape sequence must not drive the terminal).
+    """
+    say(f"crm: {message if message.isprintable() else _one_line(message)}")
 
 
 _stderr_gone = False
@@ -143,13 +147,13 @@ class CrmGroup(TyperGroup):
                 raise
             where = getattr(getattr(exc, "ctx", None), "command_path", "crm")
             text = _one_line(message()).replace("Value error, ", "")  # pydantic's prefix
-            print(f"{where}: error: {text} (see --help)", file=sys.stderr)
+            say(f"{where}: error: {text} (see --help)")
             raise typer.Exit(code) from None
         except OverflowError:
             # An id or count beyond SQLite's 64-bit integers (`lead show 99999999999999999999`)
             if state(ctx).debug:
                 raise
-            print(f"crm: error: {TOO_LARGE}", file=sys.stderr)
+            say(f"crm: error: {TOO_LARGE}")
             raise typer.Exit(UsageError.exit_code) from None
         except (typer.Exit, typer.Abort):
             raise
@@ -166,7 +170,7 @@ class CrmGroup(TyperGroup):
             opened = state(ctx)._db
             where = opened.path if opened is not None else None
             text = _database_message(exc, where)
-            print(f"crm: error: {_redacted(_one_line(text))}", file=sys.stderr)
+            say(f"crm: error: {_redacted(_one_line(text))}")
             raise typer.Exit(1) from None
 
 
