@@ -20,7 +20,7 @@ from reliability_harness import dump
 from typer.testing import CliRunner, Result
 
 from crmcli.cli.app import app
-from crmcli.domain.values import normalise_name
+from crmcli.domain.values import clean_name, normalise_name
 
 NAMES = [
     "100% Café",
@@ -143,11 +143,12 @@ def test_exact_filters_match_only_the_same_value(crm: Crm, name: str) -> None:
     by_owner = crm.json("lead", "list", "--owner", name)
     deals = crm.json("opp", "list", "--owner", name)
     assert isinstance(by_source, list) and isinstance(by_owner, list) and isinstance(deals, list)
-    assert [lead["name"] for lead in by_source] == [name]
-    assert [lead["name"] for lead in by_owner] == [name]
-    assert [deal["name"] for deal in deals] == [name]
+    stored = clean_name(name)  # a name is one line: a tab in it is stored as a space
+    assert [lead["name"] for lead in by_source] == [stored]
+    assert [lead["name"] for lead in by_owner] == [stored]
+    assert [deal["name"] for deal in deals] == [stored]
     account = crm.json("opp", "list", "--account", f"{name} Ltda")
-    assert isinstance(account, list) and [deal["name"] for deal in account] == [name]
+    assert isinstance(account, list) and [deal["name"] for deal in account] == [stored]
 
 
 @pytest.mark.parametrize("term", ["%", "_", "' OR '1'='1", "' OR 1=1; DROP TABLE lead; --", "*"])
