@@ -22,6 +22,7 @@ __all__ = [
     "clean_text",
     "format_money",
     "money_to_cents",
+    "name_rules",
     "normalise_email",
     "normalise_name",
     "parse_date",
@@ -141,7 +142,16 @@ def clean_name(text: str, *, field: str = "name") -> str:
     name can neither fake a row of a listing nor pass for another name. Refused: control
     characters, empty (or only invisible) names, names longer than `MAX_NAME_LENGTH`.
     """
-    cleaned = clean_text(text, field=field)
+    return name_rules(clean_text(text, field=field), field=field)
+
+
+def name_rules(cleaned: str | None, *, field: str = "name") -> str:
+    """The rules of a name (`clean_name`) on text that `clean_text` already cleaned.
+
+    For callers that clean every cell of a row first (the imports): the name rules are
+    applied once more without cleaning the text twice; a command and an import thus refuse
+    the same names with the same message.
+    """
     if cleaned is not None and not cleaned.isprintable():
         cleaned = _drop_format_characters(cleaned)
         cleaned = "".join(" " if ch.isspace() else ch for ch in cleaned).strip()

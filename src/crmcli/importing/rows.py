@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from crmcli.domain.values import (
     clean_text,
+    name_rules,
     normalise_email,
     parse_date,
     parse_money,
@@ -119,9 +120,10 @@ def parse_lead_row(
         )
 
     name = get("name")
+    name_field = label("name")
     if name is None:
         parts = [part for part in (get("first_name"), get("last_name")) if part]
-        name = " ".join(parts) or None
+        name, name_field = " ".join(parts) or None, "name"
     if name is None:
         columns = [
             f'"{_label(headers, i)}"'
@@ -130,6 +132,10 @@ def parse_lead_row(
         ]
         where = f" ({' and '.join(columns)} empty)" if columns else " (no name column)"
         raise RowError(line, f"name: missing{where}")
+    try:  # the rules `lead add` applies (one line, nothing invisible, at most 500 characters)
+        name = name_rules(name, field=name_field)
+    except ValidationError as exc:
+        raise RowError(line, str(exc)) from None
 
     source = get("source")
     if source_override is not None:
@@ -212,6 +218,11 @@ def parse_opp_row(
         raise RowError(line, f"{label('name')}: missing (a deal needs a name)")
     if account is None:
         raise RowError(line, f"{label('account')}: missing (a deal needs an account)")
+    try:  # the rules `opp add` applies to a deal's and an account's name
+        name = name_rules(name, field=label("name"))
+        account = name_rules(account, field=label("account"))
+    except ValidationError as exc:
+        raise RowError(line, str(exc)) from None
     status_text = (get("status") or "open").casefold()
     status = _STATUS_WORDS.get(status_text)
     if status is None:
