@@ -70,6 +70,16 @@ def today() -> date:
     return date.today()
 
 
+def local_now() -> datetime:
+    """Now as a naive local time: the pinned moment when pinned, else the wall clock.
+
+    The "now" of relative times (`HH:MM`, due dates); its date is always `today()`.
+    """
+    if is_pinned():
+        return utcnow()
+    return datetime.now()
+
+
 @contextmanager
 def pinned(moment: datetime) -> Iterator[None]:
     """Make `moment` "now" inside the block (the demo uses it to lay out a history)."""

@@ -635,10 +635,15 @@ def test_parse_date_month_step_keeps_day() -> None:
     assert parse_date("+1m", today=date(2026, 12, 10)) == date(2027, 1, 10)
 
 
-def test_parse_date_defaults_to_real_today() -> None:
-    before = date.today()
-    result = parse_date("today")
-    assert before <= result <= date.today()
+def test_parse_date_counts_from_the_callers_today_and_reads_no_clock() -> None:
+    # issue 12, bug 3: it used to default to the wall clock, so `--timeline tomorrow` under a
+    # pinned CRM_NOW stored the real tomorrow. The domain now has no clock: `today` is required.
+    far = date(1987, 6, 5)
+    assert parse_date("today", today=far) == far
+    assert parse_date("tomorrow", today=far) == date(1987, 6, 6)
+    assert parse_date("+3d", today=far) == date(1987, 6, 8)
+    with pytest.raises(TypeError):
+        parse_date("today")  # type: ignore[call-arg]
 
 
 @pytest.mark.parametrize(
@@ -837,13 +842,16 @@ def test_parse_when_refuses_unknown_forms(text: str) -> None:
     assert "is not a valid" in message
 
 
-def test_parse_datetime_uses_field_and_real_now() -> None:
+def test_parse_datetime_uses_field_and_the_callers_now() -> None:
+    # issue 12, bug 3: `now` used to default to the wall clock; the caller now gives it.
+    now = datetime(1987, 6, 5, 14, 30)
     with pytest.raises(ValidationError, match=r'^at: "nope" is not a valid date or time'):
-        parse_datetime("nope", field="at")
-    before = datetime.now()
-    result = parse_datetime("today")
-    assert result == datetime.combine(result.date(), datetime.min.time())
-    assert before.date() <= result.date() <= datetime.now().date()
+        parse_datetime("nope", field="at", now=now)
+    assert parse_datetime("today", now=now) == datetime(1987, 6, 5)
+    assert parse_datetime("09:15", now=now) == datetime(1987, 6, 5, 9, 15)
+    assert parse_datetime("tomorrow 08:00", now=now) == datetime(1987, 6, 6, 8, 0)
+    with pytest.raises(TypeError):
+        parse_datetime("today")  # type: ignore[call-arg]
 
 
 @given(

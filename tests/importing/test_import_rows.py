@@ -13,10 +13,13 @@ from crmcli.importing.headers import LEAD_ALIASES, LEAD_FIELDS, build_mapping
 from crmcli.importing.reader import open_table
 from crmcli.importing.rows import LeadRow, RowError, parse_lead_row
 
+TODAY = date(2026, 6, 1)
+"""The import's date (`clock.today()` in `services.imports`)."""
+
 
 def parse(headers: list[str], cells: list[str], *, source: str | None = None) -> LeadRow:
     mapping = build_mapping(headers, LEAD_ALIASES, allowed_fields=LEAD_FIELDS)
-    return parse_lead_row(7, cells, mapping, headers, source_override=source)
+    return parse_lead_row(7, cells, mapping, headers, today=TODAY, source_override=source)
 
 
 def test_full_row() -> None:
@@ -121,7 +124,11 @@ def test_end_to_end_from_bytes() -> None:
     good, bad = [], []
     for line, cells in table.rows():
         try:
-            good.append(parse_lead_row(line, cells, mapping, table.headers, source_override=None))
+            good.append(
+                parse_lead_row(
+                    line, cells, mapping, table.headers, today=TODAY, source_override=None
+                )
+            )
         except RowError as exc:
             bad.append((exc.line, exc.reason))
     assert table.encoding_guessed

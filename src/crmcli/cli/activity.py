@@ -160,10 +160,11 @@ def _due(ctx: typer.Context, text: str | None) -> Due | None:
     """`--due` parsed now (relative to CRM_NOW when set); a bad value is a usage error."""
     if text is None or not text.strip():
         return None
-    from crmcli.services.activities import parse_due
+    from crmcli.services.activities import local_now, parse_due
 
+    now = local_now()  # a bad CRM_NOW is its own error, not --due's
     try:
-        return parse_due(text)
+        return parse_due(text, now=now)
     except CrmError as exc:
         raise typer.BadParameter(str(exc), ctx=ctx, param_hint="'--due'") from None
 

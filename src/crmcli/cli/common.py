@@ -10,12 +10,13 @@ import sys
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar
 
 import typer
 from typer.core import TyperGroup
 
-from crmcli import interrupts
+from crmcli import clock, interrupts
 from crmcli.domain import values
 from crmcli.errors import CrmError, UsageError
 
@@ -326,7 +327,19 @@ def _bad(parse: Callable[[str], T]) -> Callable[[str], T]:
 
 
 money_parser = _bad(values.parse_money)
-date_parser = _bad(values.parse_date)
+
+
+def date_parser(text: str) -> date:
+    """A date option (`--timeline tomorrow`, `--close +30d`): relative forms count from the
+    command's own date (`clock.today()`, pinned by CRM_NOW), the one its records are stamped
+    with, never from the wall clock. A bad CRM_NOW is its own error, not this option's."""
+    today = clock.today()
+    try:
+        return values.parse_date(text, today=today)
+    except CrmError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
 probability_parser = _bad(values.parse_probability)
 
 

@@ -459,7 +459,7 @@ def _shift(today: date, amount: int, unit: str) -> date:
     return result
 
 
-def _parse_date(text: str, today: date | None) -> tuple[date, bool]:
+def _parse_date(text: str, today: date) -> tuple[date, bool]:
     """Parse a date; the flag tells whether `text` was in ISO form."""
     if match := _ISO_DATE.fullmatch(text):
         year, month, day = (int(g) for g in match.groups())
@@ -467,20 +467,23 @@ def _parse_date(text: str, today: date | None) -> tuple[date, bool]:
     if match := _DMY_DATE.fullmatch(text):
         day, month, year = int(match.group(1)), int(match.group(3)), int(match.group(4))
         return _make_date(year, month, day), False
-    base = date.today() if today is None else today
     keyword = text.lower()
     if keyword in _KEYWORDS:
-        return _shift(base, _KEYWORDS[keyword], "d"), False
+        return _shift(today, _KEYWORDS[keyword], "d"), False
     if match := _RELATIVE.fullmatch(text):
         sign, number, unit = match.groups()
         amount = -int(number) if sign == "-" else int(number)
-        return _shift(base, amount, unit.lower()), False
+        return _shift(today, amount, unit.lower()), False
     raise _Invalid(f"is not a valid date ({_DATE_FORMS})", unrecognised=True)
 
 
-def parse_date(text: str, *, field: str = "date", today: date | None = None) -> date:
+def parse_date(text: str, *, field: str = "date", today: date) -> date:
     """Parse a date: ``2026-12-31``, ``31/12/2026`` (also ``-`` or ``.``; day first),
-    ``today``, ``tomorrow``, ``yesterday``, or ``+3d``, ``+2w``, ``+1m``, ``-3d`` from today.
+    ``today``, ``tomorrow``, ``yesterday``, or ``+3d``, ``+2w``, ``+1m``, ``-3d`` from `today`.
+
+    `today` is the command's date (`clock.today()`, pinned by CRM_NOW), given by the caller:
+    the domain reads no clock, so a relative date can never disagree with the timestamps the
+    command writes.
 
     Day and month may have 1 or 2 digits; years have 4 digits, from 1900 to 9999. A month
     step keeps the day of the month, clamped to the target month's last day.
@@ -525,22 +528,20 @@ def _parse_when(text: str, now: datetime) -> tuple[datetime, bool]:
     return datetime.combine(day, time()), False
 
 
-def parse_when(
-    text: str, *, field: str = "due", now: datetime | None = None
-) -> tuple[datetime, bool]:
+def parse_when(text: str, *, field: str = "due", now: datetime) -> tuple[datetime, bool]:
     """Parse a date with an optional time into (naive local datetime, has_time).
 
     Accepts whatever `parse_date` accepts (giving 00:00 and has_time False), such a date
     followed by a space and ``HH:MM[:SS]`` (ISO dates may use ``T`` instead of the space), or
-    ``HH:MM[:SS]`` alone, meaning today at that time.
+    ``HH:MM[:SS]`` alone, meaning today at that time. `now` is the command's local time
+    (`clock.local_now()`), given by the caller.
     """
-    base = datetime.now() if now is None else now
     try:
-        return _parse_when(text.strip(), base)
+        return _parse_when(text.strip(), now)
     except _Invalid as exc:
         raise _error(field, text, exc.reason) from None
 
 
-def parse_datetime(text: str, *, field: str = "due", now: datetime | None = None) -> datetime:
+def parse_datetime(text: str, *, field: str = "due", now: datetime) -> datetime:
     """Parse like `parse_when` and return only the naive datetime (00:00 for a bare date)."""
     return parse_when(text, field=field, now=now)[0]

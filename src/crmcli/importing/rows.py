@@ -67,9 +67,13 @@ def parse_lead_row(
     mapping: Mapping,
     headers: Sequence[str],
     *,
+    today: date,
     source_override: str | None = None,
 ) -> LeadRow:
     """Check one row and return it as a `LeadRow`; raise `RowError` when it is bad.
+
+    `today` is the import's date (`clock.today()`), from which a relative timeline
+    (`tomorrow`, `+30d`) counts.
 
     A row with more cells than headers is refused (unless the surplus cells are empty, as
     Excel's trailing separators leave them); missing cells are empty. `source_override`
@@ -106,7 +110,9 @@ def parse_lead_row(
         budget = None if budget_text is None else parse_money(budget_text, field=label("budget"))
         timeline_text = get("timeline")
         timeline = (
-            None if timeline_text is None else parse_date(timeline_text, field=label("timeline"))
+            None
+            if timeline_text is None
+            else parse_date(timeline_text, field=label("timeline"), today=today)
         )
     except ValidationError as exc:
         raise RowError(line, str(exc)) from None
@@ -192,9 +198,11 @@ class OppRow:
 
 
 def parse_opp_row(
-    line: int, cells: Sequence[str], mapping: Mapping, headers: Sequence[str]
+    line: int, cells: Sequence[str], mapping: Mapping, headers: Sequence[str], *, today: date
 ) -> OppRow:
-    """Check one deal row and return it as an `OppRow`; raise `RowError` when it is bad."""
+    """Check one deal row and return it as an `OppRow`; raise `RowError` when it is bad.
+
+    A relative expected close (`+30d`) counts from `today`, the import's `clock.today()`."""
     width = len(headers)
     if len(cells) > width and any(cell.strip() for cell in cells[width:]):
         raise RowError(line, f"has {len(cells)} cells but the header has {width} columns")
@@ -247,7 +255,7 @@ def parse_opp_row(
             stage=get("stage"),
             expected_close=None
             if close_text is None
-            else parse_date(close_text, field=label("expected_close")),
+            else parse_date(close_text, field=label("expected_close"), today=today),
             owner=get("owner"),
             status=status,
             line=line,

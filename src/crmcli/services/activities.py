@@ -35,9 +35,7 @@ BUCKETS = ACTIVITY_BUCKETS
 
 def local_now() -> datetime:
     """Now as a naive local time: the pinned `CRM_NOW` when set, else the wall clock."""
-    if clock.is_pinned():
-        return clock.utcnow()
-    return datetime.now()
+    return clock.local_now()
 
 
 def parse_due(text: str, *, now: datetime | None = None) -> Due | None:

@@ -244,6 +244,7 @@ def import_leads(
     reject = on_reject or (lambda _: None)
     update = options.on_duplicate == "update"
     owner = default_owner()
+    today = clock.today()  # relative timelines count from the date the import stamps
 
     def body(repo: Repo) -> None:
         batch: list[LeadRow] = []
@@ -252,7 +253,12 @@ def import_leads(
             try:
                 batch.append(
                     parse_lead_row(
-                        line, cells, mapping, table.headers, source_override=options.source
+                        line,
+                        cells,
+                        mapping,
+                        table.headers,
+                        today=today,
+                        source_override=options.source,
                     )
                 )
             except RowError as exc:
@@ -280,6 +286,7 @@ def import_opportunities(
 ) -> ImportSummary:
     """Import deals kept in a spreadsheet; duplicates are the same name at the same account."""
     _check_options(options)
+    today = clock.today()  # relative close dates count from the date the import stamps
     mapping = build_mapping(
         table.headers,
         OPP_ALIASES,
@@ -305,7 +312,7 @@ def import_opportunities(
         for line, cells in table.rows():
             summary.read += 1
             try:
-                row = parse_opp_row(line, cells, mapping, table.headers)
+                row = parse_opp_row(line, cells, mapping, table.headers, today=today)
                 stage = stages.get(normalise_name(row.stage)) if row.stage else ordered[0]
                 if stage is None:
                     raise RowError(line, f'stage: "{row.stage}" is not a stage ({names})')
