@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from crmcli import clock
-from crmcli.domain.models import Lead, LeadStatus, Opportunity, OppStatus
+from crmcli.domain.models import Lead, LeadStatus, Opportunity, OppStatus, Stage
 from crmcli.domain.rules import check_open
 from crmcli.domain.values import normalise_name
 from crmcli.errors import InvalidTransition, ValidationError
@@ -302,13 +302,17 @@ def import_opportunities(
     summary = ImportSummary(dry_run=options.dry_run)
     reject = on_reject or (lambda _: None)
     owner = default_owner()
+    update = options.on_duplicate == "update"
+    status_column = mapping.column("status")
 
     def body(repo: Repo) -> None:
-        stages = {normalise_name(s.name): s for s in repo.stages()}
         ordered = repo.stages()
         if not ordered:
             raise ValidationError("the pipeline has no stages: add one with `crm stage add`")
+        stages = {normalise_name(s.name): s for s in ordered}
         names = ", ".join(f'"{s.name}"' for s in ordered)
+        deals = _DealWriter(repo, update, owner, summary, reject)
+        batch: list[_DealItem | RowProblem] = []
         for line, cells in table.rows():
             summary.read += 1
             try:
@@ -316,16 +320,147 @@ def import_opportunities(
                 stage = stages.get(normalise_name(row.stage)) if row.stage else ordered[0]
                 if stage is None:
                     raise RowError(line, f'stage: "{row.stage}" is not a stage ({names})')
-                update = options.on_duplicate == "update"
-                status_given = _given(mapping.column("status"), cells)
-                _apply_opp(repo, row, stage.id, update, owner, summary, status_given=status_given)
-            except RowError as exc:
-                _reject(summary, RowProblem(exc.line, exc.reason, cells), reject)
-            if summary.read % 500 == 0:
+                batch.append(_DealItem(row, stage, _given(status_column, cells), cells))
+            except RowError as exc:  # reported in file order, with the rows applied
+                batch.append(RowProblem(exc.line, exc.reason, cells))
+            if len(batch) >= OPP_BATCH:
+                deals.apply(batch)
+                batch = []
                 progress(summary.read)
+        deals.apply(batch)
         progress(summary.read)
 
     return _run(db, summary, body, options=options)
+
+
+OPP_BATCH = 500
+"""Deal rows checked, looked up and inserted together."""
+
+
+@dataclass(frozen=True)
+class _DealItem:
+    """A parsed deal row and what it needs from the import."""
+
+    row: OppRow
+    stage: Stage
+    status_given: bool
+    cells: Sequence[str]
+
+
+class _DealWriter:
+    """Writes an import's deal rows a batch at a time, as `crm opp add` would one by one.
+
+    Stages are resolved once per import; accounts and contacts once per distinct name key or
+    e-mail, the new ones stored together at the start of the batch that first names them, in
+    file order (every row that is not rejected on reading names its account and contact before
+    anything can reject it). Existing deals are looked up once per batch, and new deals and
+    their first history rows inserted together at its end. A row naming the same deal as an
+    earlier row of the file is its duplicate. Rows that update an existing deal
+    (--on-duplicate update) go one by one through `_update_state`, after the new deals before
+    them are stored.
+    """
+
+    def __init__(
+        self, repo: Repo, update: bool, owner: str | None, summary: ImportSummary, reject: Reject
+    ) -> None:
+        self.repo = repo
+        self.update = update
+        self.owner = owner
+        self.summary = summary
+        self.reject = reject
+        self.accounts: dict[str, int] = {}  # name key -> id
+        self.contacts: dict[str, int] = {}  # e-mail key -> id
+        self.pending: dict[tuple[int, str], dict[str, Any]] = {}  # new deals, not yet stored
+
+    def apply(self, batch: Sequence[_DealItem | RowProblem]) -> None:
+        repo = self.repo
+        now = clock.utcnow()
+        items = [item for item in batch if isinstance(item, _DealItem)]
+        accounts = [
+            i.row.account for i in items if normalise_name(i.row.account) not in self.accounts
+        ]
+        self.accounts.update(repo.account_ids_find_or_insert(accounts, now))
+        contacts = [
+            (i.row.contact_email, self.accounts[normalise_name(i.row.account)])
+            for i in items
+            if i.row.contact_email and i.row.contact_email.lower() not in self.contacts
+        ]
+        self.contacts.update(repo.contact_ids_find_or_insert(contacts, now))
+        existing = repo.opp_keys(self._key(item) for item in items)
+        for item in batch:
+            if isinstance(item, RowProblem):
+                _reject(self.summary, item, self.reject)
+                continue
+            try:
+                self._apply(item, existing, now)
+            except RowError as exc:
+                problem = RowProblem(exc.line, exc.reason, list(item.cells))
+                _reject(self.summary, problem, self.reject)
+        self._flush(existing)
+
+    def _key(self, item: _DealItem) -> tuple[int, str]:
+        """What makes a deal a duplicate: its account and its name key."""
+        return self.accounts[normalise_name(item.row.account)], normalise_name(item.row.name)
+
+    def _apply(self, item: _DealItem, existing: set[tuple[int, str]], now: datetime) -> None:
+        row = item.row
+        key = self._key(item)
+        account_id = key[0]
+        email = row.contact_email
+        contact_id = self.contacts[email.lower()] if email else None
+        if key in existing or key in self.pending:
+            if not self.update:
+                self.summary.skipped += 1
+                return
+            self._flush(existing)
+            duplicate = self.repo.opp_by_account_and_name(account_id, row.name)
+            assert duplicate is not None
+            _update_deal(self.repo, item, duplicate, contact_id, self.owner, self.summary, now=now)
+            return
+        self.pending[key] = _new_deal(row, item.stage, account_id, contact_id, self.owner, now)
+
+    def _flush(self, existing: set[tuple[int, str]]) -> None:
+        if self.pending:
+            self.repo.opp_insert_many(list(self.pending.values()))
+            self.summary.inserted += len(self.pending)
+            existing.update(self.pending)
+            self.pending = {}
+
+
+def _new_deal(
+    row: OppRow,
+    stage: Stage,
+    account_id: int,
+    contact_id: int | None,
+    owner: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """The values of a new deal from its row; a won or lost row's probability is the
+    status's (100 or 0), as when a deal is added."""
+    status = OppStatus(row.status)
+    if status is OppStatus.WON:
+        probability, manual = 100, False
+    elif status is OppStatus.LOST:
+        probability, manual = 0, False
+    elif row.probability is not None:
+        probability, manual = row.probability, True
+    else:
+        probability, manual = stage.probability, False
+    return {
+        "name": row.name,
+        "account_id": account_id,
+        "contact_id": contact_id,
+        "stage_id": stage.id,
+        "amount": row.amount,
+        "probability": probability,
+        "probability_manual": manual,
+        "status": status.value,
+        "expected_close": row.expected_close,
+        "owner": row.owner or owner,
+        "created_at": now,
+        "updated_at": now,
+        "closed_at": None if status is OppStatus.OPEN else now,
+    }
 
 
 def _given(index: int | None, cells: Sequence[str]) -> bool:
@@ -391,84 +526,33 @@ def _update_state(
     return current
 
 
-def _apply_opp(
+def _update_deal(
     repo: Repo,
-    row: OppRow,
-    stage_id: int,
-    update: bool,
+    item: _DealItem,
+    duplicate: Opportunity,
+    contact_id: int | None,
     owner: str | None,
     summary: ImportSummary,
     *,
-    status_given: bool = False,
+    now: datetime,
 ) -> None:
-    now = clock.utcnow()
-    account = repo.account_by_name(row.account)  # a cell is a name, even `1` (never an id)
-    if account is None:
-        account, _ = repo.account_find_or_insert({"name": row.account, "created_at": now})
-    contact_id = None
-    if row.contact_email:
-        contact = repo.contact_by_email(row.contact_email)
-        if contact is None:
-            contact = repo.contact_insert(
-                {
-                    "name": row.contact_email,
-                    "email": row.contact_email,
-                    "account_id": account.id,
-                    "type": "prospect",
-                    "created_at": now,
-                }
-            )
-        contact_id = contact.id
-    duplicate = repo.opp_by_account_and_name(account.id, row.name)
-    if duplicate is not None:
-        if not update:
-            summary.skipped += 1
-            return
-        moved = _update_state(repo, row, duplicate, status_given=status_given, now=now)
-        if moved is not None:
-            duplicate = moved
-        changes: dict[str, Any] = {}
-        if duplicate.contact_id is None and contact_id is not None:
-            changes["contact_id"] = contact_id
-        if duplicate.expected_close is None and row.expected_close is not None:
-            changes["expected_close"] = row.expected_close
-        if duplicate.owner is None and (row.owner or owner):
-            changes["owner"] = row.owner or owner
-        if duplicate.amount == Decimal("0.00") and row.amount:
-            changes["amount"] = row.amount
-        if changes:
-            repo.opp_update(duplicate, {**changes, "updated_at": now})
-        if changes or moved is not None:
-            summary.updated += 1
-        else:
-            summary.skipped += 1
-        return
-    status = OppStatus(row.status)
-    stage = next(s for s in repo.stages() if s.id == stage_id)
-    if status is OppStatus.WON:
-        probability, manual = 100, False
-    elif status is OppStatus.LOST:
-        probability, manual = 0, False
-    elif row.probability is not None:
-        probability, manual = row.probability, True
+    """Fill in what an existing deal lacks and bring it to the row's stage and status."""
+    row = item.row
+    moved = _update_state(repo, row, duplicate, status_given=item.status_given, now=now)
+    if moved is not None:
+        duplicate = moved
+    changes: dict[str, Any] = {}
+    if duplicate.contact_id is None and contact_id is not None:
+        changes["contact_id"] = contact_id
+    if duplicate.expected_close is None and row.expected_close is not None:
+        changes["expected_close"] = row.expected_close
+    if duplicate.owner is None and (row.owner or owner):
+        changes["owner"] = row.owner or owner
+    if duplicate.amount == Decimal("0.00") and row.amount:
+        changes["amount"] = row.amount
+    if changes:
+        repo.opp_update(duplicate, {**changes, "updated_at": now})
+    if changes or moved is not None:
+        summary.updated += 1
     else:
-        probability, manual = stage.probability, False
-    opp = repo.opp_insert(
-        {
-            "name": row.name,
-            "account_id": account.id,
-            "contact_id": contact_id,
-            "stage_id": stage_id,
-            "amount": row.amount,
-            "probability": probability,
-            "probability_manual": manual,
-            "status": status.value,
-            "expected_close": row.expected_close,
-            "owner": row.owner or owner,
-            "created_at": now,
-            "updated_at": now,
-            "closed_at": None if status is OppStatus.OPEN else now,
-        }
-    )
-    repo.history_add(opp, now)
-    summary.inserted += 1
+        summary.skipped += 1

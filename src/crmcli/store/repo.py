@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import lru_cache
 from operator import itemgetter
@@ -48,7 +48,7 @@ from crmcli.domain.models import (
     Stage,
 )
 from crmcli.domain.values import money_to_cents, normalise_name, parse_reference
-from crmcli.errors import Ambiguous, Duplicate, NotFound, ValidationError
+from crmcli.errors import Ambiguous, Duplicate, NotFound, StorageError, ValidationError
 from crmcli.store import sqlread
 from crmcli.store.tables import (
     AccountRow,
@@ -57,6 +57,7 @@ from crmcli.store.tables import (
     HistoryRow,
     LeadRow,
     MetaRow,
+    Money,
     OpportunityRow,
     StageRow,
 )
@@ -101,6 +102,28 @@ _SQLITE_STORAGE: dict[str, Callable[[Any], Any]] = {
     "extras": _json_text,
 }
 """How the lead columns' types store values in SQLite, for the raw bulk insert."""
+
+
+def _sqlite_storage(column_type: Any) -> Callable[[Any], Any] | None:
+    """How a column of this type stores a (non-None) value in SQLite, for the raw bulk insert:
+    the forms SQLAlchemy's column types write (cents, ISO dates, "YYYY-MM-DD HH:MM:SS.ffffff",
+    JSON text); None when the driver stores the value as it is."""
+    if isinstance(column_type, Money):
+        return money_to_cents
+    if isinstance(column_type, DateTime):
+        return _datetime_text
+    if isinstance(column_type, Date):
+        return _date_text
+    if isinstance(column_type, JSON):
+        return _json_text
+    return None
+
+
+_PG_STORAGE: dict[type[Any], Callable[[Any], Any]] = {
+    Money: _cents_or_none,
+    JSON: _json_text,
+}
+"""Values that go into PostgreSQL arrays in a storage form (others as they are)."""
 
 
 def _pg_array_type(column_type: Any) -> str:
@@ -496,6 +519,167 @@ class Repo:
             " ON CONFLICT (email_key) DO NOTHING RETURNING email_key"
         )
         return {r[0] for r in self.conn.exec_driver_sql(sql, tuple(arrays)) if r[0]}
+
+    def _insert_many(
+        self,
+        table: Table,
+        rows: Sequence[Mapping[str, Any]],
+        returning: Sequence[str] = (),
+        *,
+        unique: str | None = None,
+    ) -> list[tuple[Any, ...]]:
+        """Insert many rows (the same columns each, domain values) in one statement; the
+        `returning` columns of the rows stored, in no particular order. With `unique` (a
+        unique column the caller checked), a row another writer stored meanwhile on
+        PostgreSQL is left out (ON CONFLICT DO NOTHING) rather than failing the transaction.
+
+        The bulk path for imports, the one `lead_insert_many` takes: values are converted here
+        to their storage forms (by column type) and handed to the driver, skipping SQLAlchemy's
+        per-row parameter processing. SQLite: one executemany; the new rows are read back as
+        those above the largest id before it (writers are one at a time there). PostgreSQL:
+        one INSERT … SELECT FROM unnest(one array per column) … RETURNING.
+        """
+        if not rows:
+            return []
+        columns = list(rows[0])
+        if self.conn.dialect.name == "postgresql":
+            arrays = [[row.get(c) for row in rows] for c in columns]
+            for i, column in enumerate(columns):
+                convert = _PG_STORAGE.get(type(table.c[column].type))
+                if convert is not None:
+                    arrays[i] = [convert(v) for v in arrays[i]]
+            casts = ", ".join(f"%s::{_pg_array_type(table.c[c].type)}" for c in columns)
+            sql = f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM unnest({casts})"
+            if unique is not None:
+                sql += f" ON CONFLICT ({unique}) DO NOTHING"
+            if returning:
+                sql += f" RETURNING {', '.join(returning)}"
+                return [tuple(r) for r in self.conn.exec_driver_sql(sql, tuple(arrays))]
+            self.conn.exec_driver_sql(sql, tuple(arrays))
+            return []
+        if self.conn.dialect.name != "sqlite":
+            self.conn.execute(insert(table), [dict(r) for r in rows])
+            if not returning:
+                return []
+            raise NotImplementedError(f"bulk insert returning on {self.conn.dialect.name}")
+        before = 0
+        if returning:
+            before = int(self.conn.execute(select(func.max(table.c.id))).scalar() or 0)
+        converters = [_sqlite_storage(table.c[c].type) for c in columns]
+        converted = [(c, f) for c, f in zip(columns, converters, strict=True) if f is not None]
+        values = []
+        for row in rows:
+            stored_row = dict(row)
+            for column, convert in converted:
+                if stored_row[column] is not None:
+                    stored_row[column] = convert(stored_row[column])
+            values.append(tuple(stored_row[c] for c in columns))
+        marks = ", ".join("?" for _ in columns)
+        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
+        self.conn.exec_driver_sql(sql, values)
+        if not returning:
+            return []
+        query = select(*(table.c[c] for c in returning)).where(table.c.id > before)
+        stored = [tuple(r) for r in self.conn.execute(query)]
+        if len(stored) != len(rows):  # ids are not ascending near the 64-bit limit
+            raise StorageError(f"{table.name}: could not read back the rows just stored")
+        return stored
+
+    def account_ids_find_or_insert(self, names: Sequence[str], at: datetime) -> dict[str, int]:
+        """The ids of the accounts with these names, by name key; those no account has yet are
+        stored first (created `at`), in the order given, the first spelling of a key winning.
+
+        Never duplicates an account, even when another writer creates the same one at once on
+        PostgreSQL (ON CONFLICT on the unique name key): that one is used.
+        """
+        wanted: dict[str, str] = {}
+        for name in names:
+            wanted.setdefault(normalise_name(name), name)
+        found = self._ids_by(ACCOUNTS, "name_key", wanted)
+        missing = [
+            {"name": name, "name_key": key, "created_at": at}
+            for key, name in wanted.items()
+            if key not in found
+        ]
+        stored = self._insert_many(ACCOUNTS, missing, ("name_key", "id"), unique="name_key")
+        found.update((str(k), int(i)) for k, i in stored)
+        found.update(self._ids_by(ACCOUNTS, "name_key", wanted.keys() - found.keys()))
+        return found
+
+    def contact_ids_find_or_insert(
+        self, contacts: Sequence[tuple[str, int]], at: datetime
+    ) -> dict[str, int]:
+        """The ids of the contacts with these (normalised) e-mails, by e-mail; each of the
+        (e-mail, account id) pairs no contact has yet is stored first as a prospect of that
+        account named by its e-mail, in the order given (see account_ids_find_or_insert)."""
+        wanted: dict[str, tuple[str, int]] = {}
+        for email, account_id in contacts:
+            wanted.setdefault(email.lower(), (email, account_id))
+        found = self._ids_by(CONTACTS, "email_key", wanted)
+        missing = [
+            {
+                "name": email,
+                "name_key": normalise_name(email),
+                "email": email,
+                "email_key": key,
+                "account_id": account_id,
+                "type": ContactType.PROSPECT.value,
+                "created_at": at,
+            }
+            for key, (email, account_id) in wanted.items()
+            if key not in found
+        ]
+        stored = self._insert_many(CONTACTS, missing, ("email_key", "id"), unique="email_key")
+        found.update((str(k), int(i)) for k, i in stored)
+        found.update(self._ids_by(CONTACTS, "email_key", wanted.keys() - found.keys()))
+        return found
+
+    def _ids_by(self, table: Table, key: str, values: Iterable[str]) -> dict[str, int]:
+        """The ids of the rows whose unique `key` column holds one of `values`, by value."""
+        wanted = sorted(values)
+        if not wanted:
+            return {}
+        query = select(table.c[key], table.c.id).where(table.c[key].in_(wanted))
+        return {str(k): int(i) for k, i in self.conn.execute(query)}
+
+    def opp_keys(self, pairs: Iterable[tuple[int, str]]) -> set[tuple[int, str]]:
+        """Which of these (account id, name key) pairs some deal already has."""
+        wanted = set(pairs)
+        if not wanted:
+            return set()
+        query = select(OPPS.c.account_id, OPPS.c.name_key).where(
+            OPPS.c.name_key.in_(sorted({k for _, k in wanted})),
+            OPPS.c.account_id.in_(sorted({a for a, _ in wanted})),
+        )
+        found = {(int(a), str(k)) for a, k in self.conn.execute(query)}
+        return found & wanted
+
+    def opp_insert_many(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Insert many new opportunities (domain fields, no two with the same account and
+        name key) in one statement, each with its first history row at its `created_at`;
+        their ids, in the order of `rows`."""
+        prepared = [
+            {**row, "name_key": normalise_name(row["name"]), "owner_key": _key(row.get("owner"))}
+            for row in rows
+        ]
+        stored = self._insert_many(OPPS, prepared, returning=("id", "account_id", "name_key"))
+        by_key = {(int(a), str(k)): int(i) for i, a, k in stored}
+        ids = [by_key[(row["account_id"], row["name_key"])] for row in prepared]
+        if ids:
+            names = {s.id: s.name for s in self.stages()}
+            history = [
+                {
+                    "opportunity_id": opp_id,
+                    "stage_id": row["stage_id"],
+                    "stage_name": names.get(row["stage_id"]),
+                    "status": row["status"],
+                    "probability": row["probability"],
+                    "at": row["created_at"],
+                }
+                for opp_id, row in zip(ids, prepared, strict=True)
+            ]
+            self._insert_many(HISTORY, history)
+        return ids
 
     def lead_delete(self, lead_id: int) -> None:
         """Remove a lead for good."""
