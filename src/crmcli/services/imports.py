@@ -320,7 +320,9 @@ def import_opportunities(
                 stage = stages.get(normalise_name(row.stage)) if row.stage else ordered[0]
                 if stage is None:
                     raise RowError(line, f'stage: "{row.stage}" is not a stage ({names})')
-                batch.append(_DealItem(row, stage, _given(status_column, cells), cells))
+                given = _given(status_column, cells)
+                keys = normalise_name(row.account), normalise_name(row.name)
+                batch.append(_DealItem(row, stage, given, cells, *keys))
             except RowError as exc:  # reported in file order, with the rows applied
                 batch.append(RowProblem(exc.line, exc.reason, cells))
             if len(batch) >= OPP_BATCH:
@@ -345,6 +347,8 @@ class _DealItem:
     stage: Stage
     status_given: bool
     cells: Sequence[str]
+    account_key: str  # the row's account's and deal's name keys (normalise_name)
+    name_key: str
 
 
 class _DealWriter:
@@ -376,12 +380,10 @@ class _DealWriter:
         repo = self.repo
         now = clock.utcnow()
         items = [item for item in batch if isinstance(item, _DealItem)]
-        accounts = [
-            i.row.account for i in items if normalise_name(i.row.account) not in self.accounts
-        ]
+        accounts = [i.row.account for i in items if i.account_key not in self.accounts]
         self.accounts.update(repo.account_ids_find_or_insert(accounts, now))
         contacts = [
-            (i.row.contact_email, self.accounts[normalise_name(i.row.account)])
+            (i.row.contact_email, self.accounts[i.account_key])
             for i in items
             if i.row.contact_email and i.row.contact_email.lower() not in self.contacts
         ]
@@ -400,7 +402,7 @@ class _DealWriter:
 
     def _key(self, item: _DealItem) -> tuple[int, str]:
         """What makes a deal a duplicate: its account and its name key."""
-        return self.accounts[normalise_name(item.row.account)], normalise_name(item.row.name)
+        return self.accounts[item.account_key], item.name_key
 
     def _apply(self, item: _DealItem, existing: set[tuple[int, str]], now: datetime) -> None:
         row = item.row
@@ -417,7 +419,8 @@ class _DealWriter:
             assert duplicate is not None
             _update_deal(self.repo, item, duplicate, contact_id, self.owner, self.summary, now=now)
             return
-        self.pending[key] = _new_deal(row, item.stage, account_id, contact_id, self.owner, now)
+        values = _new_deal(row, item.stage, account_id, contact_id, self.owner, now)
+        self.pending[key] = {**values, "name_key": item.name_key}
 
     def _flush(self, existing: set[tuple[int, str]]) -> None:
         if self.pending:

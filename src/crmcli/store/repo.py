@@ -567,13 +567,14 @@ class Repo:
             before = int(self.conn.execute(select(func.max(table.c.id))).scalar() or 0)
         converters = [_sqlite_storage(table.c[c].type) for c in columns]
         converted = [(c, f) for c, f in zip(columns, converters, strict=True) if f is not None]
-        values = []
+        values: list[Any] = []
+        pick = itemgetter(*columns)
         for row in rows:
             stored_row = dict(row)
             for column, convert in converted:
                 if stored_row[column] is not None:
                     stored_row[column] = convert(stored_row[column])
-            values.append(tuple(stored_row[c] for c in columns))
+            values.append(pick(stored_row) if len(columns) > 1 else (stored_row[columns[0]],))
         marks = ", ".join("?" for _ in columns)
         sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
         self.conn.exec_driver_sql(sql, values)
@@ -659,7 +660,11 @@ class Repo:
         name key) in one statement, each with its first history row at its `created_at`;
         their ids, in the order of `rows`."""
         prepared = [
-            {**row, "name_key": normalise_name(row["name"]), "owner_key": _key(row.get("owner"))}
+            {
+                **row,
+                "name_key": row.get("name_key") or normalise_name(row["name"]),
+                "owner_key": _key(row.get("owner")),
+            }
             for row in rows
         ]
         stored = self._insert_many(OPPS, prepared, returning=("id", "account_id", "name_key"))
