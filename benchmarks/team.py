@@ -108,7 +108,7 @@ def bench_reports(server: str, made: list[str], deals: int, repeat: int) -> None
     print(f"\n## crm db copy of {source.name} to the server: {seconds:.1f} s")
     print("   " + ", ".join(f"{v:,} {k}" for k, v in copied.items()))
     print("\n## pipeline report in-process (query and rendering data, no start-up), best of 5")
-    from crmcli.reports.pipeline import pipeline_report
+    from crmcli.services.reports import pipeline_report
     from crmcli.store.db import Database
 
     for label, url in (("sqlite", str(source)), ("postgresql", target)):

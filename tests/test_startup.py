@@ -61,37 +61,83 @@ def test_help_loads_no_command_module_database_layer_or_rich() -> None:
 
 @pytest.fixture
 def ready_db(tmp_path: Path) -> dict[str, str]:
-    """The environment of a database that exists and is up to date, with a lead and a deal."""
-    env = {**os.environ, "CRM_DB": str(tmp_path / "crm.db")}
-    for args in (["lead", "add", "Ana", "-q"], ["opp", "add", "Deal", "--account", "Acme"]):
+    """The environment of a database that exists and is up to date: a lead converted into a
+    deal at Acme (contact 1, opportunity 1), a second lead, and an activity on the deal."""
+    env = {**os.environ, "CRM_DB": str(tmp_path / "crm.db"), "CRM_NOW": "2026-12-07T09:00:00"}
+    for args in (
+        ["lead", "add", "Ana", "--company", "Acme", "--budget", "10", "--timeline", "+30d"],
+        ["lead", "qualify", "1"],
+        ["lead", "convert", "1"],
+        ["lead", "add", "Bia", "--email", "bia@x.br"],
+        ["activity", "add", "Ligar", "--type", "call", "--opp", "1", "--due", "tomorrow"],
+    ):
         subprocess.run(
             [sys.executable, "-m", "crmcli", *args], env=env, capture_output=True, check=True
         )
     return env
 
 
-@pytest.mark.parametrize(
-    "args",
-    [
-        ["lead", "list", "--limit", "50"],
-        ["lead", "list", "--json"],
-        ["pipeline", "report"],
-        ["pipeline", "report", "--json"],
-        ["forecast"],
-    ],
-)
-def test_hot_read_commands_load_only_their_module_and_the_stdlib_driver(
+EVERYDAY = [
+    ["opp", "show", "1"],
+    ["opp", "advance", "1", "--to", "Proposal"],
+    ["lead", "add", "Caio", "-q"],
+    ["lead", "show", "2"],
+    ["lead", "edit", "2", "--phone", "+55 11 5555-0000"],
+    ["lead", "qualify", "2", "--budget", "5", "--timeline", "+10d"],
+    ["lead", "list", "--limit", "50"],
+    ["lead", "list", "--json"],
+    ["activity", "add", "Enviar", "--type", "task", "--lead", "2"],
+    ["activity", "list"],
+    ["agenda"],
+    ["account", "show", "1"],
+    ["contact", "show", "1"],
+    ["opp", "list", "--account", "Acme"],
+    ["opp", "win", "1"],
+    ["stage", "list"],
+    ["pipeline", "report"],
+    ["pipeline", "report", "--json"],
+    ["forecast"],
+    ["history"],
+]
+"""The everyday commands of the speed budget (issue 12), reads and writes."""
+
+
+@pytest.mark.parametrize("args", EVERYDAY, ids=" ".join)
+def test_everyday_commands_load_only_their_module_and_the_stdlib_driver(
     ready_db: dict[str, str], args: list[str]
 ) -> None:
     loaded = _loaded(args, ready_db)
     assert _heavy(loaded) == [], args
-    unrelated = {"account", "opp", "stage", "db", "demo", "export"}
+    own = {"forecast": "reports", "agenda": "activity"}.get(args[0], args[0])
+    unrelated = {"stage", "db", "demo", "export", "reports"} - {own}
     assert not {f"crmcli.cli.{name}" for name in unrelated} & set(loaded), args
 
 
-def test_a_new_database_is_made_through_the_full_layer(tmp_path: Path) -> None:
+def test_the_lead_conversion_loads_no_database_layer_either(ready_db: dict[str, str]) -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "crmcli",
+            "lead",
+            "qualify",
+            "2",
+            "--budget",
+            "5",
+            "--timeline",
+            "+10d",
+        ],
+        env=ready_db,
+        capture_output=True,
+        check=True,
+    )
+    assert _heavy(_loaded(["lead", "convert", "2", "--account", "Initech"], ready_db)) == []
+
+
+def test_a_new_database_is_made_on_the_stdlib_driver_too(tmp_path: Path) -> None:
     env = {**os.environ, "CRM_DB": str(tmp_path / "crm.db")}
-    assert "sqlalchemy" in _loaded(["lead", "list"], env)
+    assert _heavy(_loaded(["lead", "list"], env)) == []
+    assert (tmp_path / "crm.db").exists()
 
 
 def test_the_short_help_of_every_lazy_command_is_the_modules_own() -> None:

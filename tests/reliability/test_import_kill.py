@@ -109,12 +109,24 @@ def start_and_kill(db_path: Path, csv_path: Path, delay: float, *, writing: bool
 
 
 def check_database(db_path: Path) -> int:
-    """Integrity check and lead count straight through sqlite3 (it recovers the WAL)."""
+    """Integrity check and lead count straight through sqlite3 (it recovers the WAL), and the
+    journal in step with the leads: the import's change set is there whole (every lead it
+    stored in its id ranges) exactly when its leads are, never in part."""
     conn = sqlite3.connect(db_path)
     try:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
-        return int(conn.execute("SELECT COUNT(*) FROM lead").fetchone()[0])
+        count = int(conn.execute("SELECT COUNT(*) FROM lead").fetchone()[0])
+        imports = conn.execute(
+            "SELECT id FROM change_set WHERE command LIKE 'lead import %'"
+        ).fetchall()
+        covered = conn.execute(
+            "SELECT COALESCE(SUM(COALESCE(last_id, record_id) - record_id + 1), 0) FROM change"
+            " WHERE entity = 'lead' AND op = 'insert' AND change_set_id IN"
+            " (SELECT id FROM change_set WHERE command LIKE 'lead import %')"
+        ).fetchone()[0]
+        assert (len(imports), covered) == ((1, ROWS) if count > 3 else (0, 0)), (count, covered)
+        return count
     finally:
         conn.close()
 

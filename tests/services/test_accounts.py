@@ -233,9 +233,10 @@ def test_edit_contact_type_account_and_email(db: Database) -> None:
 
 
 def test_find_or_create_account_in_one_transaction(db: Database) -> None:
-    with db.write() as repo:
-        created = accounts.find_or_create_account(repo, "Initech")
-        found = accounts.find_or_create_account(repo, "  INITECH ")
+    with db.write() as uow:
+        created = accounts.find_or_create_account(uow, "Initech")
+        found = accounts.find_or_create_account(uow, "  INITECH ")
+        uow.commit()
     assert created.created is True
     assert found.created is False
     assert found.account.id == created.account.id

@@ -173,8 +173,8 @@ def test_a_link_to_a_missing_record_is_not_found(
 ) -> None:
     with pytest.raises(NotFound, match=message):
         add_activity(db, "x", type_="task", **links)  # type: ignore[arg-type]
-    with db.read() as repo:
-        assert repo.activity_list(now=NOW, include_done=True) == []
+    with db.read() as uow:
+        assert uow.activities.list(now=NOW, include_done=True) == []
 
 
 def test_subject_type_and_due_are_validated(db: Database, pinned: datetime) -> None:
@@ -317,9 +317,9 @@ def test_forgotten_deals_by_owner_and_close_date(db: Database, pinned: datetime)
     late = add_opportunity(db, "Late", account="A", close=datetime(2027, 3, 1).date()).opportunity
     soon = add_opportunity(db, "Soon", account="A", close=datetime(2027, 1, 1).date()).opportunity
     never = add_opportunity(db, "Undated", account="A", owner="bruno").opportunity
-    with db.read() as repo:
-        assert [o.id for o in repo.opps_without_next_step()] == [soon.id, late.id, never.id]
-        assert [o.id for o in repo.opps_without_next_step(owner="Bruno")] == [never.id]
+    with db.read() as uow:
+        assert [o.id for o in uow.opps.without_next_step()] == [soon.id, late.id, never.id]
+        assert [o.id for o in uow.opps.without_next_step(owner="Bruno")] == [never.id]
 
 
 def test_show_records_with_their_activities(db: Database, world: dict[str, int]) -> None:

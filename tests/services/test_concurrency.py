@@ -107,7 +107,7 @@ def test_six_processes_add_and_convert_leads_at_once(
     folder.mkdir()
     if not fresh:
         existing = Database(backend_url, currency="BRL")
-        existing.engine()
+        existing.open()
         existing.dispose()
 
     results = _run_workers(backend_url, folder)
@@ -192,14 +192,15 @@ def test_a_conversion_waits_for_a_concurrent_one_and_is_then_refused(backend_url
     first, second = Database(backend_url, currency="BRL"), Database(backend_url)
     try:
         lead_id = _qualified_lead(first)
-        with first.write() as repo:
+        with first.write() as uow:
             # The first converter is mid-transaction, holding the lead…
-            lead = repo.lead_get(lead_id, lock=True)
+            lead = uow.leads.get(lead_id, lock=True)
             thread, outcome = _in_thread(lambda: leads.convert_lead(second, lead_id))
             thread.join(0.7)
             assert thread.is_alive(), f"the second conversion did not wait: {outcome}"
             # …and converts it (as convert_lead does) before committing.
-            repo.lead_update(lead, {"status": LeadStatus.CONVERTED.value})
+            uow.leads.update(lead, {"status": LeadStatus.CONVERTED.value})
+            uow.commit()
         thread.join(30)
         assert not thread.is_alive()
         error = outcome.get("error")
@@ -216,12 +217,13 @@ def test_a_win_waits_for_a_concurrent_loss_and_is_then_refused(backend_url: str)
     first, second = Database(backend_url, currency="BRL"), Database(backend_url)
     try:
         deal = opportunities.add_opportunity(first, "Torre B", account="Araújo").opportunity
-        with first.write() as repo:
-            held = repo.opp_get(deal.id, lock=True)
+        with first.write() as uow:
+            held = uow.opps.get(deal.id, lock=True)
             thread, outcome = _in_thread(lambda: opportunities.win_opportunity(second, "Torre B"))
             thread.join(0.7)
             assert thread.is_alive(), f"the win did not wait: {outcome}"
-            repo.opp_update(held, {"status": "lost", "probability": 0, "lost_reason": "price"})
+            uow.opps.update(held, {"status": "lost", "probability": 0, "lost_reason": "price"})
+            uow.commit()
         thread.join(30)
         assert isinstance(outcome.get("error"), InvalidTransition), outcome
         (shown,) = opportunities.list_opportunities(first)
@@ -328,19 +330,20 @@ def test_an_import_waits_for_a_lead_added_meanwhile_and_skips_it(backend_url: st
     data = b"Nome,E-mail\nAna,ana@x.example\nBia,bia@x.example\n"
     first, second = Database(backend_url, currency="BRL"), Database(backend_url)
     try:
-        first.engine()
+        first.open()
 
         def run_import() -> object:
             table = open_table(io.BytesIO(data), name="feira.csv")
             return import_leads(second, table, ImportOptions())
 
-        with first.write() as repo:
+        with first.write() as uow:
             now = datetime(2026, 11, 25, 9, 0)
             typed = {"name": "Ana (typed in)", "email": "ana@x.example", "status": "new"}
-            repo.lead_insert({**typed, "created_at": now, "updated_at": now})
+            uow.leads.add({**typed, "created_at": now, "updated_at": now})
             thread, outcome = _in_thread(run_import)
             thread.join(0.7)
             assert thread.is_alive(), f"the import did not wait: {outcome}"
+            uow.commit()
         thread.join(30)
         summary = outcome.get("result")
         assert summary is not None, outcome
@@ -358,15 +361,16 @@ def test_a_pipeline_change_never_deadlocks_with_a_deal_being_moved(backend_url: 
     first, second = Database(backend_url, currency="BRL"), Database(backend_url)
     try:
         deal = opportunities.add_opportunity(first, "Torre C", account="Araújo").opportunity
-        with first.write() as repo:
-            if repo.conn.dialect.name == "postgresql":
-                repo.conn.exec_driver_sql("SET LOCAL lock_timeout = '5s'")
-            repo.lock_stages()  # as `stage remove --move-to` does first
+        with first.write() as uow:
+            if uow.conn.dialect.name == "postgresql":
+                uow.conn.run("SET LOCAL lock_timeout = '5s'")
+            uow.stages.lock()  # as `stage remove --move-to` does first
             thread, outcome = _in_thread(lambda: opportunities.advance_opportunity(second, "1"))
             thread.join(0.7)
             assert thread.is_alive(), f"the move did not wait for the pipeline change: {outcome}"
-            held = repo.opp_get(deal.id, lock=True)  # would wait (and time out) if it held it
-            repo.opp_update(held, {"probability": 15, "probability_manual": True})
+            held = uow.opps.get(deal.id, lock=True)  # would wait (and time out) if it held it
+            uow.opps.update(held, {"probability": 15, "probability_manual": True})
+            uow.commit()
         thread.join(30)
         moved = outcome.get("result")
         assert moved is not None, outcome

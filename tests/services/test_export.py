@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -17,14 +17,23 @@ from crmcli.errors import Duplicate, ValidationError
 from crmcli.services import accounts, activities, leads, opportunities, stages
 from crmcli.services.export import export_data, import_data
 from crmcli.services.leads import ConvertOptions
-from crmcli.store import dump
 from crmcli.store.db import Database
+from crmcli.store.repos import dump
+from crmcli.store.schema import COLUMNS, derived_keys
 
 
 @pytest.fixture
 def fresh(tmp_path: Path) -> Iterator[Database]:
     """A second, empty database (another currency) to restore into."""
     database = Database(str(tmp_path / "restored.db"), currency="USD")
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def twin(new_database_url: Callable[[], str]) -> Iterator[Database]:
+    """A second, empty database on this test's backend (`fresh` is always a SQLite file)."""
+    database = Database(new_database_url(), currency="USD")
     yield database
     database.dispose()
 
@@ -177,33 +186,91 @@ def test_keys_are_recomputed_on_restore(
 ) -> None:
     _populate(db, monkeypatch)
     import_data(fresh, export_data(db))
-    with fresh.read() as repo:
-        assert repo.stage_find("NEGOCIAÇÃO E DET").name == "Negociação e detalhamento"
-        assert repo.lead_by_email("ANA@X.BR") is not None
-        assert repo.account_find("ação & cia ltda") is not None
-        assert [lead.name for lead in repo.lead_list(search="pão quente")] == ["Ana Lúcia"]
-        assert [lead.name for lead in repo.lead_list(source="EXPO")] == ["Ana Lúcia"]
-        assert len(repo.opp_list(owner="TESTER")) == 3
+    with fresh.read() as uow:
+        assert uow.stages.find("NEGOCIAÇÃO E DET").name == "Negociação e detalhamento"
+        assert uow.leads.by_email("ANA@X.BR") is not None
+        assert uow.accounts.find("ação & cia ltda") is not None
+        assert [lead.name for lead in uow.leads.list(search="pão quente")] == ["Ana Lúcia"]
+        assert [lead.name for lead in uow.leads.list(source="EXPO")] == ["Ana Lúcia"]
+        assert len(uow.opps.list(owner="TESTER")) == 3
         now = datetime(2026, 12, 10)
-        assert [a.id for a in repo.activity_list(now=now, owner="ZOË ö")] == [2]
-        assert len(repo.activity_list(now=now, include_done=True, owner="tester")) == 3
-        assert [o.id for o in repo.opps_without_next_step()] == [3]  # its task is done
+        assert [a.id for a in uow.activities.list(now=now, owner="ZOË ö")] == [2]
+        assert len(uow.activities.list(now=now, include_done=True, owner="tester")) == 3
+        assert [o.id for o in uow.opps.without_next_step()] == [3]  # its task is done
     with pytest.raises(Duplicate, match=r"ana@x\.br"):
         leads.add_lead(fresh, "Other Ana", email="ana@x.br")
     with pytest.raises(Duplicate):
         accounts.add_account(fresh, "AÇÃO & CIA LTDA")
-    with fresh.read() as repo:
-        assert repo.meta_get("currency") == "BRL"
+    with fresh.read() as uow:
+        assert uow.settings.get("currency") == "BRL"
 
 
 def test_a_dump_holds_no_derived_key_columns() -> None:
-    for entity in dump.TABLES:
+    for entity, table in dump.TABLES.items():
         names = [f.name for f in dump.fields(entity)]
         assert not [n for n in names if n.endswith("_key")], entity
         assert names[0] == "id"
-        derived = set(dump.DERIVED[entity][0])
-        table_keys = {c.name for c in dump.TABLES[entity].columns if c.name.endswith("_key")}
-        assert derived == table_keys, entity
+        row = {name: "x" for name in names}  # a dumped row: what a restore derives keys from
+        table_keys = {c for c in COLUMNS[table] if c.endswith("_key")}
+        assert set(derived_keys(table, row)) == table_keys, entity
+
+
+def test_the_nullable_fields_are_the_schema_s(db: Database) -> None:
+    with db.read() as uow:
+        for entity, table in dump.TABLES.items():
+            if uow.dialect == "sqlite":
+                stored = {r[1]: not r[3] for r in uow.conn.rows(f"PRAGMA table_info({table})")}
+            else:
+                stored = {
+                    name: nullable == "YES"
+                    for name, nullable in uow.conn.rows(
+                        "SELECT column_name, is_nullable FROM information_schema.columns"
+                        " WHERE table_schema = current_schema() AND table_name = :t",
+                        {"t": table},
+                    )
+                }
+            dumped = {f.name: f.nullable for f in dump.fields(entity)}
+            assert dumped == {c: n for c, n in stored.items() if not c.endswith("_key")}, entity
+
+
+def test_a_restore_is_journaled_in_one_change_set(
+    db: Database, twin: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _populate(db, monkeypatch)
+    document = export_data(db)
+    import_data(twin, document)
+    with twin.read() as uow:
+        assert uow.conn.scalar("SELECT COUNT(*) FROM change_set") == 1
+        changes = uow.conn.rows("SELECT entity, op, record_id, last_id FROM change ORDER BY id")
+    # the stages a new database starts with, replaced; then every table's ids, as ranges
+    assert changes[:5] == [("stage", "delete", i, None) for i in range(1, 6)]
+    inserted = {(e, first, last) for e, op, first, last in changes[5:] if op == "insert"}
+    assert len(inserted) == len(changes) - 5
+    history = [h for o in document["opportunities"] for h in o["history"]]
+    for entity, records in [
+        ("stage", document["stages"]),
+        ("account", document["accounts"]),
+        ("contact", document["contacts"]),
+        ("lead", document["leads"]),
+        ("opportunity", document["opportunities"]),
+        ("history", history),
+        ("activity", document["activities"]),
+    ]:
+        ids = {i for e, first, last in inserted if e == entity for i in range(first, last + 1)}
+        assert ids == {r["id"] for r in records}, entity
+
+
+def test_dumps_and_restores_go_page_by_page(
+    db: Database, twin: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dump, "CHUNK", 2)  # every table spans several pages and inserts
+    _populate(db, monkeypatch)
+    first = export_data(db)
+    assert [s["id"] for s in first["stages"]] == [1, 2, 4, 5, 6]
+    import_data(twin, first)
+    assert export_data(twin) == first
+    assert stages.add_stage(twin, "Next", probability=5).id == 7  # ids go on above them
+    assert leads.add_lead(twin, "Next").id == 5
 
 
 def test_text_columns_are_only_free_text() -> None:

@@ -40,8 +40,8 @@ def emails(db: Database) -> list[str | None]:
 
 
 def lead_by_email(db: Database, email: str) -> Lead:
-    with db.read() as repo:
-        lead = repo.lead_by_email(email)
+    with db.read() as uow:
+        lead = uow.leads.by_email(email)
     assert lead is not None, email
     return lead
 

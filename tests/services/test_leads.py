@@ -624,9 +624,10 @@ def test_convert_failing_after_account_and_contact_rolls_them_back(db: Database)
 
 def test_convert_with_empty_pipeline_needs_no_opportunity(db: Database) -> None:
     lead = _qualified(db)
-    with db.write() as repo:
-        for stage in repo.stages():
-            repo.stage_delete(stage.id)
+    with db.write() as uow:
+        for stage in uow.stages.all():
+            uow.stages.delete(stage.id)
+        uow.commit()
     assert stages.list_stages(db) == []
     with pytest.raises(ValidationError, match="no stages"):
         leads.convert_lead(db, lead.id)

@@ -6,8 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from crmcli.reports.pipeline import PipelineReport, pipeline_report, weighted_money
+from crmcli.reports.pipeline import PipelineReport, weighted_money
 from crmcli.services import opportunities, stages
+from crmcli.services.reports import pipeline_report
 from crmcli.store.db import Database
 
 STAGE_NAMES = ["Prospecting", "Qualification", "Needs analysis", "Proposal", "Negotiation"]

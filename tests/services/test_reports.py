@@ -9,24 +9,21 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import insert
 
 from crmcli.errors import ValidationError
 from crmcli.reports import analytics
-from crmcli.reports.analytics import (
-    NO_NEXT_STEP,
-    NO_RECENT_ACTIVITY,
-    PAST_CLOSE_DATE,
+from crmcli.reports.analytics import NO_NEXT_STEP, NO_RECENT_ACTIVITY, PAST_CLOSE_DATE
+from crmcli.reports.forecast import ForecastBucket, ForecastReport, horizon
+from crmcli.services import leads, opportunities
+from crmcli.services.leads import ConvertOptions
+from crmcli.services.reports import (
     conversion_report,
+    forecast_report,
     stale_report,
     velocity_report,
     win_rate_report,
 )
-from crmcli.reports.forecast import ForecastBucket, ForecastReport, forecast_report, horizon
-from crmcli.services import leads, opportunities
-from crmcli.services.leads import ConvertOptions
 from crmcli.store.db import Database
-from crmcli.store.report_queries import ACTIVITIES
 
 D = Decimal
 
@@ -79,21 +76,22 @@ def _activity(
 ) -> None:
     """An activity row as the activities service stores it (created/done at pinned times)."""
     made = datetime.fromisoformat(created)
-    with db.write() as repo:
-        repo.conn.execute(
-            insert(ACTIVITIES).values(
-                type="call",
-                subject="Follow up",
-                opportunity_id=int(opp) if opp else None,
-                account_id=account_id,
-                done=done_at is not None,
-                done_at=datetime.fromisoformat(done_at) if done_at else None,
-                owner="tester",
-                owner_key="tester",
-                created_at=made,
-                updated_at=made,
-            )
+    with db.write() as uow:
+        uow.activities.add(
+            {
+                "type": "call",
+                "subject": "Follow up",
+                "opportunity_id": int(opp) if opp else None,
+                "account_id": account_id,
+                "due_has_time": False,
+                "done": done_at is not None,
+                "done_at": datetime.fromisoformat(done_at) if done_at else None,
+                "owner": "tester",
+                "created_at": made,
+                "updated_at": made,
+            }
         )
+        uow.commit()
 
 
 def _bucket(count: int, amount: str, weighted: str) -> ForecastBucket:

@@ -10,8 +10,9 @@ from crmcli.store.db import Database
 def test_a_healthy_database_has_no_problems_and_says_what_was_checked(
     db: Database, backend: str
 ) -> None:
-    with db.write() as repo:
-        repo.meta_set("probe", "1")
+    with db.write() as uow:
+        uow.settings.set("probe", "1")
+        uow.commit()
     problems, checked = db.check()
     assert problems == []
     if backend == "sqlite":
@@ -25,8 +26,8 @@ def test_a_healthy_database_has_no_problems_and_says_what_was_checked(
 
 @pytest.mark.postgres_only
 def test_engine_connections_carry_the_default_timeouts(db: Database) -> None:
-    with db.connection() as conn:
-        lock = conn.exec_driver_sql("SHOW lock_timeout").scalar_one()
-        path = conn.exec_driver_sql("SHOW search_path").scalar_one()
+    with db.read() as uow:
+        lock = uow.conn.scalar("SHOW lock_timeout")
+        path = uow.conn.scalar("SHOW search_path")
     assert lock == "30s"
     assert path.startswith("crm_test_")  # the URL's own options are kept beside lock_timeout

@@ -48,9 +48,9 @@ def test_migrated_schema_matches_the_models(tmp_path: Path) -> None:
 
 def test_fresh_database_records_every_migration_and_default_stages(db: Database) -> None:
     assert db.applied_migrations() == [m.name for m in MIGRATIONS]
-    with db.read() as repo:
-        assert repo.stages()[0].name == "Prospecting"
-        assert repo.meta_get("currency") == "BRL"
+    with db.read() as uow:
+        assert uow.stages.all()[0].name == "Prospecting"
+        assert uow.settings.get("currency") == "BRL"
 
 
 def _old_database(path: Path, upto: int) -> None:
@@ -63,24 +63,25 @@ def _old_database(path: Path, upto: int) -> None:
 
         dbmod.MIGRATIONS = original[:upto]
         db.upgrade()
-        with db.write() as repo:
-            stage = repo.stages()[0]
-            conn = repo.conn
-            conn.exec_driver_sql(
+        with db.write() as uow:
+            stage = uow.stages.all()[0]
+            conn = uow.conn
+            conn.run(
                 "INSERT INTO account (name, name_key, created_at) "
                 "VALUES ('Acme', 'acme', '2026-01-02 03:04:05.000000')"
             )
-            conn.exec_driver_sql(
+            conn.run(
                 "INSERT INTO lead (name, email, email_key, status, budget, search_key, "
                 "created_at, updated_at) VALUES ('João', 'j@x.br', 'j@x.br', 'new', 1250000, "
                 "'joão', '2026-01-02 03:04:05', '2026-01-02 03:04:05')"
             )
-            conn.exec_driver_sql(
+            conn.run(
                 "INSERT INTO opportunity (name, name_key, account_id, stage_id, amount, "
                 "probability, probability_manual, status, created_at, updated_at) VALUES "
                 f"('Deal', 'deal', 1, {stage.id}, 99999, 10, 0, 'open', "
                 "'2026-01-02 03:04:05', '2026-01-02 03:04:05')"
             )
+            uow.commit()
     finally:
         migrations.MIGRATIONS = original
         dbmod.MIGRATIONS = original
@@ -95,9 +96,9 @@ def test_database_from_an_older_schema_upgrades_without_losing_data(
     path = tmp_path / "old.db"
     _old_database(path, upto)
     db = Database(str(path))
-    with db.read() as repo:
-        lead = repo.lead_get(1)
-        opp = repo.opp_get(1)
+    with db.read() as uow:
+        lead = uow.leads.get(1)
+        opp = uow.opps.get(1)
     assert (lead.name, str(lead.budget)) == ("João", "12500.00")
     assert (opp.name, str(opp.amount), opp.stage) == ("Deal", "999.99", "Prospecting")
     assert db.applied_migrations() == sorted(m.name for m in MIGRATIONS)
@@ -111,7 +112,7 @@ def test_upgrade_takes_a_backup_and_applies_a_new_migration_once(
     _old_database(path, len(MIGRATIONS))
     extra = Migration(
         "9999_test_column",
-        lambda conn: conn.exec_driver_sql("ALTER TABLE account ADD COLUMN tag VARCHAR"),
+        lambda conn: conn.run("ALTER TABLE account ADD COLUMN tag VARCHAR"),
     )
     import crmcli.store.db as dbmod
 
@@ -119,8 +120,8 @@ def test_upgrade_takes_a_backup_and_applies_a_new_migration_once(
     monkeypatch.setattr(dbmod, "MIGRATIONS", (*MIGRATIONS, extra))
     notes: list[str] = []
     db = Database(str(path), notify=notes.append)
-    with db.read() as repo:
-        assert repo.lead_get(1).name == "João"
+    with db.read() as uow:
+        assert uow.leads.get(1).name == "João"
     assert "9999_test_column" in db.applied_migrations()
     backups = list(tmp_path.glob("crm.db.*.bak"))
     assert len(backups) == 1 and (backups[0].stat().st_mode & 0o777) == 0o600
@@ -138,14 +139,15 @@ def test_newer_schema_is_refused_and_left_byte_identical(tmp_path: Path) -> None
     path = tmp_path / "crm.db"
     db = Database(str(path))
     db.upgrade()
-    with db.write() as repo:
-        repo.conn.exec_driver_sql(
+    with db.write() as uow:
+        uow.conn.run(
             "INSERT INTO crm_migrations (name, applied_at) VALUES ('9999_future', '2030-01-01')"
         )
+        uow.commit()
     db.dispose()
     before = path.read_bytes()
     with pytest.raises(StorageError, match="newer crmcli"):
-        Database(str(path)).engine()
+        Database(str(path)).open()
     assert path.read_bytes() == before
 
 
@@ -156,7 +158,7 @@ def test_foreign_sqlite_database_is_refused_untouched(tmp_path: Path) -> None:
         other.execute("CREATE TABLE invoices (id INTEGER)")
     before = path.read_bytes()
     with pytest.raises(StorageError, match="not a crmcli one"):
-        Database(str(path)).engine()
+        Database(str(path)).open()
     assert path.read_bytes() == before
     assert not Path(f"{path}-wal").exists()
 
@@ -166,7 +168,7 @@ def test_non_sqlite_file_and_directory_are_refused(tmp_path: Path) -> None:
     text = tmp_path / "notes.txt"
     text.write_text("not a database\n")
     with pytest.raises(StorageError, match="not a SQLite database"):
-        Database(str(text)).engine()
+        Database(str(text)).open()
     assert text.read_text() == "not a database\n"
     with pytest.raises(StorageError, match="directory"):
-        Database(str(tmp_path)).engine()
+        Database(str(tmp_path)).open()

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect
 
 from crmcli.errors import StorageError
 from crmcli.services import leads, opportunities
@@ -73,8 +73,8 @@ def test_largest_amount_is_exact_in_bigint_cents_and_in_the_report(db: Database)
     largest = Decimal("9999999999999.99")
     opportunities.add_opportunity(db, "Big", account="Acme", amount=largest, probability=33)
     opportunities.add_opportunity(db, "Small", account="Acme", amount=Decimal("0.01"))
-    with db.read() as repo:
-        stored = repo.conn.execute(text("SELECT amount FROM opportunity ORDER BY id")).all()
+    with db.read() as uow:
+        stored = uow.conn.rows("SELECT amount FROM opportunity ORDER BY id")
     assert stored == [(999999999999999,), (1,)]
     from crmcli.reports.pipeline import pipeline_report
 
@@ -95,24 +95,25 @@ def _old_database(url: str, upto: int) -> None:
         migrations.MIGRATIONS = original[:upto]
         dbmod.MIGRATIONS = original[:upto]
         db.upgrade()
-        with db.write() as repo:
-            stage = repo.stages()[0]
-            conn = repo.conn
-            conn.exec_driver_sql(
+        with db.write() as uow:
+            stage = uow.stages.all()[0]
+            conn = uow.conn
+            conn.run(
                 "INSERT INTO account (name, name_key, created_at) "
                 "VALUES ('Acme', 'acme', '2026-01-02 03:04:05')"
             )
-            conn.exec_driver_sql(
+            conn.run(
                 "INSERT INTO lead (name, email, email_key, status, budget, search_key, "
                 "created_at, updated_at) VALUES ('João', 'j@x.br', 'j@x.br', 'new', 1250000, "
                 "'joão', '2026-01-02 03:04:05', '2026-01-02 03:04:05')"
             )
-            conn.exec_driver_sql(
+            conn.run(
                 "INSERT INTO opportunity (name, name_key, account_id, stage_id, amount, "
                 "probability, probability_manual, status, created_at, updated_at) VALUES "
                 f"('Deal', 'deal', 1, {stage.id}, 99999, 10, false, 'open', "
                 "'2026-01-02 03:04:05', '2026-01-02 03:04:05')"
             )
+            uow.commit()
     finally:
         migrations.MIGRATIONS = original
         dbmod.MIGRATIONS = original
@@ -127,9 +128,9 @@ def test_database_from_an_older_schema_upgrades_without_losing_data(
     notes: list[str] = []
     db = Database(backend_url, notify=notes.append)
     try:
-        with db.read() as repo:
-            lead = repo.lead_get(1)
-            opp = repo.opp_get(1)
+        with db.read() as uow:
+            lead = uow.leads.get(1)
+            opp = uow.opps.get(1)
         assert (lead.name, str(lead.budget)) == ("João", "12500.00")
         assert (opp.name, str(opp.amount), opp.stage) == ("Deal", "999.99", "Prospecting")
         assert db.applied_migrations() == sorted(m.name for m in MIGRATIONS)
@@ -143,25 +144,26 @@ def test_database_from_an_older_schema_upgrades_without_losing_data(
 def test_newer_schema_is_refused(backend_url: str) -> None:
     db = Database(backend_url)
     db.upgrade()
-    with db.write() as repo:
-        repo.conn.exec_driver_sql(
+    with db.write() as uow:
+        uow.conn.run(
             "INSERT INTO crm_migrations (name, applied_at) VALUES ('9999_future', '2030-01-01')"
         )
+        uow.commit()
     db.dispose()
     with pytest.raises(StorageError, match="newer crmcli"):
-        Database(backend_url).engine()
+        Database(backend_url).open()
 
 
 def test_read_transaction_is_a_read_only_snapshot(db: Database) -> None:
     leads.add_lead(db, "Ana")
     other = Database(db.target)
     try:
-        with db.read() as repo:
-            assert len(repo.lead_list()) == 1
+        with db.read() as uow:
+            assert len(uow.leads.list()) == 1
             leads.add_lead(other, "Bia")  # committed by someone else meanwhile
-            assert len(repo.lead_list()) == 1  # one snapshot for the whole transaction
-        with pytest.raises(Exception, match="read-only transaction"), db.read() as repo:
-            repo.conn.exec_driver_sql("DELETE FROM lead")
+            assert len(uow.leads.list()) == 1  # one snapshot for the whole transaction
+        with pytest.raises(Exception, match="read-only transaction"), db.read() as uow:
+            uow.conn.run("DELETE FROM lead")
         assert len(leads.list_leads(db)) == 2
     finally:
         other.dispose()
@@ -174,8 +176,8 @@ def test_writers_do_not_wait_for_each_other_on_different_rows(db: Database) -> N
     other = Database(db.target)
     done = threading.Event()
     try:
-        with db.write() as repo:
-            repo.lead_get(first.id, lock=True)
+        with db.write() as uow:
+            uow.leads.get(first.id, lock=True)
 
             def edit() -> None:
                 leads.edit_lead(other, second.id, phone="+55 11 5555-0000")
@@ -184,6 +186,7 @@ def test_writers_do_not_wait_for_each_other_on_different_rows(db: Database) -> N
             thread = threading.Thread(target=edit, daemon=True)
             thread.start()
             assert done.wait(10), "a write on another lead waited for this transaction"
+            uow.commit()
         thread.join(10)
         assert leads.get_lead(db, second.id).phone == "+55 11 5555-0000"
     finally:
@@ -193,7 +196,7 @@ def test_writers_do_not_wait_for_each_other_on_different_rows(db: Database) -> N
 def test_an_unreachable_server_is_one_clear_error_without_the_password() -> None:
     db = Database("postgresql://sales:s3cret@127.0.0.1:1/crm")
     with pytest.raises(Exception) as caught:
-        db.engine()
+        db.open()
     assert "s3cret" not in str(caught.value)
     assert db.display == "postgresql://sales:***@127.0.0.1:1/crm"
 
@@ -214,15 +217,16 @@ def test_bulk_lead_insert_stores_values_exactly_as_a_single_insert_does(db: Data
         "created_at": datetime(2026, 1, 2, 3, 4, 5),
         "updated_at": datetime(2026, 1, 2, 3, 4, 5, 600),
     }
-    with db.write() as repo:
-        repo.lead_insert({**values, "email": "one@x.br"})
-        taken = repo.lead_insert_many(
+    with db.write() as uow:
+        uow.leads.add({**values, "email": "one@x.br"})
+        taken = uow.leads.add_many(
             [{**values, "email": "two@x.br"}, {**values, "email": "one@x.br"}, values]
         )
-        stored = repo.conn.exec_driver_sql(
-            "SELECT budget, timeline, created_at, updated_at, extras::text, search_key, "
+        stored = uow.conn.rows(
+            "SELECT budget, timeline, created_at, updated_at, CAST(extras AS TEXT), search_key, "
             "owner_key, source_key, notes, email_key FROM lead ORDER BY id"
-        ).all()
+        )
+        uow.commit()
     assert [row["email"] for row in taken] == ["one@x.br"]  # already there: not inserted
     assert len(stored) == 3
     same = [(*row[:5], *row[6:9]) for row in stored]  # search_key holds the e-mail

@@ -17,8 +17,9 @@ def test_new_database_folder_is_0700_and_file_0600_under_umask_022(tmp_path: Pat
     try:
         path = tmp_path / "new" / "folder" / "crm.db"
         db = Database(str(path))
-        with db.write() as repo:
-            repo.meta_set("x", "y")
+        with db.write() as uow:
+            uow.settings.set("x", "y")
+            uow.commit()
         modes = {
             p.name: stat.S_IMODE(p.stat().st_mode)
             for p in (path.parent, path, Path(f"{path}-wal"), Path(f"{path}-shm"))
@@ -33,33 +34,34 @@ def test_new_database_folder_is_0700_and_file_0600_under_umask_022(tmp_path: Pat
 
 @pytest.mark.sqlite_only
 def test_every_connection_has_wal_foreign_keys_and_busy_timeout(db: Database) -> None:
-    with db.read() as repo:
-        pragma = repo.conn.exec_driver_sql
-        assert pragma("PRAGMA journal_mode").scalar() == "wal"
-        assert pragma("PRAGMA foreign_keys").scalar() == 1
-        assert pragma("PRAGMA busy_timeout").scalar() == 30000
+    with db.read() as uow:
+        pragma = uow.conn.scalar
+        assert pragma("PRAGMA journal_mode") == "wal"
+        assert pragma("PRAGMA foreign_keys") == 1
+        assert pragma("PRAGMA busy_timeout") == 30000
 
 
 @pytest.mark.sqlite_only
 def test_write_transactions_begin_immediate(db: Database) -> None:
     import sqlite3
 
-    with db.write() as repo:
-        repo.meta_set("k", "v")
+    with db.write() as uow:
+        uow.settings.set("k", "v")
         other = sqlite3.connect(str(db.path), timeout=0)
         try:
             with pytest.raises(sqlite3.OperationalError, match="locked"):
                 other.execute("BEGIN IMMEDIATE")
         finally:
             other.close()
+        uow.commit()
 
 
 @pytest.mark.sqlite_only
 def test_read_transactions_do_not_take_the_write_lock(db: Database) -> None:
     import sqlite3
 
-    with db.read() as repo:
-        repo.meta_get("currency")
+    with db.read() as uow:
+        uow.settings.get("currency")
         other = sqlite3.connect(str(db.path), timeout=0)
         try:
             other.execute("BEGIN IMMEDIATE")
@@ -69,11 +71,26 @@ def test_read_transactions_do_not_take_the_write_lock(db: Database) -> None:
 
 
 def test_failed_write_rolls_back_everything(db: Database) -> None:
-    with pytest.raises(RuntimeError), db.write() as repo:
-        repo.meta_set("half", "written")
+    with pytest.raises(RuntimeError), db.write() as uow:
+        uow.settings.set("half", "written")
         raise RuntimeError("boom")
-    with db.read() as repo:
-        assert repo.meta_get("half") is None
+    with db.read() as uow:
+        assert uow.settings.get("half") is None
+
+
+def test_leaving_a_unit_of_work_without_commit_rolls_it_back(db: Database) -> None:
+    from datetime import datetime
+
+    with db.write() as uow:
+        uow.settings.set("dry", "run")
+        now = datetime(2026, 1, 2, 3, 4, 5)
+        uow.leads.add({"name": "Ana", "status": "new", "created_at": now, "updated_at": now})
+    with db.write() as uow:
+        uow.settings.set("kept", "yes")
+        uow.commit()
+    with db.read() as uow:
+        assert (uow.settings.get("dry"), uow.settings.get("kept")) == (None, "yes")
+        assert uow.leads.list() == []
 
 
 @pytest.mark.sqlite_only
@@ -90,14 +107,15 @@ def test_bulk_lead_insert_stores_values_exactly_as_the_column_types_do(db: Datab
         "created_at": datetime(2026, 1, 2, 3, 4, 5),
         "updated_at": datetime(2026, 1, 2, 3, 4, 5, 600),
     }
-    with db.write() as repo:
-        repo.lead_insert({**values, "email": "one@x.br"})
-        repo.lead_insert_many([{**values, "email": "two@x.br"}])
-        stored = repo.conn.exec_driver_sql(
+    with db.write() as uow:
+        uow.leads.add({**values, "email": "one@x.br"})
+        uow.leads.add_many([{**values, "email": "two@x.br"}])
+        stored = uow.conn.rows(
             "SELECT typeof(budget), budget, timeline, created_at, updated_at, extras, "
             "search_key, owner_key FROM lead ORDER BY id"
-        ).all()
-        leads = repo.leads_by_emails(["one@x.br", "two@x.br"])
+        )
+        leads = uow.leads.by_emails(["one@x.br", "two@x.br"])
+        uow.commit()
     assert stored[0][:6] == stored[1][:6]
     assert stored[0][:4] == ("integer", 123450, "2026-12-31", "2026-01-02 03:04:05.000000")
     first, second = leads["one@x.br"], leads["two@x.br"]

@@ -13,7 +13,7 @@ from typer.core import TyperCommand
 
 from crmcli import __version__, interrupts
 from crmcli.cli import streams
-from crmcli.cli.common import CrmGroup, State
+from crmcli.cli.common import CrmGroup, state
 
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "agenda": (
@@ -72,6 +72,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "crmcli.cli.reports",
         "app",
         "Reports: win rate, lead conversion, velocity, stale deals.",
+    ),
+    "history": (
+        "crmcli.cli.history",
+        "history",
+        "What each command that changed data did, newest first (the journal).",
     ),
     "db": ("crmcli.cli.db", "app", "The database: path, check, backup, migrate."),
 }
@@ -159,7 +164,9 @@ def root(
     ] = False,
 ) -> None:
     """crmcli: a command-line CRM for leads, accounts, contacts and deals."""
-    ctx.obj = State(db_target=db_target, debug=debug)
+    settings = state(ctx)  # made by CrmGroup.invoke, with the command line already on it
+    settings.db_target = db_target
+    settings.debug = debug
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ Kept light: nothing here imports the database layer or Rich at import time.
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from collections.abc import Callable
 from contextlib import suppress
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from crmcli.domain.models import Account
-    from crmcli.store.db import Database
+    from crmcli.services.database import Database
 
 T = TypeVar("T")
 
@@ -35,17 +36,23 @@ class State:
 
     db_target: str | None = None
     debug: bool = False
+    command: str | None = None
+    """The command line as typed after `crm`, without the global options (`--db` may hold a
+    password): `lead convert 7 --dry-run`. The journal records it with each change."""
     _db: Database | None = field(default=None, repr=False)
 
     def db(self) -> Database:
         """The database this invocation uses (opened on first use)."""
         if self._db is None:
-            from crmcli.store.db import Database
-            from crmcli.store.location import resolve_target
+            from crmcli.services.common import default_owner
+            from crmcli.services.database import open_database, redact, resolve_target
 
             target = resolve_target(self.db_target)
-            _SECRETS.extend(_url_secrets(target))
-            self._db = Database(target, notify=note)
+            _SECRETS.extend(_url_secrets(target))  # before anything can quote it
+            # a URL among the words (`db copy --to postgresql://ana:pw@…`) is kept without
+            # its password, as everything else crm writes
+            command = redact(self.command) if self.command is not None else None
+            self._db = open_database(target, notify=note, actor=default_owner(), command=command)
         return self._db
 
     def close(self) -> None:
@@ -112,6 +119,7 @@ class CrmGroup(TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         if ctx.parent is None:
             interrupts.reset()
+            state(ctx).command = typed_command(ctx)
         try:
             return self._invoke(ctx)
         finally:
@@ -175,6 +183,19 @@ class CrmGroup(TyperGroup):
             raise typer.Exit(1) from None
 
 
+def typed_command(ctx: Any) -> str | None:
+    """The command line of the root context `ctx` as typed after `crm`, without the global
+    options: `crm --db x.db lead convert 7 --dry-run` gives `lead convert 7 --dry-run`.
+
+    Read before the root group runs: by then it has parsed its own options (`--db`, which may
+    hold a password, `--debug`) and stopped at the sub-command's name (no interspersed
+    arguments), so the sub-command's name is in `_protected_args` (click's `protected_args`
+    before 8.2) and every word after it in `args`. Quoted as a shell would need it.
+    """
+    named = ctx._protected_args if hasattr(ctx, "_protected_args") else ctx.protected_args
+    return shlex.join([*named, *ctx.args]) or None
+
+
 TOO_LARGE = f"a number is too large for the database (the largest is {2**63 - 1})"
 
 
@@ -197,7 +218,7 @@ def _database_message(exc: BaseException, path: Path | None = None) -> str:
     driver = getattr(exc, "orig", None)  # SQLAlchemy's DBAPIError wraps the driver's error
     inner: BaseException = driver if isinstance(driver, BaseException) else exc
     if path is not None:
-        from crmcli.store.db import full_disk
+        from crmcli.services.database import full_disk
 
         full = full_disk(path, inner)
         if full is not None:
@@ -212,7 +233,7 @@ def _database_message(exc: BaseException, path: Path | None = None) -> str:
 
 
 def _redacted(text: str) -> str:
-    from crmcli.store.location import redact
+    from crmcli.services.database import redact
 
     text = redact(text)
     for secret in sorted(_SECRETS, key=len, reverse=True):

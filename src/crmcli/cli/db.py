@@ -16,7 +16,7 @@ app = sub_app("The database: path, check, backup, migrate.")
 @app.command("path")
 def path(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Print where the database is (a password in a URL is hidden)."""
-    from crmcli.store.location import redact, resolve_target, sqlite_path
+    from crmcli.services.database import redact, resolve_target, sqlite_path
 
     target = resolve_target(state(ctx).db_target)
     file = sqlite_path(target)

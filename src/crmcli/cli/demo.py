@@ -23,9 +23,9 @@ def demo(
 ) -> None:
     """Build a sample pipeline in a separate demo database and print its pipeline report."""
     from crmcli.cli.pipeline import pipeline_json, print_pipeline
-    from crmcli.reports.pipeline import pipeline_report
+    from crmcli.services.database import demo_target
     from crmcli.services.demo import build_demo
-    from crmcli.store.location import demo_target
+    from crmcli.services.reports import pipeline_report
 
     target = path or Path(demo_target())
     database = build_demo(target)

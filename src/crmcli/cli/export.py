@@ -44,12 +44,13 @@ def encode(value: Any) -> Any:
 
     `2026-11-25T12:34:56Z` as everywhere else; `2026-11-25T12:34:56.250000Z` only for a time
     that has a fraction of a second, so a restore gives back exactly what was exported. A local
-    wall-clock time (an activity's `due`, a `dump.LocalTime`) has no `Z`: `2026-12-15T09:00:00`.
+    wall-clock time (an activity's `due`: `database.is_local_time`) has no `Z`:
+    `2026-12-15T09:00:00`.
     """
     if isinstance(value, datetime):
-        from crmcli.store.dump import LocalTime  # loaded by then: only data gets encoded
+        from crmcli.services.database import is_local_time
 
-        return value.isoformat() if isinstance(value, LocalTime) else value.isoformat() + "Z"
+        return value.isoformat() if is_local_time(value) else value.isoformat() + "Z"
     if isinstance(value, dict):
         return {str(k): encode(v) for k, v in value.items()}
     if isinstance(value, list):

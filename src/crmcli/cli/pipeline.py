@@ -72,7 +72,7 @@ def report(
     as_csv: CsvOpt = False,
 ) -> None:
     """Open deals per stage in pipeline order: count, amount, weighted amount, and a total."""
-    from crmcli.reports.pipeline import pipeline_report
+    from crmcli.services.reports import pipeline_report
 
     data = pipeline_report(db(ctx), owner=owner)
     if as_json:

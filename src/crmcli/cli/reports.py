@@ -152,7 +152,7 @@ def forecast(
     as_csv: CsvOpt = False,
 ) -> None:
     """Open deals by expected-close month or quarter, with overdue deals and won amounts."""
-    from crmcli.reports.forecast import forecast_report
+    from crmcli.services.reports import forecast_report
 
     data = forecast_report(db(ctx), by=by.value, months=months, owner=owner)
     if as_json:
@@ -226,7 +226,7 @@ def win_rate(
     as_csv: CsvOpt = False,
 ) -> None:
     """Won / (won + lost) by count and by value, per owner or lead source and overall."""
-    from crmcli.reports.analytics import win_rate_report
+    from crmcli.services.reports import win_rate_report
 
     data = win_rate_report(db(ctx), by=by.value, since=since)
     if as_json:
@@ -291,7 +291,7 @@ def print_conversion(report: ConversionReport) -> None:
 @app.command("conversion")
 def conversion(ctx: typer.Context, as_json: JsonOpt = False, as_csv: CsvOpt = False) -> None:
     """Leads per source: total, qualified, disqualified, converted, and the conversion rate."""
-    from crmcli.reports.analytics import conversion_report
+    from crmcli.services.reports import conversion_report
 
     data = conversion_report(db(ctx))
     if as_json:
@@ -348,7 +348,7 @@ def print_velocity(report: VelocityReport) -> None:
 @app.command("velocity")
 def velocity(ctx: typer.Context, as_json: JsonOpt = False, as_csv: CsvOpt = False) -> None:
     """Average and median days deals spend in each stage, and the sales-cycle length."""
-    from crmcli.reports.analytics import velocity_report
+    from crmcli.services.reports import velocity_report
 
     data = velocity_report(db(ctx))
     if as_json:
@@ -456,7 +456,7 @@ def stale(
     as_csv: CsvOpt = False,
 ) -> None:
     """Forgotten deals: open, with no pending activity, no recent activity, or overdue."""
-    from crmcli.reports.analytics import stale_report
+    from crmcli.services.reports import stale_report
 
     data = stale_report(db(ctx), days=days, owner=owner)
     if as_json:

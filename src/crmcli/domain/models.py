@@ -202,3 +202,24 @@ class Activity:
     notes: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    """One record a command changed: `entity` (lead, account, …), its id, and `op`."""
+
+    entity: str
+    id: int
+    op: str
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    """What one command changed, as the journal recorded it."""
+
+    id: int
+    at: datetime
+    actor: str | None
+    command: str
+    undone: bool
+    changes: tuple[Change, ...]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from crmcli.domain.models import Activity, Lead, LeadStatus, Opportunity, OppStatus, Stage
 from crmcli.errors import InvalidTransition, ValidationError
@@ -112,3 +113,38 @@ def check_not_done(activity: Activity) -> None:
     if activity.done:
         when = f" at {activity.done_at:%Y-%m-%d %H:%M} UTC" if activity.done_at else ""
         raise InvalidTransition(f"activity {activity.id} is already done (marked{when})")
+
+
+# -- activities: where a pending one stands -----------------------------------------------------
+
+ACTIVITY_BUCKETS = ("overdue", "today", "upcoming")
+"""The due-date windows of pending activities (see `activity_bucket`)."""
+
+ACTIVITY_LINKS = {
+    "lead": "lead_id",
+    "contact": "contact_id",
+    "account": "account_id",
+    "opp": "opportunity_id",
+}
+"""The kinds of record an activity can be linked to, and the field that holds the link."""
+
+
+def bucket_bounds(now: datetime) -> tuple[datetime, datetime]:
+    """The start of today and of tomorrow for the naive local time `now`."""
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return today, today + timedelta(days=1)
+
+
+def activity_bucket(activity: Activity, now: datetime) -> str | None:
+    """Where a pending activity stands: overdue, today or upcoming (None: done or no due date).
+
+    Overdue: a timed due before `now`, or a date-only due on a day before today. Today: due
+    today and not overdue. Upcoming: due after today. The activity repository's bucket filter
+    is the same rule in SQL, over `bucket_bounds(now)`.
+    """
+    if activity.done or activity.due is None:
+        return None
+    due, today = activity.due, now.date()
+    if (activity.due_has_time and due < now) or (not activity.due_has_time and due.date() < today):
+        return "overdue"
+    return "today" if due.date() == today else "upcoming"

@@ -1,22 +1,22 @@
 """How the pipeline performs: win rate, lead conversion, velocity and stale (forgotten) deals.
 
-Counts, sums and the per-deal checks happen in SQL (`store/report_queries.py`); this module
-turns integer cents and seconds into exact `Decimal` money, rates and days.
+Counts, sums and the per-deal checks happen in SQL (`store/repos/reports.py`); the builders
+here turn those rows of integer cents and seconds into exact `Decimal` money, rates and days.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
-from crmcli import clock
+from crmcli.domain.models import Stage
 from crmcli.domain.values import cents_to_money
 from crmcli.errors import ValidationError
-from crmcli.reports import MAX_STALE_DAYS
-from crmcli.store import report_queries as q
-from crmcli.store.db import Database
+from crmcli.reports import MAX_STALE_DAYS, NO_GROUP, SECONDS_PER_DAY
 
 GROUPINGS = ("owner", "source")
 _TENTH = Decimal("0.1")
@@ -31,14 +31,14 @@ def percent(part: int, whole: int) -> Decimal | None:
 
 def days(seconds: int | Decimal) -> Decimal:
     """Seconds as days, rounded half-up to one decimal."""
-    return (Decimal(seconds) / q.SECONDS_PER_DAY).quantize(_TENTH, rounding=ROUND_HALF_UP)
+    return (Decimal(seconds) / SECONDS_PER_DAY).quantize(_TENTH, rounding=ROUND_HALF_UP)
 
 
 def _mean_days(total_seconds: int, count: int) -> Decimal | None:
     return days(Decimal(total_seconds) / count) if count else None
 
 
-def _median_days(sorted_seconds: list[int]) -> Decimal | None:
+def _median_days(sorted_seconds: Sequence[int]) -> Decimal | None:
     n = len(sorted_seconds)
     if not n:
         return None
@@ -49,7 +49,7 @@ def _median_days(sorted_seconds: list[int]) -> Decimal | None:
 
 
 def _group_order(name: str) -> tuple[bool, str]:
-    return (name == q.NO_GROUP, name.casefold())
+    return (name == NO_GROUP, name.casefold())
 
 
 # -- win rate ------------------------------------------------------------------------------
@@ -88,13 +88,17 @@ def _win_row(group: str, won: int, lost: int, won_cents: int, lost_cents: int) -
     )
 
 
-def win_rate_report(db: Database, *, by: str = "owner", since: date | None = None) -> WinRateReport:
-    """Won and lost deals (closed on or after `since`) per owner or lead source, and overall."""
+def check_grouping(by: str) -> None:
+    """ValidationError unless the win rate is grouped by owner or source."""
     if by not in GROUPINGS:
         raise ValidationError(f"by: must be owner or source, not {by!r}")
-    start = datetime.combine(since, datetime.min.time()) if since else None
-    with db.read() as repo:
-        raw = q.win_rate_rows(repo.conn, by=by, since=start)
+
+
+def build_win_rate(
+    raw: Sequence[tuple[str, int, int, int, int]], *, by: str, since: date | None
+) -> WinRateReport:
+    """The win rate of the closed deals per group (group, won, lost, won cents, lost cents),
+    groups by name ("(none)" last), and overall."""
     rows = sorted((_win_row(*r) for r in raw), key=lambda r: _group_order(r.group))
     total = _win_row(
         "Total",
@@ -135,10 +139,9 @@ def _conversion_row(
     )
 
 
-def conversion_report(db: Database) -> ConversionReport:
-    """Leads per source: total, qualified (ever), disqualified, converted, conversion rate."""
-    with db.read() as repo:
-        raw = q.conversion_rows(repo.conn)
+def build_conversion(raw: Sequence[tuple[str, int, int, int, int]]) -> ConversionReport:
+    """Leads per source (source, leads, qualified, disqualified, converted) with their
+    conversion rate, sources by name ("(none)" last), and overall."""
     rows = sorted((_conversion_row(*r) for r in raw), key=lambda r: _group_order(r.source))
     total = _conversion_row(
         "Total",
@@ -179,14 +182,15 @@ class VelocityReport:
     sales_cycle: SalesCycle
 
 
-def velocity_report(db: Database) -> VelocityReport:
-    """Average and median days per stage (completed stays), and the sales-cycle length."""
-    with db.read() as repo:
-        stages = repo.stages()
-        # one pass of the window query over the history; counts, sums and medians from it
-        durations = q.stage_stay_durations(repo.conn)
-        won, cycle_seconds = q.sales_cycle_totals(repo.conn)
-        cycles = q.sales_cycle_durations(repo.conn)
+def build_velocity(
+    stages: Sequence[Stage],
+    durations: Sequence[tuple[int, int]],
+    cycle_totals: tuple[int, int],
+    cycles: Sequence[int],
+) -> VelocityReport:
+    """Average and median days per stage, in the order of `stages`, from every completed stay
+    (stage id, seconds); the sales cycle from (won deals, Σ seconds) and the sorted seconds."""
+    won, cycle_seconds = cycle_totals
     per_stage: dict[int, list[int]] = defaultdict(list)
     for stage_id, seconds in durations:
         per_stage[stage_id].append(seconds)
@@ -245,13 +249,16 @@ class StaleReport:
     as_of: date
 
 
-def stale_report(db: Database, *, days: int | None = None, owner: str | None = None) -> StaleReport:
-    """Open deals with no pending activity, quiet for too long, or past their close date."""
+def check_stale_days(days: int | None) -> None:
+    """ValidationError unless `days` is None or from 1 to MAX_STALE_DAYS."""
     if days is not None and not 1 <= days <= MAX_STALE_DAYS:
         raise ValidationError(f"days: must be from 1 to {MAX_STALE_DAYS}, not {days}")
-    today = clock.today()
-    with db.read() as repo:
-        raw = q.stale_rows(repo.conn, now=clock.utcnow(), today=today, days=days, owner=owner)
+
+
+def build_stale(
+    raw: Sequence[Mapping[str, Any]], *, days: int | None, owner: str | None, today: date
+) -> StaleReport:
+    """The stale deals of the query's rows (longest idle first), each with its reasons."""
     deals = []
     for r in raw:
         reasons = [
@@ -273,7 +280,7 @@ def stale_report(db: Database, *, days: int | None = None, owner: str | None = N
                 amount=cents_to_money(int(r["cents"])),
                 expected_close=r["expected_close"],
                 last_activity=r["last_activity"],
-                idle_days=max(int(r["idle_seconds"]), 0) // q.SECONDS_PER_DAY,
+                idle_days=max(int(r["idle_seconds"]), 0) // SECONDS_PER_DAY,
                 limit_days=int(r["limit_days"]),
                 reasons=reasons,
             )

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
-from crmcli import clock
 from crmcli.domain.values import cents_to_money
 from crmcli.errors import ValidationError
 from crmcli.reports.pipeline import weighted_money
-from crmcli.store import sqlread
-from crmcli.store.db import Database
 
 PERIOD_KINDS = ("month", "quarter")
 MAX_MONTHS = 120
@@ -89,27 +87,27 @@ def _bucket(raw: tuple[int, int, int] | None) -> ForecastBucket:
     return ForecastBucket(count, cents_to_money(cents), weighted_money(weighted))
 
 
-def forecast_report(
-    db: Database, *, by: str = "month", months: int = 6, owner: str | None = None
-) -> ForecastReport:
-    """Open deals per period of the next `months` months, overdue, later, undated, and won."""
+def check_forecast(by: str, months: int) -> None:
+    """ValidationError unless `by` is month or quarter and `months` is from 1 to MAX_MONTHS."""
     if by not in PERIOD_KINDS:
         raise ValidationError(f"by: must be month or quarter, not {by!r}")
     if not 1 <= months <= MAX_MONTHS:
         raise ValidationError(f"months: must be from 1 to {MAX_MONTHS}")
-    today = clock.today()
-    starts = horizon(today, by, months)
-    end = starts[-1]
-    with db.reader() as reader:
-        open_rows = sqlread.forecast_open(reader, by=by, today=today, horizon_end=end, owner=owner)
-        won_rows = sqlread.forecast_won(
-            reader,
-            by=by,
-            start=datetime.combine(starts[0], datetime.min.time()),
-            end=datetime.combine(end, datetime.min.time()),
-            owner=owner,
-        )
-        currency = sqlread.meta_get(reader, "currency")
+
+
+def build_forecast(
+    open_rows: Sequence[tuple[str, int, int, int]],
+    won_rows: Sequence[tuple[str, int, int]],
+    *,
+    by: str,
+    months: int,
+    starts: Sequence[date],
+    owner: str | None,
+    currency: str | None,
+) -> ForecastReport:
+    """The forecast of the open deals per bucket (bucket, deals, Σ cents, Σ cents ×
+    probability) and the won deals per period (period, deals, Σ cents) over the horizon
+    `starts` (`horizon(today, by, months)`), every period listed, empty ones too."""
     buckets = {bucket: (count, cents, weighted) for bucket, count, cents, weighted in open_rows}
     won = {period: cents for period, _, cents in won_rows}
     periods = []
@@ -136,7 +134,7 @@ def forecast_report(
         by=by,
         months=months,
         start=starts[0],
-        end=end - timedelta(days=1),
+        end=starts[-1] - timedelta(days=1),
         periods=periods,
         overdue=_bucket(buckets.get("overdue")),
         later=_bucket(buckets.get("later")),

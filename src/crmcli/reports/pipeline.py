@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from crmcli.domain.values import cents_to_money
-from crmcli.store import sqlread
-from crmcli.store.db import Database
 
 _CENT = Decimal("0.01")
 
@@ -37,19 +36,19 @@ def weighted_money(cents_times_percent: int) -> Decimal:
     return (Decimal(cents_times_percent) / 10000).quantize(_CENT, rounding=ROUND_HALF_UP)
 
 
-def pipeline_report(db: Database, *, owner: str | None = None) -> PipelineReport:
-    """Count, amount and weighted amount of open deals per stage, plus a total."""
-    with db.reader() as reader:
-        raw = sqlread.pipeline_rows(reader, owner=owner)
-        currency = sqlread.meta_get(reader, "currency")
-    rows = [
+def build_pipeline(
+    rows: Sequence[tuple[str, int, int, int]], *, owner: str | None, currency: str | None
+) -> PipelineReport:
+    """The report of the per-stage rows (name, deals, Σ cents, Σ cents × probability), in
+    pipeline order, and their total."""
+    stages = [
         PipelineRow(name, count, cents_to_money(amount), weighted_money(weighted))
-        for name, count, amount, weighted in raw
+        for name, count, amount, weighted in rows
     ]
     total = PipelineRow(
         "Total",
-        sum(r[1] for r in raw),
-        cents_to_money(sum(r[2] for r in raw)),
-        weighted_money(sum(r[3] for r in raw)),
+        sum(r[1] for r in rows),
+        cents_to_money(sum(r[2] for r in rows)),
+        weighted_money(sum(r[3] for r in rows)),
     )
-    return PipelineReport(rows, total, owner, currency)
+    return PipelineReport(stages, total, owner, currency)

@@ -11,7 +11,7 @@ from crmcli.domain.values import clean_text, normalise_email
 from crmcli.errors import Ambiguous, NotFound, ValidationError
 from crmcli.services.common import required_name
 from crmcli.store.db import Database
-from crmcli.store.repo import Repo
+from crmcli.store.uow import UnitOfWork
 
 ACCOUNT_FIELDS = ("name", "industry", "website", "phone", "notes")
 CONTACT_FIELDS = ("name", "email", "phone", "title", "notes")
@@ -41,12 +41,12 @@ class AccountFound:
     created: bool
 
 
-def find_or_create_account(repo: Repo, ref: str) -> AccountFound:
+def find_or_create_account(uow: UnitOfWork, ref: str) -> AccountFound:
     """The account an id or exact name refers to, created when the name is new."""
-    account = repo.account_find(ref, exact_only=True)
+    account = uow.accounts.find(ref, exact_only=True)
     if account is not None:
         return AccountFound(account, created=False)
-    similar = repo.accounts_starting_with(ref)
+    similar = uow.accounts.starting_with(ref)
     if similar:
         listed = "; ".join(f"{a.id} {a.name}" for a in similar)
         raise Ambiguous(
@@ -54,21 +54,21 @@ def find_or_create_account(repo: Repo, ref: str) -> AccountFound:
             "(use the id or the full name, or create it first with `crm account add`)"
         )
     name = required_name(ref, field="account")
-    account, created = repo.account_find_or_insert({"name": name, "created_at": clock.utcnow()})
+    account, created = uow.accounts.find_or_add({"name": name, "created_at": clock.utcnow()})
     return AccountFound(account, created)
 
 
-def find_account(repo: Repo, ref: str) -> Account:
+def find_account(uow: UnitOfWork, ref: str) -> Account:
     """The account an id or unambiguous name refers to, or NotFound."""
-    account = repo.account_find(ref)
+    account = uow.accounts.find(ref)
     if account is None:
         raise NotFound(f'no account "{ref.strip()}"')
     return account
 
 
-def find_contact(repo: Repo, ref: str) -> Contact:
+def find_contact(uow: UnitOfWork, ref: str) -> Contact:
     """The contact an id, e-mail or unambiguous name refers to, or NotFound."""
-    contact = repo.contact_find(ref)
+    contact = uow.contacts.find(ref)
     if contact is None:
         raise NotFound(f'no contact "{ref.strip()}"')
     return contact
@@ -77,14 +77,16 @@ def find_contact(repo: Repo, ref: str) -> Contact:
 def add_account(db: Database, name: str, **fields: Any) -> Account:
     """Record a new company; refuses a name that normalises to an existing one."""
     values = _clean({"name": name, **fields}, ACCOUNT_FIELDS)
-    with db.write() as repo:
-        return repo.account_insert({**values, "created_at": clock.utcnow()})
+    with db.write() as uow:
+        result = uow.accounts.add({**values, "created_at": clock.utcnow()})
+        uow.commit()
+        return result
 
 
 def list_accounts(db: Database, *, search: str | None = None) -> list[Account]:
     """Accounts by name."""
-    with db.read() as repo:
-        return repo.account_list(search=search)
+    with db.read() as uow:
+        return uow.accounts.list(search=search)
 
 
 @dataclass(frozen=True)
@@ -98,12 +100,12 @@ class AccountDetail:
 
 def show_account(db: Database, ref: str) -> AccountDetail:
     """An account, its contacts and its deals."""
-    with db.read() as repo:
-        account = find_account(repo, ref)
+    with db.read() as uow:
+        account = find_account(uow, ref)
         return AccountDetail(
             account,
-            repo.contact_list(account_id=account.id),
-            repo.opp_list(account_id=account.id),
+            uow.contacts.list(account_id=account.id),
+            uow.opps.list(account_id=account.id),
         )
 
 
@@ -112,8 +114,10 @@ def edit_account(db: Database, ref: str, **fields: Any) -> Account:
     changes = _clean(fields, ACCOUNT_FIELDS)
     if not changes:
         raise ValidationError("nothing to change: give at least one option")
-    with db.write() as repo:
-        return repo.account_update(find_account(repo, ref), changes)
+    with db.write() as uow:
+        result = uow.accounts.update(find_account(uow, ref), changes)
+        uow.commit()
+        return result
 
 
 @dataclass(frozen=True)
@@ -145,9 +149,9 @@ def add_contact(
     """Record a new person; an account named that does not exist yet is created."""
     values = _clean({"name": name, **fields}, CONTACT_FIELDS)
     kind = _contact_type(type_) or ContactType.PROSPECT
-    with db.write() as repo:
-        found = find_or_create_account(repo, account) if account else None
-        contact = repo.contact_insert(
+    with db.write() as uow:
+        found = find_or_create_account(uow, account) if account else None
+        contact = uow.contacts.add(
             {
                 **values,
                 "type": kind.value,
@@ -155,7 +159,9 @@ def add_contact(
                 "created_at": clock.utcnow(),
             }
         )
-        return ContactAdded(contact, found.account if found and found.created else None)
+        result = ContactAdded(contact, found.account if found and found.created else None)
+        uow.commit()
+        return result
 
 
 def list_contacts(
@@ -163,15 +169,15 @@ def list_contacts(
 ) -> list[Contact]:
     """Contacts by name, optionally of one account or one relationship type."""
     kind = _contact_type(type_)
-    with db.read() as repo:
-        account_id = find_account(repo, account).id if account else None
-        return repo.contact_list(account_id=account_id, type_=kind.value if kind else None)
+    with db.read() as uow:
+        account_id = find_account(uow, account).id if account else None
+        return uow.contacts.list(account_id=account_id, type_=kind.value if kind else None)
 
 
 def get_contact(db: Database, ref: str) -> Contact:
     """One contact by id, e-mail or unambiguous name."""
-    with db.read() as repo:
-        return find_contact(repo, ref)
+    with db.read() as uow:
+        return find_contact(uow, ref)
 
 
 def edit_contact(
@@ -187,12 +193,14 @@ def edit_contact(
     kind = _contact_type(type_)
     if kind is not None:
         changes["type"] = kind.value
-    with db.write() as repo:
-        contact = find_contact(repo, ref)
-        found = find_or_create_account(repo, account) if account else None
+    with db.write() as uow:
+        contact = find_contact(uow, ref)
+        found = find_or_create_account(uow, account) if account else None
         if found is not None:
             changes["account_id"] = found.account.id
         if not changes:
             raise ValidationError("nothing to change: give at least one option")
-        updated = repo.contact_update(contact, changes)
-        return ContactAdded(updated, found.account if found and found.created else None)
+        updated = uow.contacts.update(contact, changes)
+        result = ContactAdded(updated, found.account if found and found.created else None)
+        uow.commit()
+        return result

@@ -14,14 +14,14 @@ from typing import Any
 
 from crmcli import clock
 from crmcli.domain.models import Activity, ActivityType, Lead, Opportunity
-from crmcli.domain.rules import check_not_done
+from crmcli.domain.rules import ACTIVITY_BUCKETS, ACTIVITY_LINKS, activity_bucket, check_not_done
 from crmcli.domain.values import clean_text, parse_reference, parse_when
 from crmcli.errors import UsageError, ValidationError
 from crmcli.services.accounts import find_account, find_contact
 from crmcli.services.common import default_owner, required_name
 from crmcli.services.opportunities import OppDetail
 from crmcli.store.db import Database
-from crmcli.store.repo import ACTIVITY_BUCKETS, ACTIVITY_LINKS, Repo
+from crmcli.store.uow import UnitOfWork
 
 Due = tuple[datetime, bool]
 """A parsed due moment: (naive local datetime, has_time)."""
@@ -46,18 +46,8 @@ def parse_due(text: str, *, now: datetime | None = None) -> Due | None:
     return parse_when(text, field="due", now=local_now() if now is None else now)
 
 
-def bucket(activity: Activity, now: datetime) -> str | None:
-    """Where a pending activity stands: overdue, today or upcoming (None: done or no due date).
-
-    Overdue: a timed due before `now`, or a date-only due on a day before today. Today: due
-    today and not overdue. Upcoming: due after today. The same rules as `Repo.activity_list`.
-    """
-    if activity.done or activity.due is None:
-        return None
-    due, today = activity.due, now.date()
-    if (activity.due_has_time and due < now) or (not activity.due_has_time and due.date() < today):
-        return "overdue"
-    return "today" if due.date() == today else "upcoming"
+bucket = activity_bucket
+"""Where a pending activity stands: overdue, today or upcoming (`rules.activity_bucket`)."""
 
 
 def _due_input(value: Due | str | None, now: datetime) -> Due | None:
@@ -87,19 +77,19 @@ def _one_link(links: Mapping[str, str | int | None]) -> tuple[str, str | int]:
     return given[0]
 
 
-def _link_id(repo: Repo, kind: str, ref: str | int) -> int:
+def _link_id(uow: UnitOfWork, kind: str, ref: str | int) -> int:
     """The id of the existing record `ref` names (NotFound otherwise)."""
     text = str(ref)
     if kind == "lead":
         lead_id = parse_reference(text, "lead", ids_only=True)
         assert isinstance(lead_id, int)
-        return repo.lead_get(lead_id).id
+        return uow.leads.get(lead_id).id
     if kind == "contact":
-        return find_contact(repo, text).id
+        return find_contact(uow, text).id
     if kind == "account":
-        return find_account(repo, text).id
+        return find_account(uow, text).id
     if kind == "opp":
-        return repo.opp_find(text).id
+        return uow.opps.find(text).id
     raise UsageError(f'"{kind}" is not one of {", ".join(LINK_KINDS)}')
 
 
@@ -138,9 +128,11 @@ def add_activity(
         "notes": clean_text(notes, field="notes"),
     }
     now = clock.utcnow()
-    with db.write() as repo:
-        values[ACTIVITY_LINKS[link_kind]] = _link_id(repo, link_kind, ref)
-        return repo.activity_insert({**values, "created_at": now, "updated_at": now})
+    with db.write() as uow:
+        values[ACTIVITY_LINKS[link_kind]] = _link_id(uow, link_kind, ref)
+        result = uow.activities.add({**values, "created_at": now, "updated_at": now})
+        uow.commit()
+        return result
 
 
 def list_activities(
@@ -163,17 +155,17 @@ def list_activities(
     if link is not None and link[0] not in ACTIVITY_LINKS:
         raise UsageError(f'--for: "{link[0]}" is not one of {", ".join(LINK_KINDS)}')
     moment = local_now() if now is None else now
-    with db.read() as repo:
-        where = (link[0], _link_id(repo, link[0], link[1])) if link is not None else None
-        return repo.activity_list(
+    with db.read() as uow:
+        where = (link[0], _link_id(uow, link[0], link[1])) if link is not None else None
+        return uow.activities.list(
             now=moment, include_done=include_done, buckets=buckets, link=where, owner=owner
         )
 
 
 def get_activity(db: Database, activity_id: int) -> Activity:
     """One activity by id."""
-    with db.read() as repo:
-        return repo.activity_get(activity_id)
+    with db.read() as uow:
+        return uow.activities.get(activity_id)
 
 
 def edit_activity(
@@ -206,25 +198,30 @@ def edit_activity(
         changes["notes"] = clean_text(notes, field="notes")
     if not changes:
         raise ValidationError("nothing to change: give at least one option")
-    with db.write() as repo:
-        activity = repo.activity_get(activity_id)
-        return repo.activity_update(activity, {**changes, "updated_at": clock.utcnow()})
+    with db.write() as uow:
+        activity = uow.activities.get(activity_id)
+        result = uow.activities.update(activity, {**changes, "updated_at": clock.utcnow()})
+        uow.commit()
+        return result
 
 
 def complete_activity(db: Database, activity_id: int) -> Activity:
     """Mark an activity done (once: a second time is an invalid transition)."""
     now = clock.utcnow()
-    with db.write() as repo:
-        activity = repo.activity_get(activity_id)
+    with db.write() as uow:
+        activity = uow.activities.get(activity_id)
         check_not_done(activity)
-        return repo.activity_update(activity, {"done": True, "done_at": now, "updated_at": now})
+        result = uow.activities.update(activity, {"done": True, "done_at": now, "updated_at": now})
+        uow.commit()
+        return result
 
 
 def delete_activity(db: Database, activity_id: int) -> Activity:
     """Remove an activity for good; returns what was deleted."""
-    with db.write() as repo:
-        activity = repo.activity_get(activity_id)
-        repo.activity_delete(activity.id)
+    with db.write() as uow:
+        activity = uow.activities.get(activity_id)
+        uow.activities.delete(activity.id)
+        uow.commit()
         return activity
 
 
@@ -254,15 +251,15 @@ def agenda(
     """Overdue and today's pending activities, then open deals with no next step (the first
     `limit` of them, soonest close first, and how many there are in all), in one read."""
     moment = local_now() if now is None else now
-    with db.read() as repo:
-        deals = repo.opps_without_next_step(owner=owner, limit=limit)
+    with db.read() as uow:
+        deals = uow.opps.without_next_step(owner=owner, limit=limit)
         total = len(deals)
         if limit is not None and total >= limit:
-            total = repo.count_opps_without_next_step(owner=owner)
+            total = uow.opps.count_without_next_step(owner=owner)
         return Agenda(
             now=moment,
-            overdue=repo.activity_list(now=moment, buckets=("overdue",), owner=owner),
-            today=repo.activity_list(now=moment, buckets=("today",), owner=owner),
+            overdue=uow.activities.list(now=moment, buckets=("overdue",), owner=owner),
+            today=uow.activities.list(now=moment, buckets=("today",), owner=owner),
             no_next_step=deals,
             no_next_step_total=total,
         )
@@ -282,10 +279,10 @@ class OppWithActivities:
 def show_opportunity_with_activities(db: Database, ref: str) -> OppWithActivities:
     """`opp show`: a deal, its history and its activities, in one read transaction."""
     now = local_now()
-    with db.read() as repo:
-        opp = repo.opp_find(ref)
-        activities = repo.activity_list(now=now, include_done=True, link=("opp", opp.id))
-        return OppWithActivities(OppDetail(opp, repo.history(opp.id)), activities)
+    with db.read() as uow:
+        opp = uow.opps.find(ref)
+        activities = uow.activities.list(now=now, include_done=True, link=("opp", opp.id))
+        return OppWithActivities(OppDetail(opp, uow.opps.history(opp.id)), activities)
 
 
 @dataclass(frozen=True)
@@ -299,7 +296,7 @@ class LeadWithActivities:
 def show_lead_with_activities(db: Database, lead_id: int) -> LeadWithActivities:
     """`lead show`: a lead and its activities, in one read transaction."""
     now = local_now()
-    with db.read() as repo:
-        lead = repo.lead_get(lead_id)
-        activities = repo.activity_list(now=now, include_done=True, link=("lead", lead.id))
+    with db.read() as uow:
+        lead = uow.leads.get(lead_id)
+        activities = uow.activities.list(now=now, include_done=True, link=("lead", lead.id))
         return LeadWithActivities(lead, activities)

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from crmcli.errors import NotFound, ValidationError
-from crmcli.store import dump
 from crmcli.store.db import Database
+from crmcli.store.repos.dump import TABLES
 
 
 @dataclass(frozen=True)
@@ -37,24 +37,24 @@ def copy_database(
     """
     if db.path is not None and not db.path.exists():
         raise NotFound(f"no database at {db.display}: nothing to copy")
-    dest = Database(target, notify=notify)
+    dest = Database(target, notify=notify, actor=db.actor, command=db.command)
     if dest.display == db.display or (
         dest.path is not None and db.path is not None and dest.path.resolve() == db.path.resolve()
     ):
         raise ValidationError("--to names the database being copied: give another one")
     try:
         with db.read() as source, dest.write() as out:
-            held = {entity: n for entity, n in dump.record_counts(out.conn).items() if n}
+            held = {entity: n for entity, n in out.dump.record_counts().items() if n}
             if held:
                 listed = ", ".join(f"{n} {entity}" for entity, n in held.items())
                 raise ValidationError(
                     f"{dest.display} is not empty (it holds {listed}): "
                     "db copy only fills a new, empty database"
                 )
-            currency = dump.dump_currency(source.conn)
-            rows = {entity: dump.dump_rows(source.conn, entity) for entity in dump.TABLES}
-            copied = dump.restore(out.conn, rows, currency=currency)
-            stored = dump.dump_currency(out.conn) or ""
+            rows = {entity: source.dump.dump_rows(entity) for entity in TABLES}
+            copied = out.dump.restore(rows, currency=source.dump.currency())
+            stored = out.dump.currency() or ""
+            out.commit()
     finally:
         dest.dispose()
     return CopyResult(db.display, dest.display, stored, copied)

@@ -95,8 +95,8 @@ def _fresh(path: Path) -> None:
         return
     probe = Database(str(path))
     try:
-        with probe.read() as repo:
-            mark = repo.meta_get(DEMO_MARK)
+        with probe.read() as uow:
+            mark = uow.settings.get(DEMO_MARK)
     except StorageError:
         mark = None
     finally:
@@ -119,8 +119,9 @@ def build_demo(path: Path) -> Database:
         return start.replace(hour=hour) + timedelta(days=offset)
 
     db = Database(str(path), currency="BRL")
-    with db.write() as repo:
-        repo.meta_set(DEMO_MARK, "1")
+    with db.write() as uow:
+        uow.settings.set(DEMO_MARK, "1")
+        uow.commit()
     stages.rename_stage(db, "Negotiation", "Negociação e detalhamento")
     owners = ["ana", "bruno"]
     made = []

@@ -19,8 +19,8 @@ from typing import Any
 from crmcli.domain.models import ActivityType, ContactType, LeadStatus, OppStatus
 from crmcli.domain.values import MAX_AMOUNT, MAX_ID, clean_name, clean_text, normalise_email
 from crmcli.errors import ValidationError
-from crmcli.store import dump
 from crmcli.store.db import Database
+from crmcli.store.repos import dump
 
 FORMAT_VERSION = 1
 ENTITIES = ("stages", "accounts", "contacts", "leads", "opportunities", "activities")
@@ -96,13 +96,13 @@ def text_columns(entity: str) -> set[str]:
 def iter_records(db: Database, entity: str) -> Iterator[dict[str, Any]]:
     """One entity's records in id order, streamed from one read transaction (for CSV)."""
     (entity,) = _checked_entities([entity])
-    with db.read() as repo:
+    with db.read() as uow:
         stage_names = (
-            {int(s["id"]): str(s["name"]) for s in dump.dump_rows(repo.conn, "stages")}
+            {int(s["id"]): str(s["name"]) for s in uow.dump.dump_rows("stages")}
             if entity == "opportunities"
             else {}
         )
-        for row in dump.dump_rows(repo.conn, entity):
+        for row in uow.dump.dump_rows(entity):
             if entity == "opportunities":
                 row = _with_stage(row, stage_names)
             yield row
@@ -124,24 +124,24 @@ def export_data(db: Database, entities: Sequence[str] | None = None) -> dict[str
     opportunity has its `history` (oldest first). An activity's `due` is a `dump.LocalTime`.
     """
     wanted = _checked_entities(entities)
-    with db.read() as repo:
-        conn = repo.conn
+    with db.read() as uow:
+        dump_rows = uow.dump.dump_rows
         document: dict[str, Any] = {
             "format_version": FORMAT_VERSION,
-            "currency": dump.dump_currency(conn),
+            "currency": uow.dump.currency(),
         }
-        stage_names = {int(s["id"]): str(s["name"]) for s in dump.dump_rows(conn, "stages")}
+        stage_names = {int(s["id"]): str(s["name"]) for s in dump_rows("stages")}
         for entity in wanted:
             if entity != "opportunities":
-                document[entity] = list(dump.dump_rows(conn, entity))
+                document[entity] = list(dump_rows(entity))
                 continue
             history: dict[int, list[dict[str, Any]]] = {}
-            for entry in dump.dump_rows(conn, "history"):
+            for entry in dump_rows("history"):
                 opp_id = int(entry.pop("opportunity_id"))
                 history.setdefault(opp_id, []).append(entry)
             document[entity] = [
                 {**_with_stage(row, stage_names), "history": history.get(int(row["id"]), [])}
-                for row in dump.dump_rows(conn, entity)
+                for row in dump_rows(entity)
             ]
     return document
 
@@ -434,6 +434,7 @@ def import_data(db: Database, document: Any) -> dict[str, int]:
     refused. A document without `activities` (an export older than them) restores none.
     """
     rows, currency = parse_document(document)
-    with db.write() as repo:
-        restored = dump.restore(repo.conn, rows, currency=currency)
+    with db.write() as uow:
+        restored = uow.dump.restore(rows, currency=currency)
+        uow.commit()
     return {entity: restored[entity] for entity in SUMMARY}

@@ -32,7 +32,7 @@ from crmcli.importing.rows import LeadRow, OppRow, RowError, parse_lead_row, par
 from crmcli.services import opportunities
 from crmcli.services.common import default_owner
 from crmcli.store.db import Database
-from crmcli.store.repo import Repo
+from crmcli.store.uow import UnitOfWork
 
 BATCH = 2000
 FILLABLE = ("phone", "company", "title", "source", "budget", "timeline", "owner", "notes")
@@ -59,6 +59,8 @@ class ImportSummary:
     errors: list[RowProblem] = field(default_factory=list)
     dry_run: bool = False
     committed: bool = False
+    change_set: int | None = None
+    """The journal's change set of a committed import (None when nothing was written)."""
 
 
 @dataclass(frozen=True)
@@ -70,10 +72,6 @@ class ImportOptions:
     on_duplicate: str = "skip"
     dry_run: bool = False
     strict: bool = False
-
-
-class _Rollback(Exception):
-    """Raised inside the transaction to undo a dry run or a refused strict import."""
 
 
 Progress = Callable[[int], None]
@@ -92,20 +90,17 @@ def _check_options(options: ImportOptions) -> None:
 def _run(
     db: Database,
     summary: ImportSummary,
-    body: Callable[[Repo], None],
+    body: Callable[[UnitOfWork], None],
     *,
     options: ImportOptions,
 ) -> ImportSummary:
-    try:
-        with db.write() as repo:
-            repo.take_import_turn()
-            body(repo)
-            if options.dry_run or (options.strict and summary.rejected):
-                raise _Rollback
-    except _Rollback:
-        summary.committed = False
-    else:
-        summary.committed = True
+    with db.write() as uow:
+        uow.take_import_turn()
+        body(uow)
+        summary.committed = not (options.dry_run or (options.strict and summary.rejected))
+        if summary.committed:  # a dry run, or --strict with rejects, is simply not committed
+            uow.commit()
+            summary.change_set = uow.change_set
     return summary
 
 
@@ -156,10 +151,10 @@ def _lead_values(row: LeadRow, now: Any, owner: str | None) -> dict[str, Any]:
 
 
 def _apply_lead_batch(
-    repo: Repo, batch: list[LeadRow], summary: ImportSummary, update: bool, owner: str | None
+    uow: UnitOfWork, batch: list[LeadRow], summary: ImportSummary, update: bool, owner: str | None
 ) -> None:
     now = clock.utcnow()
-    existing = repo.leads_by_emails([r.email for r in batch if r.email])
+    existing = uow.leads.by_emails([r.email for r in batch if r.email])
     pending: dict[str, dict[str, Any]] = {}
     fresh: list[dict[str, Any]] = []
     for row in batch:
@@ -181,23 +176,23 @@ def _apply_lead_batch(
             continue
         changes = _fill(_values_of(lead), row) if update else {}
         if changes:
-            updated = repo.lead_update(lead, {**changes, "updated_at": now})
+            updated = uow.leads.update(lead, {**changes, "updated_at": now})
             existing[row.email] = updated
             summary.updated += 1
         else:
             summary.skipped += 1
-    taken = repo.lead_insert_many(fresh)
+    taken = uow.leads.add_many(fresh)
     summary.inserted += len(fresh) - len(taken)
     if taken:
-        _taken_meanwhile(repo, taken, summary, update, now)
+        _taken_meanwhile(uow, taken, summary, update, now)
 
 
 def _taken_meanwhile(
-    repo: Repo, rows: list[Mapping[str, Any]], summary: ImportSummary, update: bool, now: Any
+    uow: UnitOfWork, rows: list[Mapping[str, Any]], summary: ImportSummary, update: bool, now: Any
 ) -> None:
     """New leads whose e-mail another writer stored since the batch was checked (a concurrent
     import on a server): duplicates after all, skipped or filled in like any other."""
-    existing = repo.leads_by_emails([r["email"] for r in rows])
+    existing = uow.leads.by_emails([r["email"] for r in rows])
     for values in rows:
         lead = existing[values["email"]]
         current = _values_of(lead)
@@ -213,7 +208,7 @@ def _taken_meanwhile(
             if extras:
                 changes["extras"] = {**known, **extras}
         if changes:
-            existing[values["email"]] = repo.lead_update(lead, {**changes, "updated_at": now})
+            existing[values["email"]] = uow.leads.update(lead, {**changes, "updated_at": now})
             summary.updated += 1
         else:
             summary.skipped += 1
@@ -246,7 +241,7 @@ def import_leads(
     owner = default_owner()
     today = clock.today()  # relative timelines count from the date the import stamps
 
-    def body(repo: Repo) -> None:
+    def body(uow: UnitOfWork) -> None:
         batch: list[LeadRow] = []
         for line, cells in table.rows():
             summary.read += 1
@@ -264,10 +259,10 @@ def import_leads(
             except RowError as exc:
                 _reject(summary, RowProblem(exc.line, exc.reason, cells), reject)
             if len(batch) >= BATCH:
-                _apply_lead_batch(repo, batch, summary, update, owner)
+                _apply_lead_batch(uow, batch, summary, update, owner)
                 batch = []
                 progress(summary.read)
-        _apply_lead_batch(repo, batch, summary, update, owner)
+        _apply_lead_batch(uow, batch, summary, update, owner)
         progress(summary.read)
 
     return _run(db, summary, body, options=options)
@@ -305,13 +300,13 @@ def import_opportunities(
     update = options.on_duplicate == "update"
     status_column = mapping.column("status")
 
-    def body(repo: Repo) -> None:
-        ordered = repo.stages()
+    def body(uow: UnitOfWork) -> None:
+        ordered = uow.stages.all()
         if not ordered:
             raise ValidationError("the pipeline has no stages: add one with `crm stage add`")
         stages = {normalise_name(s.name): s for s in ordered}
         names = ", ".join(f'"{s.name}"' for s in ordered)
-        deals = _DealWriter(repo, update, owner, summary, reject)
+        deals = _DealWriter(uow, update, owner, summary, reject)
         batch: list[_DealItem | RowProblem] = []
         for line, cells in table.rows():
             summary.read += 1
@@ -365,9 +360,14 @@ class _DealWriter:
     """
 
     def __init__(
-        self, repo: Repo, update: bool, owner: str | None, summary: ImportSummary, reject: Reject
+        self,
+        uow: UnitOfWork,
+        update: bool,
+        owner: str | None,
+        summary: ImportSummary,
+        reject: Reject,
     ) -> None:
-        self.repo = repo
+        self.uow = uow
         self.update = update
         self.owner = owner
         self.summary = summary
@@ -377,18 +377,18 @@ class _DealWriter:
         self.pending: dict[tuple[int, str], dict[str, Any]] = {}  # new deals, not yet stored
 
     def apply(self, batch: Sequence[_DealItem | RowProblem]) -> None:
-        repo = self.repo
+        uow = self.uow
         now = clock.utcnow()
         items = [item for item in batch if isinstance(item, _DealItem)]
         accounts = [i.row.account for i in items if i.account_key not in self.accounts]
-        self.accounts.update(repo.account_ids_find_or_insert(accounts, now))
+        self.accounts.update(uow.accounts.ids_find_or_add(accounts, now))
         contacts = [
             (i.row.contact_email, self.accounts[i.account_key])
             for i in items
             if i.row.contact_email and i.row.contact_email.lower() not in self.contacts
         ]
-        self.contacts.update(repo.contact_ids_find_or_insert(contacts, now))
-        existing = repo.opp_keys(self._key(item) for item in items)
+        self.contacts.update(uow.contacts.ids_find_or_add(contacts, now))
+        existing = uow.opps.keys(self._key(item) for item in items)
         for item in batch:
             if isinstance(item, RowProblem):
                 _reject(self.summary, item, self.reject)
@@ -415,16 +415,16 @@ class _DealWriter:
                 self.summary.skipped += 1
                 return
             self._flush(existing)
-            duplicate = self.repo.opp_by_account_and_name(account_id, row.name)
+            duplicate = self.uow.opps.by_account_and_name(account_id, row.name)
             assert duplicate is not None
-            _update_deal(self.repo, item, duplicate, contact_id, self.owner, self.summary, now=now)
+            _update_deal(self.uow, item, duplicate, contact_id, self.owner, self.summary, now=now)
             return
         values = _new_deal(row, item.stage, account_id, contact_id, self.owner, now)
         self.pending[key] = {**values, "name_key": item.name_key}
 
     def _flush(self, existing: set[tuple[int, str]]) -> None:
         if self.pending:
-            self.repo.opp_insert_many(list(self.pending.values()))
+            self.uow.opps.add_many(list(self.pending.values()))
             self.summary.inserted += len(self.pending)
             existing.update(self.pending)
             self.pending = {}
@@ -472,7 +472,7 @@ def _given(index: int | None, cells: Sequence[str]) -> bool:
 
 
 def _update_state(
-    repo: Repo, row: OppRow, opp: Opportunity, *, status_given: bool, now: datetime
+    uow: UnitOfWork, row: OppRow, opp: Opportunity, *, status_given: bool, now: datetime
 ) -> Opportunity | None:
     """Bring an existing deal to the stage, probability and status its row states, through
     the transitions `crm opp advance/edit/win/lose` use (their checks, their history); None
@@ -483,7 +483,7 @@ def _update_state(
     stage = None
     if row.stage:
         key = normalise_name(row.stage)
-        stage = next((s for s in repo.stages() if normalise_name(s.name) == key), None)
+        stage = next((s for s in uow.stages.all() if normalise_name(s.name) == key), None)
 
     def wanted(deal: Opportunity) -> tuple[bool, bool, OppStatus]:
         status = OppStatus(row.status) if status_given else deal.status
@@ -498,8 +498,8 @@ def _update_state(
     to_stage, to_probability, status = wanted(opp)
     if not (to_stage or to_probability or status is not opp.status):
         return None
-    repo.lock_stages(share=True)  # stages before the deal, as crm opp advance does
-    current = repo.opp_get(opp.id, lock=True)  # decided on the locked row: no race
+    uow.stages.lock(share=True)  # stages before the deal, as crm opp advance does
+    current = uow.opps.get(opp.id, lock=True)  # decided on the locked row: no race
     to_stage, to_probability, status = wanted(current)
     if current.status is not OppStatus.OPEN:
         if status is OppStatus.OPEN:
@@ -519,18 +519,18 @@ def _update_state(
         except InvalidTransition as exc:
             raise RowError(row.line, str(exc)) from None
     if to_stage and stage is not None:
-        current = opportunities.move(repo, current, stage, probability=row.probability, now=now)
+        current = opportunities.move(uow, current, stage, probability=row.probability, now=now)
     elif to_probability and row.probability is not None:
-        current = opportunities.set_probability(repo, current, row.probability, now)
+        current = opportunities.set_probability(uow, current, row.probability, now)
     if status is OppStatus.WON:
-        current = opportunities.win(repo, current, amount=None, now=now)
+        current = opportunities.win(uow, current, amount=None, now=now)
     elif status is OppStatus.LOST:
-        current = opportunities.lose(repo, current, reason=None, competitor=None, now=now)
+        current = opportunities.lose(uow, current, reason=None, competitor=None, now=now)
     return current
 
 
 def _update_deal(
-    repo: Repo,
+    uow: UnitOfWork,
     item: _DealItem,
     duplicate: Opportunity,
     contact_id: int | None,
@@ -541,7 +541,7 @@ def _update_deal(
 ) -> None:
     """Fill in what an existing deal lacks and bring it to the row's stage and status."""
     row = item.row
-    moved = _update_state(repo, row, duplicate, status_given=item.status_given, now=now)
+    moved = _update_state(uow, row, duplicate, status_given=item.status_given, now=now)
     if moved is not None:
         duplicate = moved
     changes: dict[str, Any] = {}
@@ -554,7 +554,7 @@ def _update_deal(
     if duplicate.amount == Decimal("0.00") and row.amount:
         changes["amount"] = row.amount
     if changes:
-        repo.opp_update(duplicate, {**changes, "updated_at": now})
+        uow.opps.update(duplicate, {**changes, "updated_at": now})
     if changes or moved is not None:
         summary.updated += 1
     else:

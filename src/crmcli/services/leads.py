@@ -14,11 +14,10 @@ from crmcli.domain.rules import check_qualifiable, lead_transition, ordered
 from crmcli.domain.values import clean_text, normalise_email
 from crmcli.errors import Duplicate, InvalidTransition, ValidationError
 from crmcli.services.common import checked_amount, default_owner, required_name
-from crmcli.store import sqlread
 from crmcli.store.db import Database
 
 if TYPE_CHECKING:
-    from crmcli.store.repo import Repo
+    from crmcli.store.uow import UnitOfWork
 
 LEAD_TEXT_FIELDS = ("name", "email", "phone", "company", "title", "source", "owner", "notes")
 EDITABLE_FIELDS = (*LEAD_TEXT_FIELDS, "budget", "timeline")
@@ -45,10 +44,10 @@ def _clean_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _refuse_taken_email(repo: Repo, email: str | None, lead_id: int | None = None) -> None:
+def _refuse_taken_email(uow: UnitOfWork, email: str | None, lead_id: int | None = None) -> None:
     if not email:
         return
-    other = repo.lead_by_email(email)
+    other = uow.leads.by_email(email)
     if other is not None and other.id != lead_id:
         raise Duplicate(f'lead {other.id} ("{other.name}") already has the e-mail {email}')
 
@@ -83,17 +82,19 @@ def add_lead(
         }
     )
     now = clock.utcnow()
-    with db.write() as repo:
-        _refuse_taken_email(repo, values.get("email"))
-        return repo.lead_insert(
+    with db.write() as uow:
+        _refuse_taken_email(uow, values.get("email"))
+        result = uow.leads.add(
             {**values, "status": LeadStatus.NEW.value, "created_at": now, "updated_at": now}
         )
+        uow.commit()
+        return result
 
 
 def get_lead(db: Database, lead_id: int) -> Lead:
     """One lead."""
-    with db.read() as repo:
-        return repo.lead_get(lead_id)
+    with db.read() as uow:
+        return uow.leads.get(lead_id)
 
 
 def list_leads(
@@ -107,9 +108,8 @@ def list_leads(
     limit: int | None = None,
 ) -> list[Lead]:
     """Leads by id; archived ones only when asked for (by --all or --status archived)."""
-    with db.reader() as reader:
-        return sqlread.lead_list(
-            reader,
+    with db.read() as uow:
+        return uow.leads.list(
             statuses=[status.value] if status else None,
             exclude_statuses=() if include_archived or status else (LeadStatus.ARCHIVED.value,),
             source=source,
@@ -124,20 +124,24 @@ def edit_lead(db: Database, lead_id: int, **fields: Any) -> Lead:
     changes = _clean_fields(fields)
     if not changes:
         raise ValidationError("nothing to change: give at least one option")
-    with db.write() as repo:
-        lead = repo.lead_get(lead_id, lock=True)
+    with db.write() as uow:
+        lead = uow.leads.get(lead_id, lock=True)
         if "email" in changes:
-            _refuse_taken_email(repo, changes["email"], lead.id)
-        return repo.lead_update(lead, {**changes, "updated_at": clock.utcnow()})
+            _refuse_taken_email(uow, changes["email"], lead.id)
+        result = uow.leads.update(lead, {**changes, "updated_at": clock.utcnow()})
+        uow.commit()
+        return result
 
 
 def _transition(db: Database, lead_id: int, action: str, **changes: Any) -> Lead:
-    with db.write() as repo:
-        lead = repo.lead_get(lead_id, lock=True)
+    with db.write() as uow:
+        lead = uow.leads.get(lead_id, lock=True)
         status = lead_transition(lead, action)
-        return repo.lead_update(
+        result = uow.leads.update(
             lead, {**changes, "status": status.value, "updated_at": clock.utcnow()}
         )
+        uow.commit()
+        return result
 
 
 def mark_contacted(db: Database, lead_id: int) -> Lead:
@@ -150,8 +154,8 @@ def qualify_lead(
 ) -> Lead:
     """Mark a lead qualified; it must have (or be given) both a budget and a timeline."""
     checked_amount(budget, field="budget")
-    with db.write() as repo:
-        lead = repo.lead_get(lead_id, lock=True)
+    with db.write() as uow:
+        lead = uow.leads.get(lead_id, lock=True)
         status = lead_transition(lead, "qualify")
         changes: dict[str, Any] = {}
         if budget is not None:
@@ -160,7 +164,9 @@ def qualify_lead(
             changes["timeline"] = timeline
         check_qualifiable(replace(lead, **changes))
         changes.update(status=status.value, updated_at=clock.utcnow())
-        return repo.lead_update(lead, changes)
+        result = uow.leads.update(lead, changes)
+        uow.commit()
+        return result
 
 
 def disqualify_lead(db: Database, lead_id: int, reason: str) -> Lead:
@@ -178,13 +184,14 @@ def archive_lead(db: Database, lead_id: int) -> Lead:
 
 def delete_lead(db: Database, lead_id: int) -> Lead:
     """Remove a lead for good; a converted lead is kept (its conversion is history)."""
-    with db.write() as repo:
-        lead = repo.lead_get(lead_id, lock=True)
+    with db.write() as uow:
+        lead = uow.leads.get(lead_id, lock=True)
         if lead.status is LeadStatus.CONVERTED:
             raise InvalidTransition(
                 f"lead {lead.id} was converted: it is kept as the record of that conversion"
             )
-        repo.lead_delete(lead.id)
+        uow.leads.delete(lead.id)
+        uow.commit()
         return lead
 
 
@@ -245,7 +252,7 @@ class ConvertOptions:
     no_opportunity: bool = False
 
 
-def _plan(repo: Repo, lead: Lead, opts: ConvertOptions) -> tuple[ConversionPlan, Stage | None]:
+def _plan(uow: UnitOfWork, lead: Lead, opts: ConvertOptions) -> tuple[ConversionPlan, Stage | None]:
     lead_transition(lead, "convert")
     account_name = opts.account or lead.company
     if not account_name or not account_name.strip():
@@ -255,24 +262,24 @@ def _plan(repo: Repo, lead: Lead, opts: ConvertOptions) -> tuple[ConversionPlan,
     # --account is a reference the user typed (an id or an exact name); the lead's company is
     # a name from data, found by its name key only: a company called `1` is not account 1.
     account = (
-        repo.account_find(account_name, exact_only=True)
+        uow.accounts.find(account_name, exact_only=True)
         if opts.account
-        else repo.account_by_name(account_name)
+        else uow.accounts.by_name(account_name)
     )
     account_step = (
         PlanStep("reuse", account.name, account.id)
         if account
         else PlanStep("create", required_name(account_name, field="account"))
     )
-    contact = repo.contact_by_email(lead.email) if lead.email else None
+    contact = uow.contacts.by_email(lead.email) if lead.email else None
     contact_step = (
         PlanStep("reuse", contact.name, contact.id) if contact else PlanStep("create", lead.name)
     )
     if opts.no_opportunity:
         return ConversionPlan(lead.id, account_step, contact_step, None), None
-    stages = ordered(repo.stages())
+    stages = ordered(uow.stages.all())
     if opts.stage:
-        stage = repo.stage_find(opts.stage)
+        stage = uow.stages.find(opts.stage)
     elif stages:
         stage = stages[0]
     else:
@@ -290,20 +297,20 @@ def _plan(repo: Repo, lead: Lead, opts: ConvertOptions) -> tuple[ConversionPlan,
 
 
 def _contact_for(
-    repo: Repo, lead: Lead, contact_id: int | None, account_id: int, now: Any
+    uow: UnitOfWork, lead: Lead, contact_id: int | None, account_id: int, now: Any
 ) -> Contact:
     """The plan's contact: the one reused (linked to the account if it had none), else a new
     one at the account (or one with the lead's e-mail that was added since the plan was made)."""
     if contact_id is None:
-        contact = _new_contact(repo, lead, account_id, now)
+        contact = _new_contact(uow, lead, account_id, now)
     else:
-        contact = repo.contact_get(contact_id)
+        contact = uow.contacts.get(contact_id)
     if contact.account_id is None:
-        contact = repo.contact_update(contact, {"account_id": account_id})
+        contact = uow.contacts.update(contact, {"account_id": account_id})
     return contact
 
 
-def _new_contact(repo: Repo, lead: Lead, account_id: int, now: Any) -> Contact:
+def _new_contact(uow: UnitOfWork, lead: Lead, account_id: int, now: Any) -> Contact:
     values = {
         "name": lead.name,
         "email": lead.email,
@@ -314,9 +321,9 @@ def _new_contact(repo: Repo, lead: Lead, account_id: int, now: Any) -> Contact:
         "created_at": now,
     }
     try:
-        return repo.contact_insert(values)
+        return uow.contacts.add(values)
     except Duplicate:  # a contact with this e-mail was added since the plan was made
-        existing = repo.contact_by_email(lead.email or "")
+        existing = uow.contacts.by_email(lead.email or "")
         if existing is None:
             raise
         return existing
@@ -329,24 +336,24 @@ def convert_lead(
     opts = options or ConvertOptions()
     checked_amount(opts.amount)
     if dry_run:
-        with db.read() as repo:
-            lead = repo.lead_get(lead_id)
-            plan, _ = _plan(repo, lead, opts)
+        with db.read() as uow:
+            lead = uow.leads.get(lead_id)
+            plan, _ = _plan(uow, lead, opts)
             return Conversion(plan=plan, lead=lead, dry_run=True)
     now = clock.utcnow()
-    with db.write() as repo:
+    with db.write() as uow:
         # The lead's row lock makes conversions of one lead take turns: the second one reads
         # it again after the first committed, finds it converted and is refused.
-        lead = repo.lead_get(lead_id, lock=True)
-        plan, stage = _plan(repo, lead, opts)
+        lead = uow.leads.get(lead_id, lock=True)
+        plan, stage = _plan(uow, lead, opts)
         if plan.account.id is not None:
-            account = repo.account_get(plan.account.id)
+            account = uow.accounts.get(plan.account.id)
         else:  # reused after all if someone created it since the plan was made
-            account, _ = repo.account_find_or_insert({"name": plan.account.name, "created_at": now})
-        contact = _contact_for(repo, lead, plan.contact.id, account.id, now)
+            account, _ = uow.accounts.find_or_add({"name": plan.account.name, "created_at": now})
+        contact = _contact_for(uow, lead, plan.contact.id, account.id, now)
         opportunity = None
         if plan.opportunity is not None and stage is not None:
-            opportunity = repo.opp_insert(
+            opportunity = uow.opps.add(
                 {
                     "name": plan.opportunity.name,
                     "account_id": account.id,
@@ -363,8 +370,8 @@ def convert_lead(
                     "updated_at": now,
                 }
             )
-            repo.history_add(opportunity, now)
-        lead = repo.lead_update(
+            uow.opps.history_add(opportunity, now)
+        lead = uow.leads.update(
             lead,
             {
                 "status": LeadStatus.CONVERTED.value,
@@ -374,4 +381,6 @@ def convert_lead(
                 "updated_at": now,
             },
         )
-        return Conversion(plan, lead, account, contact, opportunity)
+        result = Conversion(plan, lead, account, contact, opportunity)
+        uow.commit()
+        return result

@@ -85,8 +85,8 @@ def init_database(
     if code is not None and (len(code) != 3 or not code.isalpha()):
         raise ValidationError(f'currency: "{currency}" is not a 3-letter ISO 4217 code')
     db = Database(resolve_target(target), notify=notify, currency=code)
-    with db.read() as repo:
-        current = repo.meta_get("currency") or ""
+    with db.read() as uow:
+        current = uow.settings.get("currency") or ""
     if code is not None and code != current:
         raise ValidationError(f"currency is set once: this database already uses {current}")
     applied = db.applied_migrations()

@@ -20,7 +20,7 @@ from crmcli.services.common import (
     required_name,
 )
 from crmcli.store.db import Database
-from crmcli.store.repo import Repo
+from crmcli.store.uow import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -39,8 +39,8 @@ class OppDetail:
     history: list[HistoryEntry]
 
 
-def _first_stage(repo: Repo) -> Stage:
-    stages = ordered(repo.stages())
+def _first_stage(uow: UnitOfWork) -> Stage:
+    stages = ordered(uow.stages.all())
     if not stages:
         raise ValidationError("the pipeline has no stages: add one with `crm stage add`")
     return stages[0]
@@ -64,11 +64,11 @@ def add_opportunity(
     checked_probability(probability)
     owner_name = clean_text(owner, field="owner") if owner is not None else default_owner()
     now = clock.utcnow()
-    with db.write() as repo:
-        found = find_or_create_account(repo, account)
-        person = find_contact(repo, contact) if contact else None
-        where = repo.stage_find(stage) if stage else _first_stage(repo)
-        opp = repo.opp_insert(
+    with db.write() as uow:
+        found = find_or_create_account(uow, account)
+        person = find_contact(uow, contact) if contact else None
+        where = uow.stages.find(stage) if stage else _first_stage(uow)
+        opp = uow.opps.add(
             {
                 "name": clean,
                 "account_id": found.account.id,
@@ -84,8 +84,10 @@ def add_opportunity(
                 "updated_at": now,
             }
         )
-        repo.history_add(opp, now)
-        return OppAdded(opp, found.account if found.created else None)
+        uow.opps.history_add(opp, now)
+        result = OppAdded(opp, found.account if found.created else None)
+        uow.commit()
+        return result
 
 
 def list_opportunities(
@@ -97,20 +99,20 @@ def list_opportunities(
     account: str | None = None,
 ) -> list[Opportunity]:
     """Deals matching every given filter, by id."""
-    with db.read() as repo:
-        return repo.opp_list(
-            stage_id=repo.stage_find(stage).id if stage else None,
+    with db.read() as uow:
+        return uow.opps.list(
+            stage_id=uow.stages.find(stage).id if stage else None,
             status=status.value if status else None,
             owner=owner,
-            account_id=find_account(repo, account).id if account else None,
+            account_id=find_account(uow, account).id if account else None,
         )
 
 
 def show_opportunity(db: Database, ref: str) -> OppDetail:
     """A deal and its stage history."""
-    with db.read() as repo:
-        opp = repo.opp_find(ref)
-        return OppDetail(opp, repo.history(opp.id))
+    with db.read() as uow:
+        opp = uow.opps.find(ref)
+        return OppDetail(opp, uow.opps.history(opp.id))
 
 
 def edit_opportunity(
@@ -129,18 +131,18 @@ def edit_opportunity(
     checked_amount(amount)
     checked_probability(probability)
     now = clock.utcnow()
-    with db.write() as repo:
-        opp = repo.opp_find(ref, lock=True)
+    with db.write() as uow:
+        opp = uow.opps.find(ref, lock=True)
         changes: dict[str, Any] = {}
         created = None
         if name is not None:
             changes["name"] = required_name(name)
         if account is not None:
-            found = find_or_create_account(repo, account)
+            found = find_or_create_account(uow, account)
             changes["account_id"] = found.account.id
             created = found.account if found.created else None
         if contact is not None:
-            changes["contact_id"] = find_contact(repo, contact).id if contact.strip() else None
+            changes["contact_id"] = find_contact(uow, contact).id if contact.strip() else None
         if amount is not None:
             changes["amount"] = amount
         if close is not None:
@@ -152,10 +154,12 @@ def edit_opportunity(
             changes.update(probability=probability, probability_manual=True)
         if not changes:
             raise ValidationError("nothing to change: give at least one option")
-        updated = repo.opp_update(opp, {**changes, "updated_at": now})
+        updated = uow.opps.update(opp, {**changes, "updated_at": now})
         if probability is not None and probability != opp.probability:
-            repo.history_add(updated, now)
-        return OppAdded(updated, created)
+            uow.opps.history_add(updated, now)
+        result = OppAdded(updated, created)
+        uow.commit()
+        return result
 
 
 def advance_opportunity(
@@ -164,23 +168,25 @@ def advance_opportunity(
     """Move a deal to the next stage (or `to`); the probability follows the stage unless given."""
     checked_probability(probability)
     now = clock.utcnow()
-    with db.write() as repo:
-        repo.lock_stages(share=True)  # stages before the deal: see Repo.lock_stages
-        opp = repo.opp_find(ref, lock=True)
+    with db.write() as uow:
+        uow.stages.lock(share=True)  # stages before the deal: see UnitOfWork.lock_stages
+        opp = uow.opps.find(ref, lock=True)
         check_open(opp, "advanced")
-        target = repo.stage_find(to) if to else next_stage(repo.stages(), opp.stage_id)
-        return move(repo, opp, target, probability=probability, now=now)
+        target = uow.stages.find(to) if to else next_stage(uow.stages.all(), opp.stage_id)
+        result = move(uow, opp, target, probability=probability, now=now)
+        uow.commit()
+        return result
 
 
 def move(
-    repo: Repo, opp: Opportunity, target: Stage, *, probability: int | None, now: datetime
+    uow: UnitOfWork, opp: Opportunity, target: Stage, *, probability: int | None, now: datetime
 ) -> Opportunity:
     """The stage move of a locked open deal, with its history entry (advance, opp import).
 
     The probability follows the stage unless given (then it is marked as set by hand).
     """
     check_move(opp, target)
-    moved = repo.opp_update(
+    moved = uow.opps.update(
         opp,
         {
             "stage_id": target.id,
@@ -189,17 +195,19 @@ def move(
             "updated_at": now,
         },
     )
-    repo.history_add(moved, now)
+    uow.opps.history_add(moved, now)
     return moved
 
 
-def set_probability(repo: Repo, opp: Opportunity, probability: int, now: datetime) -> Opportunity:
+def set_probability(
+    uow: UnitOfWork, opp: Opportunity, probability: int, now: datetime
+) -> Opportunity:
     """A probability set by hand on a locked open deal, with its history entry (opp import)."""
     check_open(opp, "given a probability")
-    changed = repo.opp_update(
+    changed = uow.opps.update(
         opp, {"probability": probability, "probability_manual": True, "updated_at": now}
     )
-    repo.history_add(changed, now)
+    uow.opps.history_add(changed, now)
     return changed
 
 
@@ -207,12 +215,14 @@ def win_opportunity(db: Database, ref: str, *, amount: Decimal | None = None) ->
     """Close a deal as won (probability 100), optionally at its final amount."""
     checked_amount(amount)
     now = clock.utcnow()
-    with db.write() as repo:
-        opp = repo.opp_find(ref, lock=True)
-        return win(repo, opp, amount=amount, now=now)
+    with db.write() as uow:
+        opp = uow.opps.find(ref, lock=True)
+        result = win(uow, opp, amount=amount, now=now)
+        uow.commit()
+        return result
 
 
-def win(repo: Repo, opp: Opportunity, *, amount: Decimal | None, now: datetime) -> Opportunity:
+def win(uow: UnitOfWork, opp: Opportunity, *, amount: Decimal | None, now: datetime) -> Opportunity:
     """Close a locked open deal as won (probability 100), with history (opp win, opp import)."""
     check_open(opp, "won")
     changes: dict[str, Any] = {
@@ -223,8 +233,8 @@ def win(repo: Repo, opp: Opportunity, *, amount: Decimal | None, now: datetime) 
     }
     if amount is not None:
         changes["amount"] = amount
-    won = repo.opp_update(opp, changes)
-    repo.history_add(won, now)
+    won = uow.opps.update(opp, changes)
+    uow.opps.history_add(won, now)
     return won
 
 
@@ -236,19 +246,21 @@ def lose_opportunity(
     if not text:
         raise ValidationError("reason: must not be empty")
     now = clock.utcnow()
-    with db.write() as repo:
-        opp = repo.opp_find(ref, lock=True)
+    with db.write() as uow:
+        opp = uow.opps.find(ref, lock=True)
         shown = clean_text(competitor, field="competitor") if competitor else None
-        return lose(repo, opp, reason=text, competitor=shown, now=now)
+        result = lose(uow, opp, reason=text, competitor=shown, now=now)
+        uow.commit()
+        return result
 
 
 def lose(
-    repo: Repo, opp: Opportunity, *, reason: str | None, competitor: str | None, now: datetime
+    uow: UnitOfWork, opp: Opportunity, *, reason: str | None, competitor: str | None, now: datetime
 ) -> Opportunity:
     """Close a locked open deal as lost (probability 0), with history (opp lose, opp import;
     a spreadsheet's lost deal has no reason column)."""
     check_open(opp, "lost")
-    lost = repo.opp_update(
+    lost = uow.opps.update(
         opp,
         {
             "status": OppStatus.LOST.value,
@@ -259,19 +271,19 @@ def lose(
             "updated_at": now,
         },
     )
-    repo.history_add(lost, now)
+    uow.opps.history_add(lost, now)
     return lost
 
 
 def reopen_opportunity(db: Database, ref: str) -> Opportunity:
     """Reopen a won or lost deal in its stage, at the stage's default probability."""
     now = clock.utcnow()
-    with db.write() as repo:
-        repo.lock_stages(share=True)  # stages before the deal: see Repo.lock_stages
-        opp = repo.opp_find(ref, lock=True)
+    with db.write() as uow:
+        uow.stages.lock(share=True)  # stages before the deal: see UnitOfWork.lock_stages
+        opp = uow.opps.find(ref, lock=True)
         check_reopen(opp)
-        stage = repo.stage_find(str(opp.stage_id)) if opp.stage_id else _first_stage(repo)
-        reopened = repo.opp_update(
+        stage = uow.stages.find(str(opp.stage_id)) if opp.stage_id else _first_stage(uow)
+        reopened = uow.opps.update(
             opp,
             {
                 "status": OppStatus.OPEN.value,
@@ -284,5 +296,6 @@ def reopen_opportunity(db: Database, ref: str) -> Opportunity:
                 "updated_at": now,
             },
         )
-        repo.history_add(reopened, now)
+        uow.opps.history_add(reopened, now)
+        uow.commit()
         return reopened

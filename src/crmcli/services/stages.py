@@ -10,13 +10,13 @@ from crmcli.domain.rules import ordered
 from crmcli.errors import InvalidTransition, UsageError, ValidationError
 from crmcli.services.common import checked_probability, required_name
 from crmcli.store.db import Database
-from crmcli.store.repo import Repo
+from crmcli.store.uow import UnitOfWork
 
 
 def list_stages(db: Database) -> list[Stage]:
     """Every stage in pipeline order."""
-    with db.read() as repo:
-        return repo.stages()
+    with db.read() as uow:
+        return uow.stages.all()
 
 
 def _check_days(days: int | None) -> None:
@@ -47,30 +47,34 @@ def add_stage(
     clean = required_name(name)
     checked_probability(probability)
     _check_days(expected_days)
-    with db.write() as repo:
-        repo.lock_stages()
-        anchor = repo.stage_find(after) if after else None
-        stage = repo.stage_insert(
+    with db.write() as uow:
+        uow.stages.lock()
+        anchor = uow.stages.find(after) if after else None
+        stage = uow.stages.add(
             {
                 "name": clean,
-                "position": len(repo.stages()) + 1,
+                "position": len(uow.stages.all()) + 1,
                 "probability": probability,
                 "expected_days": expected_days,
             }
         )
-        ids = [s.id for s in repo.stages()]
-        repo.stage_reorder(_place(ids, stage.id, anchor, None))
-        return repo.stage_find(str(stage.id))
+        ids = [s.id for s in uow.stages.all()]
+        uow.stages.reorder(_place(ids, stage.id, anchor, None))
+        result = uow.stages.find(str(stage.id))
+        uow.commit()
+        return result
 
 
 def rename_stage(db: Database, ref: str, new_name: str) -> Stage:
     """Give a stage a new name (deals and history follow it)."""
     clean = required_name(new_name)
-    with db.write() as repo:
-        repo.lock_stages()
-        stage = repo.stage_find(ref)
-        repo.stage_update(stage, {"name": clean})
-        return repo.stage_find(str(stage.id))
+    with db.write() as uow:
+        uow.stages.lock()
+        stage = uow.stages.find(ref)
+        uow.stages.update(stage, {"name": clean})
+        result = uow.stages.find(str(stage.id))
+        uow.commit()
+        return result
 
 
 def move_stage(
@@ -84,10 +88,10 @@ def move_stage(
     """Put a stage somewhere else in the order; returns the new pipeline."""
     if sum(x is not None for x in (after, before, position)) != 1:
         raise UsageError("give exactly one of --after, --before or --position")
-    with db.write() as repo:
-        repo.lock_stages()
-        stage = repo.stage_find(ref)
-        ids = [s.id for s in repo.stages()]
+    with db.write() as uow:
+        uow.stages.lock()
+        stage = uow.stages.find(ref)
+        ids = [s.id for s in uow.stages.all()]
         if position is not None:
             if not 1 <= position <= len(ids):
                 raise ValidationError(f"position: {position} must be between 1 and {len(ids)}")
@@ -95,12 +99,14 @@ def move_stage(
             rest.insert(position - 1, stage.id)
             order = rest
         else:
-            anchor = repo.stage_find(after or before or "")
+            anchor = uow.stages.find(after or before or "")
             if anchor.id == stage.id:
                 raise ValidationError("a stage cannot be moved relative to itself")
             order = _place(ids, stage.id, anchor if after else None, anchor if before else None)
-        repo.stage_reorder(order)
-        return repo.stages()
+        uow.stages.reorder(order)
+        result = uow.stages.all()
+        uow.commit()
+        return result
 
 
 @dataclass(frozen=True)
@@ -117,22 +123,24 @@ def set_stage_probability(
     """Change a stage's default probability; `update_open` also re-sets its open deals that
     follow the stage default (hand-set probabilities are left alone)."""
     checked_probability(probability)
-    with db.write() as repo:
-        repo.lock_stages()
-        stage = repo.stage_find(ref)
-        repo.stage_update(stage, {"probability": probability})
-        stage = repo.stage_find(str(stage.id))
+    with db.write() as uow:
+        uow.stages.lock()
+        stage = uow.stages.find(ref)
+        uow.stages.update(stage, {"probability": probability})
+        stage = uow.stages.find(str(stage.id))
         updated = 0
         if update_open:
             now = clock.utcnow()
-            for opp_id in repo.opp_ids_in_stage(stage.id):
-                opp = repo.opp_get(opp_id)
+            for opp_id in uow.opps.ids_in_stage(stage.id):
+                opp = uow.opps.get(opp_id)
                 if opp.probability_manual or opp.probability == probability:
                     continue
-                opp = repo.opp_update(opp, {"probability": probability, "updated_at": now})
-                repo.history_add(opp, now)
+                opp = uow.opps.update(opp, {"probability": probability, "updated_at": now})
+                uow.opps.history_add(opp, now)
                 updated += 1
-        return ProbabilitySet(stage, updated)
+        result = ProbabilitySet(stage, updated)
+        uow.commit()
+        return result
 
 
 @dataclass(frozen=True)
@@ -143,43 +151,45 @@ class StageRemoved:
     moved_deals: int
 
 
-def _move_all(repo: Repo, source: Stage, target: Stage) -> int:
+def _move_all(uow: UnitOfWork, source: Stage, target: Stage) -> int:
     now = clock.utcnow()
     moved = 0
     for status in ("open", "won", "lost"):
-        for opp_id in repo.opp_ids_in_stage(source.id, status=status):
-            opp = repo.opp_get(opp_id)
+        for opp_id in uow.opps.ids_in_stage(source.id, status=status):
+            opp = uow.opps.get(opp_id)
             changes: dict[str, object] = {"stage_id": target.id, "updated_at": now}
             if status == "open":
                 changes.update(probability=target.probability, probability_manual=False)
-            opp = repo.opp_update(opp, changes)
+            opp = uow.opps.update(opp, changes)
             if status == "open":
-                repo.history_add(opp, now)
+                uow.opps.history_add(opp, now)
             moved += 1
     return moved
 
 
 def remove_stage(db: Database, ref: str, *, move_to: str | None = None) -> StageRemoved:
     """Remove a stage; open deals in it must be moved (`move_to`) first."""
-    with db.write() as repo:
-        repo.lock_stages()
-        stage = repo.stage_find(ref)
-        stages = ordered(repo.stages())
+    with db.write() as uow:
+        uow.stages.lock()
+        stage = uow.stages.find(ref)
+        stages = ordered(uow.stages.all())
         if len(stages) == 1:
             raise InvalidTransition(f'"{stage.name}" is the only stage: the pipeline needs one')
         moved = 0
         if move_to:
-            target = repo.stage_find(move_to)
+            target = uow.stages.find(move_to)
             if target.id == stage.id:
                 raise ValidationError("--move-to must name another stage")
-            moved = _move_all(repo, stage, target)
+            moved = _move_all(uow, stage, target)
         else:
-            count = repo.count_opps_in_stage(stage.id)
+            count = uow.opps.count_in_stage(stage.id)
             if count:
                 raise InvalidTransition(
                     f'stage "{stage.name}" still holds {count} open deal(s): '
                     "move them with --move-to STAGE"
                 )
-        repo.stage_delete(stage.id)
-        repo.stage_reorder([s.id for s in stages if s.id != stage.id])
-        return StageRemoved(stage, moved)
+        uow.stages.delete(stage.id)
+        uow.stages.reorder([s.id for s in stages if s.id != stage.id])
+        result = StageRemoved(stage, moved)
+        uow.commit()
+        return result

@@ -7,7 +7,7 @@ import sqlite3
 import stat
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,16 +15,15 @@ from crmcli import clock, interrupts, outfiles
 from crmcli.errors import StorageError
 from crmcli.store import location
 from crmcli.store.migrations import MIGRATIONS, MIGRATIONS_TABLE_SQL, known_names
+from crmcli.store.sql import AlchemyConn, Conn, SqliteConn
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
 
-    from crmcli.store.repo import Repo
-    from crmcli.store.sqlread import Reader
+    from crmcli.store.uow import UnitOfWork
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 30_000
-PG_MIGRATION_LOCK = 0x63726D636C69  # "crmcli": the advisory lock key of schema upgrades
 _PG_WRITE = {"isolation_level": "READ COMMITTED"}
 _PG_READ = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
 
@@ -277,7 +276,10 @@ def check_known(applied: list[str], where: str) -> None:
 
 
 class Database:
-    """One crmcli database: opened lazily, upgraded on first use, used through transactions."""
+    """One crmcli database: opened lazily, upgraded on first use, used through units of work.
+
+    `actor` and `command` are what the journal records of every change set written here.
+    """
 
     def __init__(
         self,
@@ -285,12 +287,17 @@ class Database:
         *,
         notify: Callable[[str], None] = _quiet,
         currency: str | None = None,
+        actor: str | None = None,
+        command: str | None = None,
     ) -> None:
         self.target = target
         self.currency = currency
         self.notify = notify
+        self.actor = actor
+        self.command = command
         self.path = location.sqlite_path(target)
         self._engine: Engine | None = None
+        self._ready = False
 
     @property
     def display(self) -> str:
@@ -299,43 +306,56 @@ class Database:
 
     # -- opening -----------------------------------------------------------------------------
 
-    def engine(self) -> Engine:
-        """The engine, created (and the schema brought up to date) on first use."""
-        if self._engine is None:
-            self._engine = self._open()
-        return self._engine
+    def open(self) -> None:
+        """Make sure the database exists with every migration applied (once per process).
 
-    def _open(self) -> Engine:
+        A SQLite file that is already up to date is only checked, read-only; a new file is
+        created, an older one backed up and upgraded. All of it on the stdlib driver.
+        """
+        if self._ready:
+            return
         pending_backup = False
         if self.path is not None:
             new = prepare_sqlite_file(self.path)
             if not new:
                 applied = inspect_sqlite_schema(self.path)
-                pending_backup = applied is not None and len(applied) < len(MIGRATIONS)
-            engine = _sqlite_engine(self.path)
+                if applied is not None and len(set(applied)) >= len(MIGRATIONS):
+                    self._ready = True
+                    return
+                pending_backup = applied is not None
         else:
-            engine = _server_engine(self.target)
-        self._engine = engine
-        self.upgrade(backup=pending_backup)
-        return engine
+            self.engine()
+        self._ready = True
+        self._migrate(backup=pending_backup)
+
+    def engine(self) -> Engine:
+        """A SQLAlchemy engine for this database (a server's connections; tests of files)."""
+        if self._engine is None:
+            if self.path is not None:
+                self.open()
+                self._engine = _sqlite_engine(self.path)
+            else:
+                self._engine = _server_engine(self.target)
+        return self._engine
 
     def upgrade(self, *, backup: bool = True) -> list[str]:
+        """Apply the migrations this database still lacks once opened (`crm db migrate`)."""
+        self.open()
+        return self._migrate(backup=backup)
+
+    def _migrate(self, *, backup: bool) -> list[str]:
         """Apply the migrations this database lacks, once, taking a backup first if it has data."""
-        engine = self._engine or self.engine()
-        with engine.connect() as probe:
-            if not self._pending(probe):
-                return []
-        from sqlalchemy import insert
-
-        from crmcli.store.tables import MetaRow, MigrationRow
-
-        with self.connection(write=True) as conn:
-            if conn.dialect.name == "postgresql":
+        with self._connect(write=True) as conn:
+            if isinstance(conn, SqliteConn):
+                conn.raw.execute("COMMIT")  # journal_mode cannot change inside a transaction
+                conn.raw.execute("PRAGMA journal_mode = WAL")
+                conn.raw.execute("BEGIN IMMEDIATE")
+            if conn.dialect.migration_turn:
                 # BEGIN IMMEDIATE's part on a server: one upgrader at a time, the others wait
                 # here and then find the migrations applied.
-                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_MIGRATION_LOCK})")
-            conn.exec_driver_sql(MIGRATIONS_TABLE_SQL.format(ts=_ts_word(conn)))
-            applied = [r[0] for r in conn.exec_driver_sql("SELECT name FROM crm_migrations")]
+                conn.rows(conn.dialect.migration_turn)
+            conn.run(MIGRATIONS_TABLE_SQL.format(**conn.dialect.words))
+            applied = [r[0] for r in conn.rows("SELECT name FROM crm_migrations")]
             check_known(applied, self.display)
             todo = [m for m in MIGRATIONS if m.name not in applied]
             if not todo:
@@ -346,112 +366,81 @@ class Database:
                 self.notify(f"backed up {self.path} to {copy} before upgrading its schema")
             for migration in todo:
                 migration.apply(conn)
-                conn.execute(
-                    insert(MigrationRow).values(name=migration.name, applied_at=clock.utcnow())
+                conn.run(
+                    "INSERT INTO crm_migrations (name, applied_at) VALUES (:n, :at)",
+                    {"n": migration.name, "at": clock.utcnow()},
                 )
             if applied:
                 self.notify(f"upgraded the schema of {self.display} to {todo[-1].name}")
             else:
-                conn.execute(
-                    insert(MetaRow).values(key="currency", value=self.currency or locale_currency())
+                conn.run(
+                    "INSERT INTO crm_meta (\"key\", value) VALUES ('currency', :v)",
+                    {"v": self.currency or locale_currency()},
                 )
+            with interrupts.deferred():
+                conn.commit()
             return [m.name for m in todo]
-
-    def _pending(self, conn: Connection) -> bool:
-        from sqlalchemy import inspect
-
-        if not inspect(conn).has_table("crm_migrations"):
-            return True
-        applied = [r[0] for r in conn.exec_driver_sql("SELECT name FROM crm_migrations")]
-        check_known(applied, self.display)
-        return len(set(applied)) < len(MIGRATIONS)
 
     def applied_migrations(self) -> list[str]:
         """The names of the migrations recorded in this database."""
-        with self.connection() as conn:
-            return [
-                r[0] for r in conn.exec_driver_sql("SELECT name FROM crm_migrations ORDER BY name")
-            ]
+        with self.read() as uow:
+            return [r[0] for r in uow.conn.rows("SELECT name FROM crm_migrations ORDER BY name")]
 
     # -- transactions ------------------------------------------------------------------------
 
     @contextmanager
-    def connection(self, *, write: bool = False, saves: bool = False) -> Iterator[Connection]:
-        """A connection inside one transaction.
+    def _connect(self, *, write: bool) -> Iterator[Conn]:
+        """A `Conn` inside a new transaction, rolled back unless committed.
 
-        The COMMIT runs with Ctrl-C and SIGTERM held back (`interrupts.deferred`), so an
-        interrupt lands before it (rolled back) or after it, never unknowably within; `saves`
-        records the commit as the user's change (`interrupts.saved`: what an interrupt reports).
-
-        SQLite: BEGIN IMMEDIATE for writes (one writer at a time), a deferred BEGIN for reads.
-        PostgreSQL: writes run in READ COMMITTED and rely on unique constraints (ON CONFLICT)
-        and row locks (SELECT … FOR UPDATE, see `Repo`) where concurrent writers could clash;
-        reads are READ ONLY REPEATABLE READ, one consistent snapshot for every query of the
-        transaction, as a SQLite read transaction is.
+        SQLite: the stdlib driver on exactly the file `path` names; BEGIN IMMEDIATE for writes
+        (one writer at a time), a deferred BEGIN for reads. PostgreSQL: writes run in READ
+        COMMITTED and rely on unique constraints (ON CONFLICT) and row locks (SELECT … FOR
+        UPDATE) where concurrent writers could clash; reads are READ ONLY REPEATABLE READ, one
+        consistent snapshot for every query, as a SQLite read transaction is.
         """
-        engine = self._engine or self.engine()
-        if engine.dialect.name == "postgresql":
-            engine = engine.execution_options(**(_PG_WRITE if write else _PG_READ))
-        elif write:
-            engine = engine.execution_options(crm_write=True)
         interrupts.checkpoint()  # a signal held back by an earlier commit stops us here
-        with engine.connect() as conn, conn.begin() as transaction:
-            yield conn
-            with interrupts.deferred():
-                transaction.commit()
-                if saves:
-                    interrupts.note_saved()
-
-    @contextmanager
-    def write(self) -> Iterator[Repo]:
-        """A repository in a write transaction: committed on success, rolled back on error."""
-        from crmcli.store.repo import Repo
-
-        with self.connection(write=True, saves=True) as conn:
-            yield Repo(conn)
-
-    @contextmanager
-    def reader(self) -> Iterator[Reader]:
-        """A light read transaction for `store.sqlread` queries.
-
-        On a SQLite file that is already up to date this is a stdlib `sqlite3` connection, so
-        the command never imports SQLAlchemy; a new or older file is first created or upgraded
-        through the full layer. On a server it wraps a SQLAlchemy connection.
-        """
-        from crmcli.store.sqlread import AlchemyReader, SqliteReader
-
         if self.path is None:
-            with self.connection() as conn:
-                yield AlchemyReader(conn)
+            engine = self.engine().execution_options(**(_PG_WRITE if write else _PG_READ))
+            with engine.connect() as sa:
+                transaction = sa.begin()
+                conn = AlchemyConn(sa, transaction)
+                try:
+                    yield conn
+                finally:
+                    conn.rollback()
             return
-        if self._engine is None and not self._sqlite_current():
-            self.engine()
-        interrupts.checkpoint()
         raw = connect_sqlite(self.path)
         try:
             raw.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             raw.execute("PRAGMA foreign_keys = ON")
-            raw.execute("BEGIN")
-            yield SqliteReader(raw)
-            raw.execute("COMMIT")
+            if write:
+                raw.execute("PRAGMA synchronous = NORMAL")
+            raw.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            local = SqliteConn(raw)
+            try:
+                yield local
+            finally:
+                local.rollback()
         finally:
             raw.close()
 
-    def _sqlite_current(self) -> bool:
-        """True when the SQLite file exists with every migration applied (checked read-only)."""
-        assert self.path is not None
-        if prepare_sqlite_file(self.path):
-            return False
-        applied = inspect_sqlite_schema(self.path)
-        return applied is not None and len(set(applied)) >= len(MIGRATIONS)
-
     @contextmanager
-    def read(self) -> Iterator[Repo]:
-        """A repository in a read transaction (a consistent snapshot)."""
-        from crmcli.store.repo import Repo
+    def unit(self, *, write: bool) -> Iterator[UnitOfWork]:
+        """A unit of work: its repositories share one transaction; `uow.commit()` saves it,
+        leaving without it rolls everything back."""
+        from crmcli.store.uow import UnitOfWork
 
-        with self.connection() as conn:
-            yield Repo(conn)
+        self.open()
+        with self._connect(write=write) as conn:
+            yield UnitOfWork(conn, write=write, actor=self.actor, command=self.command)
+
+    def write(self) -> AbstractContextManager[UnitOfWork]:
+        """A unit of work that may write (see `unit`)."""
+        return self.unit(write=True)
+
+    def read(self) -> AbstractContextManager[UnitOfWork]:
+        """A unit of work that only reads: one consistent snapshot."""
+        return self.unit(write=False)
 
     # -- maintenance -------------------------------------------------------------------------
 
@@ -477,7 +466,7 @@ class Database:
         with outfiles.staged(
             dest, "the backup", protect=outfiles.database_files(self.path), replace=replace
         ) as temp:
-            source = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
+            source = connect_sqlite(self.path)
             target = sqlite3.connect(temp)
             try:
                 source.backup(target)
@@ -508,22 +497,23 @@ class Database:
         enforced, and every foreign key's rows for pointing at a row that exists.
         """
         found: list[str] = []
-        with self.connection() as conn:
-            if conn.dialect.name != "sqlite":
-                return _server_problems(conn)
-            for (line,) in conn.exec_driver_sql("PRAGMA integrity_check"):
+        with self.read() as uow:
+            conn = uow.conn
+            if isinstance(conn, AlchemyConn):
+                return _server_problems(conn.sa)
+            for (line,) in conn.rows("PRAGMA integrity_check"):
                 if line != "ok":
                     found.append(f"integrity: {line}")
-            for table, rowid, parent, _ in conn.exec_driver_sql("PRAGMA foreign_key_check"):
+            for table, rowid, parent, _ in conn.rows("PRAGMA foreign_key_check"):
                 found.append(f"foreign key: {table} row {rowid} points to a missing {parent}")
         return found, "SQLite integrity_check and foreign_key_check"
 
     def count(self, table: str) -> int:
         """Rows in one of our tables."""
-        if table not in {"lead", "opportunity", "account", "contact", "stage"}:
+        if table not in {"lead", "opportunity", "account", "contact", "stage", "change_set"}:
             raise ValueError(table)
-        with self.connection() as conn:
-            return int(conn.exec_driver_sql(f"SELECT COUNT(*) FROM {table}").scalar_one())
+        with self.read() as uow:
+            return int(uow.conn.scalar(f"SELECT COUNT(*) FROM {table}"))
 
     def dispose(self) -> None:
         """Close every pooled connection."""
@@ -583,10 +573,6 @@ def locale_currency() -> str:
     except locale.Error:
         code = ""
     return code[:3].upper() if len(code) >= 3 and code[:3].isalpha() else "USD"
-
-
-def _ts_word(conn: Connection) -> str:
-    return "DATETIME" if conn.dialect.name == "sqlite" else "TIMESTAMP"
 
 
 def connect_sqlite(path: Path) -> sqlite3.Connection:

@@ -227,3 +227,33 @@ class ActivityRow(SQLModel, table=True):
     notes: str | None = None
     created_at: datetime = Field(sa_type=DateTime)
     updated_at: datetime = Field(sa_type=DateTime)
+
+
+class ChangeSetRow(SQLModel, table=True):
+    """What one command changed (the journal)."""
+
+    __tablename__ = "change_set"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_type=DateTime)
+    actor: str | None = None
+    command: str
+    undone_by: int | None = Field(default=None, foreign_key="change_set.id")
+
+
+class ChangeRow(SQLModel, table=True):
+    """One record (or run of ids) a change set touched, with its before/after values."""
+
+    __tablename__ = "change"
+    __table_args__ = (Index("ix_change_record", "entity", "record_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    change_set_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("change_set.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    entity: str
+    op: str
+    record_id: int = Field(sa_type=BigInteger)
+    last_id: int | None = Field(default=None, sa_type=BigInteger)
+    before_values: str | None = None
+    after_values: str | None = None

@@ -1,0 +1,223 @@
+"""Accounts and their contacts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from crmcli.domain.models import Account, Contact, ContactType
+from crmcli.domain.values import normalise_name
+from crmcli.errors import Duplicate, NotFound
+from crmcli.store.repos.base import MAX_CANDIDATES, Repository
+from crmcli.store.schema import COLUMNS, email_key, to_row
+from crmcli.store.sql import escape_like, in_list
+
+_ACCOUNT_FIELDS = tuple(Account.__dataclass_fields__)
+_CONTACT_FIELDS = tuple(Contact.__dataclass_fields__)
+
+
+def account_of(row: Mapping[str, Any]) -> Account:
+    """An `Account` from an account row in domain form."""
+    return Account(**{f: row[f] for f in _ACCOUNT_FIELDS})
+
+
+def contact_of(row: Mapping[str, Any]) -> Contact:
+    """A `Contact` from a contact row in domain form."""
+    data = {f: row[f] for f in _CONTACT_FIELDS}
+    data["type"] = ContactType(row["type"])
+    return Contact(**data)
+
+
+class _Bulk(Repository):
+    def _ids_by(self, key: str, values: Iterable[str]) -> dict[str, int]:
+        """The ids of the rows whose unique `key` column holds one of `values`, by value."""
+        wanted = sorted(values)
+        if not wanted:
+            return {}
+        params: dict[str, Any] = {}
+        listed = in_list("k", wanted, params)
+        sql = f"SELECT {key}, id FROM {self.table} WHERE {key} IN ({listed})"
+        return {str(k): int(i) for k, i in self.conn.rows(sql, params)}
+
+    def _store_missing(self, key: str, missing: Sequence[dict[str, Any]]) -> dict[str, int]:
+        """Store the rows (domain values with their keys) in one statement; their ids by key."""
+        if not missing:
+            return {}
+        rows = [to_row(self.dialect, self.table, r) for r in missing]
+        stored = self.conn.insert_many(
+            self.table, COLUMNS[self.table], rows, (key, "id"), unique=key
+        )
+        self.uow.journal.record_inserted(self.entity, [int(i) for _, i in stored])
+        return {str(k): int(i) for k, i in stored}
+
+
+class AccountRepository(_Bulk):
+    """The account table."""
+
+    table = "account"
+    kind = "account"
+    entity = "account"
+
+    def get(self, account_id: int) -> Account:
+        """The account with this id, or NotFound."""
+        return account_of(self._row(account_id))
+
+    def find(self, ref: str, *, exact_only: bool = False) -> Account | None:
+        """The account an id or name refers to, None if no name matches."""
+        row = self._resolve(ref, exact_only=exact_only)
+        return account_of(row) if row else None
+
+    def by_name(self, name: str) -> Account | None:
+        """The account with exactly this name (compared by name key), never read as an id."""
+        row = self._by_name(name)
+        return account_of(row) if row else None
+
+    def starting_with(self, text: str) -> list[Account]:
+        """Accounts whose normalised name starts with `text`'s (at most a few)."""
+        params = {"p": escape_like(normalise_name(text)) + "%", "n": MAX_CANDIDATES}
+        rows = self._rows("WHERE name_key LIKE :p ESCAPE '\\' ORDER BY id LIMIT :n", params)
+        return [account_of(r) for r in rows]
+
+    def add(self, values: Mapping[str, Any]) -> Account:
+        """Store a new account (its normalised name must be new)."""
+        account, created = self.find_or_add(values)
+        if not created:
+            raise Duplicate(f'account "{account.name}" already exists (id {account.id})')
+        return account
+
+    def find_or_add(self, values: Mapping[str, Any]) -> tuple[Account, bool]:
+        """The account with this normalised name, stored first if none has it; (account, new).
+
+        Never duplicates an account, even when two writers create the same one at once on
+        PostgreSQL (ON CONFLICT on the unique name key): the later one reuses it.
+        """
+        new_id = self._insert_unless_taken(values, "name_key")
+        if new_id is not None:
+            return self.get(new_id), True
+        found = self._rows("WHERE name_key = :k", {"k": normalise_name(values["name"])})
+        return account_of(found[0]), False
+
+    def ids_find_or_add(self, names: Sequence[str], at: datetime) -> dict[str, int]:
+        """The ids of the accounts with these names, by name key; those no account has yet are
+        stored first (created `at`), in the order given, the first spelling of a key winning.
+
+        Never duplicates an account, even when another writer creates the same one at once on
+        PostgreSQL (ON CONFLICT on the unique name key): that one is used.
+        """
+        wanted: dict[str, str] = {}
+        for name in names:
+            wanted.setdefault(normalise_name(name), name)
+        found = self._ids_by("name_key", wanted)
+        missing = [
+            {"name": name, "name_key": key, "created_at": at}
+            for key, name in wanted.items()
+            if key not in found
+        ]
+        found.update(self._store_missing("name_key", missing))
+        found.update(self._ids_by("name_key", wanted.keys() - found.keys()))
+        return found
+
+    def update(self, account: Account, changes: Mapping[str, Any]) -> Account:
+        """Write `changes` to `account`."""
+        if "name" in changes:
+            clash = self.by_name(changes["name"])
+            if clash is not None and clash.id != account.id:
+                raise Duplicate(f'account "{clash.name}" already exists (id {clash.id})')
+        self._update(account.id, changes)
+        return self.get(account.id)
+
+    def list(self, *, search: str | None = None) -> list[Account]:
+        """Accounts by name."""
+        where, params = "", {}
+        if search:
+            where = "WHERE name_key LIKE :p ESCAPE '\\' "
+            params = {"p": "%" + escape_like(normalise_name(search)) + "%"}
+        order = f"ORDER BY {self.dialect.text_order('name_key')}, id"
+        return [account_of(r) for r in self._rows(where + order, params)]
+
+
+class ContactRepository(_Bulk):
+    """The contact table."""
+
+    table = "contact"
+    kind = "contact"
+    entity = "contact"
+
+    def get(self, contact_id: int) -> Contact:
+        """The contact with this id, or NotFound."""
+        return contact_of(self._row(contact_id))
+
+    def find(self, ref: str) -> Contact | None:
+        """The contact an id, e-mail or unambiguous name refers to."""
+        row = self._resolve(ref, extra_key="email_key")
+        return contact_of(row) if row else None
+
+    def by_email(self, email: str) -> Contact | None:
+        """The contact with this (normalised) e-mail, if any."""
+        found = self._rows("WHERE email_key = :e", {"e": email.lower()})
+        return contact_of(found[0]) if found else None
+
+    def add(self, values: Mapping[str, Any]) -> Contact:
+        """Store a new contact (its e-mail, if any, must be new)."""
+        key = email_key(values.get("email"))
+        if not key:
+            return self.get(self._insert(values))
+        new_id = self._insert_unless_taken(values, "email_key")
+        if new_id is None:
+            raise Duplicate(f"a contact with the e-mail {key} already exists")
+        return self.get(new_id)
+
+    def ids_find_or_add(self, contacts: Sequence[tuple[str, int]], at: datetime) -> dict[str, int]:
+        """The ids of the contacts with these (normalised) e-mails, by e-mail; each of the
+        (e-mail, account id) pairs no contact has yet is stored first as a prospect of that
+        account named by its e-mail, in the order given (see AccountRepository.ids_find_or_add)."""
+        wanted: dict[str, tuple[str, int]] = {}
+        for email, account_id in contacts:
+            wanted.setdefault(email.lower(), (email, account_id))
+        found = self._ids_by("email_key", wanted)
+        missing = [
+            {
+                "name": email,
+                "name_key": normalise_name(email),
+                "email": email,
+                "email_key": key,
+                "account_id": account_id,
+                "type": ContactType.PROSPECT.value,
+                "created_at": at,
+            }
+            for key, (email, account_id) in wanted.items()
+            if key not in found
+        ]
+        found.update(self._store_missing("email_key", missing))
+        found.update(self._ids_by("email_key", wanted.keys() - found.keys()))
+        return found
+
+    def update(self, contact: Contact, changes: Mapping[str, Any]) -> Contact:
+        """Write `changes` to `contact`."""
+        if "email" in changes:
+            key = email_key(changes["email"])
+            clash = self.by_email(key) if key else None
+            if clash is not None and clash.id != contact.id:
+                raise Duplicate(f"contact {clash.id} already has the e-mail {key}")
+        self._update(contact.id, changes)
+        return self.get(contact.id)
+
+    def list(self, *, account_id: int | None = None, type_: str | None = None) -> list[Contact]:
+        """Contacts by name, optionally of one account or one relationship type."""
+        where: list[str] = []
+        params: dict[str, Any] = {}
+        if account_id is not None:
+            where.append("account_id = :a")
+            params["a"] = account_id
+        if type_:
+            where.append("type = :t")
+            params["t"] = type_
+        sql = ("WHERE " + " AND ".join(where) + " ") if where else ""
+        sql += f"ORDER BY {self.dialect.text_order('name_key')}, id"
+        return [contact_of(r) for r in self._rows(sql, params)]
+
+
+def missing(kind: str, ref: str) -> NotFound:
+    """The NotFound of a name that matches nothing."""
+    return NotFound(f'no {kind} "{ref.strip()}"')

@@ -1,0 +1,191 @@
+"""What every repository shares: get by id, insert, update and delete one row with its derived
+keys and its journal entry, id-or-name resolution, and find-by-name."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from crmcli.domain.values import normalise_name, parse_reference
+from crmcli.errors import Ambiguous, Duplicate, NotFound, ValidationError
+from crmcli.store.schema import derived_keys, from_row, to_row
+from crmcli.store.sql import MAX_ID_64, Conn, IntegrityProblem, escape_like
+
+if TYPE_CHECKING:
+    from crmcli.store.uow import UnitOfWork
+
+MAX_CANDIDATES = 8
+"""How many records an ambiguous name lists."""
+
+
+class Repository:
+    """The reads and writes of one table, inside one unit of work."""
+
+    table: str = ""
+    kind: str = ""
+    """The record's name in messages ("no lead with id 3")."""
+    entity: str = ""
+    """The record's name in the journal (`lead account contact opportunity activity stage`)."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+        self.conn: Conn = uow.conn
+        self.dialect = uow.conn.dialect
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def check_id(self, row_id: int) -> None:
+        """NotFound for an id no row can have on this backend (PostgreSQL's INTEGER ids stop at
+        2**31 - 1), so both backends answer "no … with id N" alike; OverflowError beyond 64
+        bits, as SQLite's driver raises (the CLI's one "too large" line)."""
+        if row_id > MAX_ID_64:
+            raise OverflowError(f"{self.kind} id {row_id} is too large")
+        if row_id > self.dialect.max_id:
+            raise NotFound(f"no {self.kind} with id {row_id}")
+
+    def _select(self) -> str:
+        return f"SELECT * FROM {self.table}"
+
+    def _row(self, row_id: int, *, lock: bool = False) -> dict[str, Any]:
+        """The row with this id in domain form, or NotFound; `lock` takes its row lock."""
+        self.check_id(row_id)
+        suffix = self.dialect.for_update if lock else ""
+        sql = f"{self._select()} WHERE {self.table}.id = :id{suffix}"
+        row = self.conn.one(sql, {"id": row_id})
+        if row is None:
+            raise NotFound(f"no {self.kind} with id {row_id}")
+        return from_row(self.table, row)
+
+    def _rows(
+        self, where: str = "", params: Mapping[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        sql = self._select() + (f" {where}" if where else "")
+        return [from_row(self.table, r) for r in self.conn.maps(sql, params)]
+
+    def _stored(self, row_id: int) -> dict[str, Any]:
+        """The row as stored (storage forms), for the journal's before-values."""
+        row = self.conn.one(f"SELECT * FROM {self.table} WHERE id = :id", {"id": row_id})
+        return dict(row) if row else {}
+
+    def _resolve(
+        self, ref: str, *, exact_only: bool = False, extra_key: str | None = None
+    ) -> dict[str, Any] | None:
+        """The row an id or unambiguous name refers to; None when nothing matches the name.
+
+        An empty or blank `ref` is a UsageError (`parse_reference`), never a match.
+        """
+        parsed = parse_reference(ref, self.kind)
+        if isinstance(parsed, int):
+            return self._row(parsed)
+        key = normalise_name(parsed)
+        params: dict[str, Any] = {"key": key}
+        where = f"{self.table}.name_key = :key"
+        if extra_key is not None:
+            where += f" OR {self.table}.{extra_key} = :extra"
+            params["extra"] = parsed.lower()
+        rows = self._rows(f"WHERE {where}", params)
+        if not rows and not exact_only:
+            params = {"pattern": escape_like(key) + "%", "n": MAX_CANDIDATES + 1}
+            rows = self._rows(
+                f"WHERE {self.table}.name_key LIKE :pattern ESCAPE '\\' "
+                f"ORDER BY {self.table}.id LIMIT :n",
+                params,
+            )
+        if len(rows) > 1:
+            listed = "; ".join(f"{r['id']} {r['name']}" for r in rows[:MAX_CANDIDATES])
+            raise Ambiguous(f'{self.kind} "{parsed}" is ambiguous: {listed} (use the id)')
+        return rows[0] if rows else None
+
+    def _by_name(self, name: str) -> dict[str, Any] | None:
+        """The row whose name has `name`'s matching key (`normalise_name`), if any.
+
+        For names taken from data (a lead's company, a cell of an imported file, the new name of
+        a rename), never for what a user typed as a reference: all-digit text here is a name
+        (a company called `1`, `2024` or `3M`), not an id. See docs/design.md, "References vs
+        names".
+        """
+        key = normalise_name(name)
+        if not key:
+            return None
+        found = self._rows(
+            f"WHERE {self.table}.name_key = :key ORDER BY {self.table}.id LIMIT 1", {"key": key}
+        )
+        return found[0] if found else None
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def _refused(self, problem: IntegrityProblem) -> Exception:
+        if problem.unique:
+            return Duplicate(f"{self.table} would duplicate an existing one: {problem}")
+        return ValidationError(f"{self.table} refused by the database: {problem}")
+
+    def _prepared(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        row = dict(values)
+        row.update(derived_keys(self.table, row))
+        return to_row(self.dialect, self.table, row)
+
+    def _insert_row(self, row: Mapping[str, Any]) -> int:
+        columns = list(row)
+        sql = (
+            f"INSERT INTO {self.table} ({', '.join(columns)}) "
+            f"VALUES ({', '.join(':' + c for c in columns)})"
+        )
+        try:
+            new_id = self.conn.insert(sql, row)
+        except IntegrityProblem as problem:
+            raise self._refused(problem) from None
+        self.uow.journal.record(self.entity, new_id, "insert", None, row)
+        return new_id
+
+    def _insert(self, values: Mapping[str, Any]) -> int:
+        """Store one row (domain values; derived keys added); its new id."""
+        return self._insert_row(self._prepared(values))
+
+    def _insert_unless_taken(self, values: Mapping[str, Any], key: str) -> int | None:
+        """Insert a row unless one already holds its unique `key` value: the new id, or None.
+
+        PostgreSQL: INSERT … ON CONFLICT (key) DO NOTHING RETURNING id. A concurrent
+        transaction inserting the same key makes this one wait for it, then yield without an
+        error (an error would abort the whole transaction). SQLite: writers are already one at
+        a time (BEGIN IMMEDIATE), so a look-up before a plain insert is exact.
+        """
+        row = self._prepared(values)
+        if self.dialect.name == "sqlite":
+            taken = self.conn.scalar(
+                f"SELECT id FROM {self.table} WHERE {key} = :v LIMIT 1", {"v": row[key]}
+            )
+            return None if taken is not None else self._insert_row(row)
+        columns = list(row)
+        sql = (
+            f"INSERT INTO {self.table} ({', '.join(columns)}) "
+            f"VALUES ({', '.join(':' + c for c in columns)}) "
+            f"ON CONFLICT ({key}) DO NOTHING RETURNING id"
+        )
+        new_id = self.conn.scalar(sql, row)
+        if new_id is None:
+            return None
+        self.uow.journal.record(self.entity, int(new_id), "insert", None, row)
+        return int(new_id)
+
+    def _update(self, row_id: int, values: Mapping[str, Any]) -> None:
+        """Write some columns (domain values) of one row, its derived keys kept in step."""
+        if not values:
+            return
+        before = self._stored(row_id)
+        current = from_row(self.table, dict(before))
+        changes = dict(values)
+        changes.update(derived_keys(self.table, changes, current))
+        row = to_row(self.dialect, self.table, changes)
+        sets = ", ".join(f"{c} = :{c}" for c in row)
+        try:
+            self.conn.run(f"UPDATE {self.table} SET {sets} WHERE id = :id_", {**row, "id_": row_id})
+        except IntegrityProblem as problem:
+            raise self._refused(problem) from None
+        self.uow.journal.record(self.entity, row_id, "update", {c: before.get(c) for c in row}, row)
+
+    def _delete(self, row_id: int) -> None:
+        """Remove one row for good (its before-values kept in the journal)."""
+        before = self._stored(row_id)
+        self.conn.run(f"DELETE FROM {self.table} WHERE id = :id", {"id": row_id})
+        if before:
+            self.uow.journal.record(self.entity, row_id, "delete", before, None)

@@ -1,0 +1,170 @@
+"""The journal: one change set per command that changes data, written in its transaction.
+
+Each change says which record (`entity`, id), what happened to it (`op`: insert, update,
+delete) and, as JSON text in storage form, the values before and after: an insert keeps the
+row stored, an update the columns it changed (before and after), a delete the whole row. That
+is what undo and "as of" reports stand on. A bulk insert (an import) is recorded compactly:
+one change per run of consecutive ids (`record_id` to `last_id`), no values.
+
+Entities: `lead account contact opportunity activity stage`, and `history` for the stage
+history rows of deals (kept for undo, never listed by `crm history`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from crmcli.domain.models import Change, ChangeSet
+from crmcli.store.schema import COLUMNS, load_value, to_row
+from crmcli.store.sql import TS_FORMAT
+
+if TYPE_CHECKING:
+    from crmcli.store.uow import UnitOfWork
+
+LISTED = ("lead", "account", "contact", "opportunity", "activity", "stage")
+"""The entities `crm history` lists (the contract's names)."""
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.strftime(TS_FORMAT)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _text(values: Mapping[str, Any] | None) -> str | None:
+    if values is None:
+        return None
+    return json.dumps(values, default=_plain, ensure_ascii=False, separators=(",", ":"))
+
+
+def ranges(ids: Iterable[int]) -> list[tuple[int, int]]:
+    """Runs of consecutive ids: [1, 2, 3, 7] -> [(1, 3), (7, 7)]."""
+    found: list[tuple[int, int]] = []
+    for i in sorted(ids):
+        if found and i == found[-1][1] + 1:
+            found[-1] = (found[-1][0], i)
+        else:
+            found.append((i, i))
+    return found
+
+
+@dataclass
+class Journal:
+    """The changes of one unit of work, written as one change set when it commits."""
+
+    uow: UnitOfWork
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    inserted: dict[str, list[int]] = field(default_factory=dict)
+
+    def record(
+        self,
+        entity: str,
+        record_id: int,
+        op: str,
+        before: Mapping[str, Any] | None,
+        after: Mapping[str, Any] | None,
+    ) -> None:
+        """One record changed (values in storage form)."""
+        self.changes.append(
+            {
+                "entity": entity,
+                "op": op,
+                "record_id": record_id,
+                "last_id": None,
+                "before_values": _text(before),
+                "after_values": _text(after),
+            }
+        )
+
+    def record_inserted(self, entity: str, ids: Iterable[int]) -> None:
+        """Many records inserted by a bulk path (kept as id ranges, no values)."""
+        self.inserted.setdefault(entity, []).extend(ids)
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing was changed."""
+        return not self.changes and not any(self.inserted.values())
+
+    def flush(self) -> int | None:
+        """Write the change set (before the commit, in the same transaction); its id."""
+        if self.empty:
+            return None
+        conn = self.uow.conn
+        head = to_row(
+            conn.dialect,
+            "change_set",
+            {"at": self.uow.now(), "actor": self.uow.actor, "command": self.uow.command or ""},
+        )
+        set_id = conn.insert(
+            "INSERT INTO change_set (at, actor, command) VALUES (:at, :actor, :command)", head
+        )
+        rows = [{"change_set_id": set_id, **c} for c in self.changes]
+        for entity, ids in self.inserted.items():
+            rows += [
+                {
+                    "change_set_id": set_id,
+                    "entity": entity,
+                    "op": "insert",
+                    "record_id": first,
+                    "last_id": last,
+                    "before_values": None,
+                    "after_values": None,
+                }
+                for first, last in ranges(ids)
+            ]
+        conn.insert_many("change", COLUMNS["change"], rows)
+        self.changes, self.inserted = [], {}
+        return set_id
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def change_sets(
+        self, *, limit: int | None = None, record: tuple[str, int] | None = None
+    ) -> list[ChangeSet]:
+        """Change sets, newest first, with their listed changes; `record` (entity, id) keeps
+        those that touched that record."""
+        conn = self.uow.conn
+        params: dict[str, Any] = {}
+        where = ""
+        if record is not None:
+            where = (
+                " WHERE id IN (SELECT change_set_id FROM change WHERE entity = :e"
+                " AND record_id <= :i AND COALESCE(last_id, record_id) >= :i)"
+            )
+            params.update(e=record[0], i=record[1])
+        sql = f"SELECT id, at, actor, command, undone_by FROM change_set{where} ORDER BY id DESC"
+        if limit is not None:
+            sql += " LIMIT :limit"
+            params["limit"] = limit
+        heads = conn.rows(sql, params)
+        if not heads:
+            return []
+        marks: dict[str, Any] = {}
+        listed = ", ".join(f":s{i}" for i in range(len(heads)))
+        marks.update({f"s{i}": h[0] for i, h in enumerate(heads)})
+        entities = ", ".join(f"'{e}'" for e in LISTED)
+        changes: dict[int, list[Change]] = {int(h[0]): [] for h in heads}
+        for set_id, entity, op, first, last in conn.rows(
+            "SELECT change_set_id, entity, op, record_id, last_id FROM change"
+            f" WHERE change_set_id IN ({listed}) AND entity IN ({entities}) ORDER BY id",
+            marks,
+        ):
+            for record_id in range(int(first), int(last if last is not None else first) + 1):
+                changes[int(set_id)].append(Change(entity=entity, id=record_id, op=op))
+        return [
+            ChangeSet(
+                id=int(h[0]),
+                at=load_value("ts", h[1]),
+                actor=h[2],
+                command=h[3],
+                undone=h[4] is not None,
+                changes=tuple(changes[int(h[0])]),
+            )
+            for h in heads
+        ]

@@ -1,0 +1,363 @@
+"""The SQL of the reports: every count and sum happens in the database.
+
+Results are plain tuples (or, for stale deals, dicts) of integers and strings: money as integer
+cents, weighted money as Σ cents × probability (divided and rounded once, by the report),
+durations as whole seconds. What differs between SQLite and PostgreSQL goes through
+`conn.dialect`. A grouped expression is computed in a subquery and grouped by its column, so
+PostgreSQL never sees one bound parameter in both SELECT and GROUP BY.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+from crmcli.domain.values import normalise_name
+from crmcli.reports import DEFAULT_STALE_DAYS, NO_GROUP, SECONDS_PER_DAY
+from crmcli.store.schema import load_value
+from crmcli.store.sql import Conn, Params, Row
+
+# -- exact totals -------------------------------------------------------------------------------
+
+_LOW_BITS = 0xFFFFFFFF
+
+
+def total_sql(expr: str, *, split: bool = False) -> str:
+    """SQL for the sum of an integer expression, 0 when there are no rows.
+
+    With `split`, two columns: the sum of the high parts (`expr >> 32`) and of the low 32 bits
+    (`expr & 0xFFFFFFFF`), each far from SQLite's 64-bit limit; `summed_rows` adds them up
+    exactly in Python (x = (x >> 32) · 2³² + (x & 0xFFFFFFFF), negatives included).
+    """
+    if not split:
+        return f"COALESCE(SUM({expr}), 0)"
+    return f"COALESCE(SUM(({expr}) >> 32), 0), COALESCE(SUM(({expr}) & {_LOW_BITS}), 0)"
+
+
+def is_integer_overflow(exc: BaseException) -> bool:
+    """True for SQLite's "integer overflow" (a SUM past 2^63 - 1)."""
+    return "integer overflow" in str(exc)
+
+
+# -- pieces of SQL ------------------------------------------------------------------------------
+
+
+def _owner_and(column: str, owner: str | None, params: dict[str, Any]) -> str:
+    """` AND column = :owner` for the deals of `owner` (matched by key); "" for everyone."""
+    if not owner:
+        return ""
+    params["owner"] = normalise_name(owner)
+    return f" AND {column} = :owner"
+
+
+def _first_spelling(table: str, key_column: str, shown_column: str, key: str) -> str:
+    """SQL for the spelling of `key` on the oldest row of `table` that has it (NULL for NULL)."""
+    return (
+        f"(SELECT {table}.{shown_column} FROM {table} WHERE {table}.{key_column} = {key}"
+        f" ORDER BY {table}.id LIMIT 1)"
+    )
+
+
+def _differs(a: str, b: str) -> str:
+    """SQL: `a` and `b` differ, NULL being a value (IS DISTINCT FROM, on SQLite before 3.39)."""
+    return f"COALESCE({a} <> {b}, {a} IS NOT NULL OR {b} IS NOT NULL)"
+
+
+def _named(group: Any) -> str:
+    return NO_GROUP if group is None else str(group)
+
+
+_STALE_KINDS = {"expected_close": "date", "last_activity": "ts", "since": "ts"}
+
+
+class ReportQueries:
+    """The aggregations the reports are built from, over one transaction's connection."""
+
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
+        self.dialect = conn.dialect
+
+    def summed_rows(
+        self, build: Callable[[bool], str], params: Params, *, totals: int
+    ) -> list[Row]:
+        """The rows of `build(False)`, whose last `totals` columns are `total_sql` sums.
+
+        PostgreSQL sums BIGINT into NUMERIC and never overflows. SQLite's SUM stops at 2^63 - 1
+        (93 deals at the largest amount make Σ amount × probability pass it): only then is the
+        query run again as `build(True)`, sums split in two and joined here, so the usual case
+        keeps its one fast pass over the covering index.
+        """
+        try:
+            return self.conn.rows(build(False), params)
+        except Exception as exc:
+            if self.dialect.name != "sqlite" or not is_integer_overflow(exc):
+                raise
+        joined: list[Row] = []
+        for row in self.conn.rows(build(True), params):
+            keep = len(row) - 2 * totals
+            parts = row[keep:]
+            sums = [int(parts[i]) * 2**32 + int(parts[i + 1]) for i in range(0, len(parts), 2)]
+            joined.append((*row[:keep], *sums))
+        return joined
+
+    # -- pipeline and forecast ------------------------------------------------------------------
+
+    def pipeline_rows(self, *, owner: str | None = None) -> list[tuple[str, int, int, int]]:
+        """Per stage in order: (name, open deals, Σ amount cents, Σ amount cents × probability).
+
+        Served by the covering index ix_opportunity_open_stage (status, stage_id, amount,
+        probability): one index range per stage, no table rows read.
+        """
+        params: dict[str, Any] = {}
+        owner_on = _owner_and("o.owner_key", owner, params)
+
+        def sql(split: bool) -> str:
+            return (
+                f"SELECT s.name, COUNT(o.id), {total_sql('o.amount', split=split)},"
+                f" {total_sql('o.amount * o.probability', split=split)}"
+                " FROM stage AS s LEFT JOIN opportunity AS o"
+                f" ON o.status = 'open' AND o.stage_id = s.id{owner_on}"
+                " GROUP BY s.id, s.name, s.position ORDER BY s.position, s.id"
+            )
+
+        found = self.summed_rows(sql, params, totals=2)
+        return [(str(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in found]
+
+    def forecast_open(
+        self, *, by: str, today: date, horizon_end: date, owner: str | None = None
+    ) -> list[tuple[str, int, int, int]]:
+        """Open deals per bucket: (bucket, count, Σ cents, Σ cents × probability).
+
+        A bucket is "none" (no close date), "overdue" (close date before `today`), "later" (on
+        or after `horizon_end`) or the period label of the close date (`by` month or quarter).
+        Served by the covering index ix_opportunity_forecast (status, expected_close, amount,
+        probability).
+        """
+        params: dict[str, Any] = {"today": today, "horizon_end": horizon_end}
+        owner_and = _owner_and("owner_key", owner, params)
+        period = self.dialect.period("expected_close", by)
+
+        def sql(split: bool) -> str:
+            return (
+                f"SELECT bucket, COUNT(*), {total_sql('cents', split=split)},"
+                f" {total_sql('cents * probability', split=split)}"
+                " FROM (SELECT CASE WHEN expected_close IS NULL THEN 'none'"
+                " WHEN expected_close < :today THEN 'overdue'"
+                " WHEN expected_close >= :horizon_end THEN 'later'"
+                f" ELSE {period} END AS bucket, amount AS cents, probability"
+                f" FROM opportunity WHERE status = 'open'{owner_and}) AS open_deals"
+                " GROUP BY bucket"
+            )
+
+        found = self.summed_rows(sql, params, totals=2)
+        return [(str(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in found]
+
+    def forecast_won(
+        self, *, by: str, start: datetime, end: datetime, owner: str | None = None
+    ) -> list[tuple[str, int, int]]:
+        """Won deals closed in [start, end) per period: (period, count, Σ cents).
+
+        A deal counts by its current status and `closed_at`: reopened and won again, it counts
+        once, in the period of its last win; reopened and still open, it is not won. Served by
+        the covering index ix_opportunity_closed (status, closed_at, amount, owner_key).
+        """
+        params: dict[str, Any] = {"start": start, "end": end}
+        owner_and = _owner_and("owner_key", owner, params)
+        period = self.dialect.period("closed_at", by)
+
+        def sql(split: bool) -> str:
+            return (
+                f"SELECT period, COUNT(*), {total_sql('cents', split=split)}"
+                f" FROM (SELECT {period} AS period, amount AS cents FROM opportunity"
+                " WHERE status = 'won' AND closed_at >= :start AND closed_at < :end"
+                f"{owner_and}) AS won_deals GROUP BY period"
+            )
+
+        found = self.summed_rows(sql, params, totals=1)
+        return [(str(r[0]), int(r[1]), int(r[2])) for r in found]
+
+    # -- win rate and lead conversion -----------------------------------------------------------
+
+    def win_rate_rows(
+        self, *, by: str, since: datetime | None = None
+    ) -> list[tuple[str, int, int, int, int]]:
+        """Closed deals per owner or lead source: (group, won, lost, won cents, lost cents).
+
+        `by` is "owner" or "source". The group is the owner (matched by key, shown as first
+        spelled) or the source of the deal's lead; deals without one are grouped as "(none)".
+        With `since`, only deals closed then or later count. Groups come in key order.
+        """
+        if by == "source":
+            table, key_column, shown_column = "lead", "source_key", "source"
+        else:
+            table, key_column, shown_column = "opportunity", "owner_key", "owner"
+        params: dict[str, Any] = {}
+        since_and = ""
+        if since is not None:
+            since_and = " AND opportunity.closed_at >= :since"
+            params["since"] = since
+        won = "opportunity.status = 'won'"
+        closed_deals = (
+            f"SELECT {table}.{key_column} AS group_key,"
+            f" CASE WHEN {won} THEN 1 ELSE 0 END AS won,"
+            f" CASE WHEN {won} THEN 0 ELSE 1 END AS lost,"
+            f" CASE WHEN {won} THEN opportunity.amount ELSE 0 END AS won_cents,"
+            f" CASE WHEN {won} THEN 0 ELSE opportunity.amount END AS lost_cents"
+            " FROM opportunity LEFT OUTER JOIN lead ON opportunity.lead_id = lead.id"
+            f" WHERE opportunity.status IN ('won', 'lost'){since_and}"
+        )
+        group = _first_spelling(table, key_column, shown_column, "closed_deals.group_key")
+
+        def sql(split: bool) -> str:
+            return (
+                f"SELECT {group}, SUM(closed_deals.won), SUM(closed_deals.lost),"
+                f" {total_sql('closed_deals.won_cents', split=split)},"
+                f" {total_sql('closed_deals.lost_cents', split=split)}"
+                f" FROM ({closed_deals}) AS closed_deals GROUP BY closed_deals.group_key"
+                f" ORDER BY {self.dialect.text_order('closed_deals.group_key')}"
+            )
+
+        found = self.summed_rows(sql, params, totals=2)
+        return [(_named(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in found]
+
+    def conversion_rows(self) -> list[tuple[str, int, int, int, int]]:
+        """Leads per source: (source, total, qualified, disqualified, converted).
+
+        Qualified counts leads whose status is qualified or converted (every converted lead was
+        qualified first); disqualified counts disqualified leads and archived ones that carry a
+        disqualification reason. Sources come in key order; leads without one are "(none)".
+        """
+        group = _first_spelling("lead", "source_key", "source", "leads.group_key")
+        sql = (
+            f"SELECT {group}, COUNT(*), SUM(leads.qualified), SUM(leads.disqualified),"
+            " SUM(leads.converted)"
+            " FROM (SELECT lead.source_key AS group_key,"
+            " CASE WHEN lead.status IN ('qualified', 'converted') THEN 1 ELSE 0 END AS qualified,"
+            " CASE WHEN lead.status = 'disqualified' THEN 1"
+            " WHEN lead.status = 'archived' AND lead.disqualify_reason IS NOT NULL THEN 1"
+            " ELSE 0 END AS disqualified,"
+            " CASE WHEN lead.status = 'converted' THEN 1 ELSE 0 END AS converted"
+            " FROM lead) AS leads"
+            f" GROUP BY leads.group_key ORDER BY {self.dialect.text_order('leads.group_key')}"
+        )
+        return [
+            (_named(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in self.conn.rows(sql)
+        ]
+
+    # -- velocity -------------------------------------------------------------------------------
+
+    def _stays(self) -> str:
+        """Completed stays of deals in a stage: (stage_id, seconds), as a subquery.
+
+        History rows are collapsed to change points (the stage or the status differs from the
+        deal's previous row; a hand-set probability is not a change). A stay starts at an open
+        change point and ends at the deal's next change point (a move, a win or a loss). The
+        current stay of an open deal has no end yet and is left out; so are stays in stages
+        that were removed since.
+        """
+        window = "OVER (PARTITION BY opportunity_id ORDER BY at, id)"
+        history = (
+            "SELECT opportunity_id, stage_id, stage_name, status, at, id,"
+            f" lag(stage_id) {window} AS prev_stage,"
+            f" lag(stage_name) {window} AS prev_name,"
+            f" lag(status) {window} AS prev_status"
+            " FROM opportunity_history"
+        )
+        changed = (
+            "h.prev_status IS NULL OR h.status <> h.prev_status"
+            f" OR {_differs('h.prev_stage', 'h.stage_id')}"
+            f" OR (h.stage_id IS NULL AND {_differs('h.prev_name', 'h.stage_name')})"
+        )
+        points = (
+            "SELECT h.stage_id AS stage_id, h.status AS status, h.at AS at,"
+            " lead(h.at) OVER (PARTITION BY h.opportunity_id ORDER BY h.at, h.id) AS next_at"
+            f" FROM ({history}) AS h WHERE {changed}"
+        )
+        seconds = self.dialect.seconds_between("points.at", "points.next_at")
+        return (
+            f"SELECT points.stage_id AS stage_id, {seconds} AS seconds FROM ({points}) AS points"
+            " WHERE points.status = 'open' AND points.next_at IS NOT NULL"
+            " AND points.stage_id IS NOT NULL"
+        )
+
+    def stage_stay_durations(self) -> list[tuple[int, int]]:
+        """Every completed stay in a stage that still exists: (stage_id, seconds), unordered."""
+        sql = f"SELECT stays.stage_id, stays.seconds FROM ({self._stays()}) AS stays"
+        return [(int(r[0]), int(r[1])) for r in self.conn.rows(sql)]
+
+    def _cycles(self) -> str:
+        """Seconds from creation to (last) win of every won deal, as a subquery."""
+        seconds = self.dialect.seconds_between("created_at", "closed_at")
+        return (
+            f"SELECT {seconds} AS seconds FROM opportunity"
+            " WHERE status = 'won' AND closed_at IS NOT NULL"
+        )
+
+    def sales_cycle_totals(self) -> tuple[int, int]:
+        """Won deals: (count, Σ seconds from creation to win)."""
+        sql = f"SELECT COUNT(*), COALESCE(SUM(cycles.seconds), 0) FROM ({self._cycles()}) AS cycles"
+        count, total = self.conn.rows(sql)[0]
+        return int(count), int(total)
+
+    def sales_cycle_durations(self) -> list[int]:
+        """Seconds from creation to win of every won deal, shortest first (for the median)."""
+        sql = f"SELECT cycles.seconds FROM ({self._cycles()}) AS cycles ORDER BY cycles.seconds"
+        return [int(r[0]) for r in self.conn.rows(sql)]
+
+    # -- stale deals ----------------------------------------------------------------------------
+
+    def stale_rows(
+        self, *, now: datetime, today: date, days: int | None = None, owner: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Open deals with no pending activity, no activity within their limit, or a past close
+        date, longest idle first: a dict per deal (id, name, account, stage, owner, cents,
+        expected_close, last_activity, since, has_pending, past_close, limit_days, idle_seconds,
+        quiet; the flags 0 or 1).
+
+        One query: the latest activity (MAX of done_at, else created_at, over the deal's
+        activities) and the pending check (EXISTS an activity not done) are correlated
+        subqueries. A deal with no activity at all is idle since its creation. The limit in
+        days is `days`, else the stage's expected days, else 14.
+        """
+        params: dict[str, Any] = {"now": now, "today": today, "no": False}
+        owner_and = _owner_and("opportunity.owner_key", owner, params)
+        if days is None:
+            limit_days = f"COALESCE(stage.expected_days, {DEFAULT_STALE_DAYS})"
+        else:
+            limit_days = "CAST(:days AS BIGINT)"  # BIGINT: days × 86,400 must not overflow
+            params["days"] = days
+        linked = "activity.opportunity_id = opportunity.id"
+        last_activity = (
+            "(SELECT MAX(COALESCE(activity.done_at, activity.created_at)) FROM activity"
+            f" WHERE {linked})"
+        )
+        deals = (
+            "SELECT opportunity.id AS id, opportunity.name AS name, account.name AS account,"
+            " stage.name AS stage, opportunity.owner AS owner, opportunity.amount AS cents,"
+            " opportunity.expected_close AS expected_close,"
+            f" {last_activity} AS last_activity,"
+            f" COALESCE({last_activity}, opportunity.created_at) AS since,"
+            " CASE WHEN EXISTS (SELECT * FROM activity"
+            f" WHERE {linked} AND activity.done = :no) THEN 1 ELSE 0 END AS has_pending,"
+            " CASE WHEN opportunity.expected_close IS NOT NULL"
+            " AND opportunity.expected_close < :today THEN 1 ELSE 0 END AS past_close,"
+            f" {limit_days} AS limit_days"
+            " FROM opportunity LEFT OUTER JOIN stage ON opportunity.stage_id = stage.id"
+            " JOIN account ON opportunity.account_id = account.id"
+            f" WHERE opportunity.status = 'open'{owner_and}"
+        )
+        idle = self.dialect.seconds_between("deals.since", ":now")
+        quiet = f"{idle} > deals.limit_days * {SECONDS_PER_DAY}"
+        sql = (
+            f"SELECT deals.*, {idle} AS idle_seconds,"
+            f" CASE WHEN {quiet} THEN 1 ELSE 0 END AS quiet"
+            f" FROM ({deals}) AS deals"
+            f" WHERE deals.has_pending = 0 OR {quiet} OR deals.past_close = 1"
+            " ORDER BY idle_seconds DESC, deals.id"
+        )
+        found = self.conn.maps(sql, params)
+        for row in found:
+            for column, kind in _STALE_KINDS.items():
+                row[column] = load_value(kind, row[column])
+        return found

@@ -1,0 +1,294 @@
+"""The columns of every table by storage kind, their conversions, and each table's derived keys.
+
+The one description of the schema the repositories, the bulk paths and the JSON restore read
+(SQLModel's `tables.py` declares the same schema for the drift test; a test keeps the two in
+step). Kinds: `id`, `int`, `bigint`, `text`, `bool`, `money` (a `Decimal` stored as integer
+cents), `date`, `ts` (a naive UTC timestamp), `json`.
+
+Derived keys (the matching keys of names and e-mails, `*_key`) are computed by one function per
+table (`derived_keys`), used by insert, update, bulk insert and restore alike.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from crmcli.domain.values import cents_to_money, money_to_cents, normalise_name
+from crmcli.store.sql import TS_FORMAT, Dialect
+
+COLUMNS: dict[str, dict[str, str]] = {
+    "crm_meta": {"key": "text", "value": "text"},
+    "crm_migrations": {"name": "text", "applied_at": "ts"},
+    "account": {
+        "id": "id",
+        "name": "text",
+        "name_key": "text",
+        "industry": "text",
+        "website": "text",
+        "phone": "text",
+        "notes": "text",
+        "created_at": "ts",
+    },
+    "contact": {
+        "id": "id",
+        "name": "text",
+        "name_key": "text",
+        "email": "text",
+        "email_key": "text",
+        "phone": "text",
+        "title": "text",
+        "account_id": "int",
+        "type": "text",
+        "notes": "text",
+        "created_at": "ts",
+    },
+    "stage": {
+        "id": "id",
+        "name": "text",
+        "name_key": "text",
+        "position": "int",
+        "probability": "int",
+        "expected_days": "int",
+    },
+    "lead": {
+        "id": "id",
+        "name": "text",
+        "email": "text",
+        "email_key": "text",
+        "phone": "text",
+        "company": "text",
+        "title": "text",
+        "source": "text",
+        "source_key": "text",
+        "status": "text",
+        "budget": "money",
+        "timeline": "date",
+        "owner": "text",
+        "owner_key": "text",
+        "notes": "text",
+        "extras": "json",
+        "disqualify_reason": "text",
+        "search_key": "text",
+        "contact_id": "int",
+        "account_id": "int",
+        "opportunity_id": "int",
+        "created_at": "ts",
+        "updated_at": "ts",
+    },
+    "opportunity": {
+        "id": "id",
+        "name": "text",
+        "name_key": "text",
+        "account_id": "int",
+        "contact_id": "int",
+        "stage_id": "int",
+        "amount": "money",
+        "probability": "int",
+        "probability_manual": "bool",
+        "status": "text",
+        "expected_close": "date",
+        "owner": "text",
+        "owner_key": "text",
+        "lost_reason": "text",
+        "competitor": "text",
+        "lead_id": "int",
+        "created_at": "ts",
+        "updated_at": "ts",
+        "closed_at": "ts",
+    },
+    "opportunity_history": {
+        "id": "id",
+        "opportunity_id": "int",
+        "stage_id": "int",
+        "stage_name": "text",
+        "status": "text",
+        "probability": "int",
+        "at": "ts",
+    },
+    "activity": {
+        "id": "id",
+        "type": "text",
+        "subject": "text",
+        "lead_id": "int",
+        "contact_id": "int",
+        "account_id": "int",
+        "opportunity_id": "int",
+        "due": "ts",
+        "due_has_time": "bool",
+        "done": "bool",
+        "done_at": "ts",
+        "owner": "text",
+        "owner_key": "text",
+        "notes": "text",
+        "created_at": "ts",
+        "updated_at": "ts",
+    },
+    "change_set": {
+        "id": "id",
+        "at": "ts",
+        "actor": "text",
+        "command": "text",
+        "undone_by": "int",
+    },
+    "change": {
+        "id": "id",
+        "change_set_id": "int",
+        "entity": "text",
+        "op": "text",
+        "record_id": "bigint",
+        "last_id": "bigint",
+        "before_values": "text",
+        "after_values": "text",
+    },
+}
+"""Every column of every table, by storage kind, in the order of the table."""
+
+
+# -- storage forms ------------------------------------------------------------------------------
+
+
+def _cents(value: Any) -> Any:
+    return None if value is None else money_to_cents(value)
+
+
+def _json_text(value: Any) -> Any:
+    return None if value is None else json.dumps(value)
+
+
+@lru_cache(maxsize=64)  # a batch shares one timestamp
+def _ts_text(value: Any) -> Any:
+    return None if value is None else value.strftime(TS_FORMAT)
+
+
+def _date_text(value: Any) -> Any:
+    return None if value is None else value.isoformat()
+
+
+_TO_SQLITE: dict[str, Callable[[Any], Any]] = {
+    "money": _cents,
+    "json": _json_text,
+    "ts": _ts_text,
+    "date": _date_text,
+}
+_TO_SERVER: dict[str, Callable[[Any], Any]] = {"money": _cents, "json": _json_text}
+
+
+def storers(dialect: Dialect, table: str, columns: Any) -> list[tuple[str, Callable[[Any], Any]]]:
+    """The (column, conversion) pairs that turn domain values of these columns into storage
+    forms on this backend; columns stored as they are are left out."""
+    found = _TO_SQLITE if dialect.name == "sqlite" else _TO_SERVER
+    kinds = COLUMNS[table]
+    return [(c, found[kinds[c]]) for c in columns if kinds[c] in found]
+
+
+def to_row(dialect: Dialect, table: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Domain values of some columns of `table` in their storage forms."""
+    row = dict(values)
+    for column, convert in storers(dialect, table, row):
+        row[column] = convert(row[column])
+    return row
+
+
+def _money(value: Any) -> Decimal | None:
+    return None if value is None else cents_to_money(int(value))
+
+
+def _date(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def _datetime(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, str):
+        return json.loads(value)
+    return value
+
+
+def _bool(value: Any) -> Any:
+    return None if value is None else bool(value)
+
+
+_LOADERS: dict[str, Callable[[Any], Any]] = {
+    "money": _money,
+    "date": _date,
+    "ts": _datetime,
+    "json": _json,
+    "bool": _bool,
+}
+
+
+@lru_cache(maxsize=64)
+def _loaders_of(
+    table: str, columns: tuple[str, ...]
+) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+    kinds = COLUMNS[table]
+    return tuple((c, _LOADERS[kinds[c]]) for c in columns if kinds.get(c) in _LOADERS)
+
+
+def from_row(table: str, row: dict[str, Any]) -> dict[str, Any]:
+    """A row of `table` read by either driver, its values in domain form (in place)."""
+    for column, load in _loaders_of(table, tuple(row)):
+        row[column] = load(row[column])
+    return row
+
+
+def load_value(kind: str, value: Any) -> Any:
+    """One stored value of this kind in domain form."""
+    load = _LOADERS.get(kind)
+    return value if load is None or value is None else load(value)
+
+
+# -- derived keys -------------------------------------------------------------------------------
+
+
+def _key(value: str | None) -> str | None:
+    return normalise_name(value) if value else None
+
+
+def email_key(value: str | None) -> str | None:
+    """The unique matching key of an e-mail: lower case, None when there is none."""
+    return (value or "").lower() or None
+
+
+def lead_search_key(name: str, email: str | None, company: str | None) -> str:
+    """What `lead list --search` matches: normalised name, e-mail and company."""
+    return "\x1f".join(normalise_name(part) for part in (name, email or "", company or ""))
+
+
+def derived_keys(
+    table: str, values: Mapping[str, Any], current: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The `*_key` columns of `table` that `values` (some columns) decide.
+
+    For an update, `current` holds the record's present values, so a key made of several
+    columns (a lead's search key) is recomputed when any of them changes.
+    """
+    keys: dict[str, Any] = {}
+    if table in ("account", "stage", "contact", "opportunity") and "name" in values:
+        keys["name_key"] = normalise_name(values["name"])
+    if table in ("lead", "contact") and "email" in values:
+        keys["email_key"] = email_key(values["email"])
+    if table in ("lead", "opportunity", "activity") and "owner" in values:
+        keys["owner_key"] = _key(values["owner"])
+    if table == "lead":
+        if "source" in values:
+            keys["source_key"] = _key(values["source"])
+        if {"name", "email", "company"} & values.keys():
+            base = current or {}
+            pick = {
+                k: values[k] if k in values else base.get(k) for k in ("name", "email", "company")
+            }
+            keys["search_key"] = lead_search_key(pick["name"] or "", pick["email"], pick["company"])
+    return keys
