@@ -29,7 +29,7 @@ def fixture_name(last_migration: str) -> str:
 
 
 def _columns(conn: Any, table: str) -> set[str]:
-    return {r[1] for r in conn.exec_driver_sql(f'PRAGMA table_info("{table}")')}
+    return {r[1] for r in conn.rows(f'PRAGMA table_info("{table}")')}
 
 
 def _insert(conn: Any, table: str, values: dict[str, object]) -> None:
@@ -40,9 +40,7 @@ def _insert(conn: Any, table: str, values: dict[str, object]) -> None:
     kept = {k: v for k, v in values.items() if k in present}
     names = ", ".join(f'"{k}"' for k in kept)
     marks = ", ".join(f":{k}" for k in kept)
-    from sqlalchemy import text
-
-    conn.execute(text(f'INSERT INTO "{table}" ({names}) VALUES ({marks})'), kept)
+    conn.run(f'INSERT INTO "{table}" ({names}) VALUES ({marks})', kept)
 
 
 DATA: list[tuple[str, dict[str, object]]] = [
@@ -204,27 +202,27 @@ DATA: list[tuple[str, dict[str, object]]] = [
 
 def build(path: Path, upto: int) -> Path:
     """Write at `path` a database with the first `upto` migrations applied, holding DATA."""
-    from sqlalchemy import create_engine, text
-
     from crmcli.store.migrations import MIGRATIONS, MIGRATIONS_TABLE_SQL
+    from crmcli.store.sql import SqliteConn
 
     if not 1 <= upto <= len(MIGRATIONS):
         raise ValueError(f"upto must be from 1 to {len(MIGRATIONS)}")
     path.unlink(missing_ok=True)
-    engine = create_engine(f"sqlite:///{path}")
+    conn = SqliteConn(sqlite3.connect(path, isolation_level=None))
     try:
-        with engine.begin() as conn:
-            conn.exec_driver_sql(MIGRATIONS_TABLE_SQL.format(ts="DATETIME"))
-            for migration in MIGRATIONS[:upto]:
-                migration.apply(conn)
-                conn.execute(
-                    text("INSERT INTO crm_migrations (name, applied_at) VALUES (:n, :at)"),
-                    {"n": migration.name, "at": APPLIED_AT},
-                )
-            for table, values in DATA:
-                _insert(conn, table, values)
+        conn.raw.execute("BEGIN")
+        conn.run(MIGRATIONS_TABLE_SQL.format(ts="DATETIME"))
+        for migration in MIGRATIONS[:upto]:
+            migration.apply(conn)
+            conn.run(
+                "INSERT INTO crm_migrations (name, applied_at) VALUES (:n, :at)",
+                {"n": migration.name, "at": APPLIED_AT},
+            )
+        for table, values in DATA:
+            _insert(conn, table, values)
+        conn.commit()
     finally:
-        engine.dispose()
+        conn.raw.close()
     raw = sqlite3.connect(path)
     try:
         raw.execute("PRAGMA journal_mode = WAL")  # as crmcli leaves its files

@@ -76,7 +76,7 @@ def test_largest_amount_is_exact_in_bigint_cents_and_in_the_report(db: Database)
     with db.read() as uow:
         stored = uow.conn.rows("SELECT amount FROM opportunity ORDER BY id")
     assert stored == [(999999999999999,), (1,)]
-    from crmcli.reports.pipeline import pipeline_report
+    from crmcli.services.reports import pipeline_report
 
     report = pipeline_report(db)
     assert str(report.total.amount) == "10000000000000.00"
