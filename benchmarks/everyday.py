@@ -37,7 +37,7 @@ COMMANDS = [
     "lead convert {c} --account Bench",
     "lead list --limit 50",
     "activity add Ligar{i} --type call --opp {i}",
-    "activity list --limit 20",
+    "activity list --opp {i}",
     "agenda",
     "account show {i}",
     "contact show {i}",
