@@ -1,7 +1,8 @@
 """The layering rule: `cli → services → domain`, `services → store`, checked on every import.
 
-`cli/` and `reports/` never import `crmcli.store` (not even under TYPE_CHECKING); `domain/` is
-pure: the standard library, `crmcli.domain`, `crmcli.errors` and `crmcli.clock`, nothing else.
+`cli/` and `reports/` never import `crmcli.store` (not even under TYPE_CHECKING), `store/` and
+`reports/` never import what stands above them (`services`, `cli`; `reports` for `store`);
+`domain/` is pure: the standard library, `crmcli.domain`, `crmcli.errors` and `crmcli.clock`, nothing else.
 Absolute and relative imports, at module level or inside functions, all count.
 """
 
@@ -14,6 +15,7 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "crmcli"
 DOMAIN_MAY_IMPORT = ("crmcli.domain", "crmcli.errors", "crmcli.clock")
+UPPER = ("crmcli.services", "crmcli.cli")
 
 
 def _within(name: str, *packages: str) -> bool:
@@ -38,6 +40,10 @@ def broken(layer: str, name: str) -> str | None:
     """Why importing `name` from `layer` breaks the rule, or None."""
     if layer in {"cli", "reports"} and _within(name, "crmcli.store"):
         return f"{layer}/ must not import crmcli.store (go through crmcli.services)"
+    if (layer in {"store", "reports"} and _within(name, *UPPER)) or (
+        layer == "store" and _within(name, "crmcli.reports")
+    ):
+        return f"{layer}/ is below services/ and cli/ (and store/ below reports/)"
     top = name.partition(".")[0]
     stdlib = top != "crmcli" and top in sys.stdlib_module_names | {"__future__"}
     if layer == "domain" and not stdlib and not _within(name, *DOMAIN_MAY_IMPORT):
@@ -67,3 +73,4 @@ def test_relative_and_aliased_imports_are_seen() -> None:
     assert list(imported("from .. import store\n", "crmcli.cli")) == [(1, "crmcli.store")]
     assert broken("domain", "sqlalchemy") and broken("domain", "crmcli.services.common")
     assert not broken("domain", "datetime") and not broken("services", "crmcli.store.db")
+    assert broken("store", "crmcli.reports") and broken("reports", "crmcli.services.common")

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 from typer.testing import Result
 
 from crmcli.domain.values import MAX_AMOUNT
@@ -75,21 +74,20 @@ def test_won_totals_past_64_bits_are_exact(
     copies = 9_300
     database = Database(backend_url)
     try:
-        with database.engine().begin() as conn:
-            conn.execute(
-                text(
-                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
-                    f" WHERE i < {copies - 1})"
-                    " INSERT INTO opportunity (name, name_key, account_id, stage_id, amount,"
-                    " probability, probability_manual, status, expected_close, owner, owner_key,"
-                    " created_at, updated_at, closed_at)"
-                    " SELECT o.name || ' ' || CAST(n.i AS VARCHAR), o.name_key || ' '"
-                    " || CAST(n.i AS VARCHAR), o.account_id, o.stage_id, o.amount,"
-                    " o.probability, o.probability_manual, o.status, o.expected_close, o.owner,"
-                    " o.owner_key, o.created_at, o.updated_at, o.closed_at"
-                    " FROM opportunity AS o, n WHERE o.id = 1"
-                )
+        with database.write() as uow:
+            uow.conn.run(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+                f" WHERE i < {copies - 1})"
+                " INSERT INTO opportunity (name, name_key, account_id, stage_id, amount,"
+                " probability, probability_manual, status, expected_close, owner, owner_key,"
+                " created_at, updated_at, closed_at)"
+                " SELECT o.name || ' ' || CAST(n.i AS VARCHAR), o.name_key || ' '"
+                " || CAST(n.i AS VARCHAR), o.account_id, o.stage_id, o.amount,"
+                " o.probability, o.probability_manual, o.status, o.expected_close, o.owner,"
+                " o.owner_key, o.created_at, o.updated_at, o.closed_at"
+                " FROM opportunity AS o, n WHERE o.id = 1"
             )
+            uow.commit()
     finally:
         database.dispose()
     won = str(copies * MAX_AMOUNT)  # 92999999999999907.00

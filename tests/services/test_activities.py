@@ -7,12 +7,12 @@ from datetime import datetime
 import pytest
 
 from crmcli.domain.models import Activity, ActivityType
+from crmcli.domain.rules import activity_bucket
 from crmcli.errors import InvalidTransition, NotFound, UsageError, ValidationError
 from crmcli.services import accounts, leads
 from crmcli.services.activities import (
     add_activity,
     agenda,
-    bucket,
     complete_activity,
     delete_activity,
     edit_activity,
@@ -211,7 +211,7 @@ def test_overdue_today_upcoming(db: Database, world: dict[str, int]) -> None:
 def test_sql_buckets_agree_with_the_python_rule(db: Database, world: dict[str, int]) -> None:
     everything = list_activities(db, include_done=True)
     for name in ("overdue", "today", "upcoming"):
-        expected = [a.id for a in everything if bucket(a, NOW) == name]
+        expected = [a.id for a in everything if activity_bucket(a, NOW) == name]
         assert _ids(list_activities(db, buckets=[name])) == expected, name
 
 

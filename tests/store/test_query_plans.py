@@ -37,7 +37,7 @@ class PlanConn(SqliteConn):
 @pytest.fixture
 def uow(tmp_path: Path) -> Iterator[UnitOfWork]:
     path = tmp_path / "plans.db"
-    Database(str(path)).engine().dispose()  # the real migrations
+    Database(str(path)).open()  # the real migrations
     raw = sqlite3.connect(path)
     yield UnitOfWork(PlanConn(raw), write=False)
     raw.close()

@@ -104,11 +104,11 @@ def link_text(activity: Activity) -> str:
 
 def status_text(activity: Activity, now: datetime) -> str:
     """done, overdue, today, upcoming, or pending (no due date)."""
-    from crmcli.services.activities import bucket
+    from crmcli.domain.rules import activity_bucket
 
     if activity.done:
         return "done"
-    return bucket(activity, now) or "pending"
+    return activity_bucket(activity, now) or "pending"
 
 
 def activities_table(

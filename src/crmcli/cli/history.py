@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Annotated
 
 import typer
@@ -14,14 +13,16 @@ from crmcli.domain.values import parse_reference
 
 
 def _summary(change_set: ChangeSet) -> str:
-    """`lead insert ×3, opportunity update` for a table cell."""
-    counts = Counter((c.entity, c.op) for c in change_set.changes)
-    parts = []
-    for (entity, op), n in counts.items():
-        ids = [c.id for c in change_set.changes if (c.entity, c.op) == (entity, op)]
-        shown = f" {ids[0]}" if n == 1 else f" ×{n} ({ids[0]}–{ids[-1]})"
-        parts.append(f"{entity} {op}{shown}")
-    return ", ".join(parts)
+    """`lead insert ×3 (2–4), opportunity update 1` for a table cell."""
+    ids: dict[tuple[str, str], list[int]] = {}
+    for change in change_set.changes:
+        ids.setdefault((change.entity, change.op), []).append(change.id)
+    return ", ".join(
+        f"{entity} {op} {found[0]}"
+        if len(found) == 1
+        else f"{entity} {op} ×{len(found)} ({found[0]}–{found[-1]})"
+        for (entity, op), found in ids.items()
+    )
 
 
 def history(
@@ -44,15 +45,13 @@ def history(
     Every change set names when it ran, who ran it (the owner name in use), the command, and
     each record it inserted, updated or deleted. Reads record nothing.
     """
-    from crmcli.services.history import entity_name
     from crmcli.services.history import history as change_sets
 
     record = None
     if for_ is not None:
-        entity = entity_name(for_[0])
-        record_id = parse_reference(for_[1], entity, ids_only=True)
+        record_id = parse_reference(for_[1], for_[0], ids_only=True)
         assert isinstance(record_id, int)
-        record = (entity, record_id)
+        record = (for_[0], record_id)
     found = change_sets(db(ctx), limit=limit, record=record)
     if as_json:
         render.print_json(

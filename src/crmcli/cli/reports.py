@@ -12,7 +12,7 @@ import typer
 from crmcli.cli import render
 from crmcli.cli.common import CsvOpt, JsonOpt, date_option, db, sub_app
 from crmcli.cli.pipeline import bar
-from crmcli.reports import MAX_STALE_DAYS
+from crmcli.domain.rules import MAX_STALE_DAYS
 
 if TYPE_CHECKING:
     from crmcli.reports.analytics import (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from crmcli.domain.models import Activity, Lead, LeadStatus, Opportunity, OppStatus, Stage
 from crmcli.errors import InvalidTransition, ValidationError
@@ -148,3 +148,19 @@ def activity_bucket(activity: Activity, now: datetime) -> str | None:
     if (activity.due_has_time and due < now) or (not activity.due_has_time and due.date() < today):
         return "overdue"
     return "today" if due.date() == today else "upcoming"
+
+
+# -- reports: what the figures mean ---------------------------------------------------------------
+
+MAX_STALE_DAYS = (date(9999, 12, 31) - date(1900, 1, 1)).days
+"""The largest `report stale --days`: the span of the calendar crm accepts (2,958,463 days).
+A longer quiet period cannot exist, and past it `today - days` leaves the calendar (and, on
+PostgreSQL, `days × 86,400` seconds leaves BIGINT); both backends refuse it the same way."""
+
+DEFAULT_STALE_DAYS = 14
+"""How many quiet days make a deal stale when neither `--days` nor its stage says."""
+
+NO_GROUP = "(none)"
+"""The group of deals without an owner (or leads without a source) in the grouped reports."""
+
+SECONDS_PER_DAY = 86_400

@@ -14,9 +14,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from crmcli.domain.models import Stage
+from crmcli.domain.rules import MAX_STALE_DAYS, NO_GROUP, SECONDS_PER_DAY
 from crmcli.domain.values import cents_to_money
 from crmcli.errors import ValidationError
-from crmcli.reports import MAX_STALE_DAYS, NO_GROUP, SECONDS_PER_DAY
 
 GROUPINGS = ("owner", "source")
 _TENTH = Decimal("0.1")

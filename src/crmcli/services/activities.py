@@ -14,7 +14,7 @@ from typing import Any
 
 from crmcli import clock
 from crmcli.domain.models import Activity, ActivityType, Lead, Opportunity
-from crmcli.domain.rules import ACTIVITY_BUCKETS, ACTIVITY_LINKS, activity_bucket, check_not_done
+from crmcli.domain.rules import ACTIVITY_BUCKETS, ACTIVITY_LINKS, check_not_done
 from crmcli.domain.values import clean_text, parse_reference, parse_when
 from crmcli.errors import UsageError, ValidationError
 from crmcli.services.accounts import find_account, find_contact
@@ -44,10 +44,6 @@ def parse_due(text: str, *, now: datetime | None = None) -> Due | None:
     if not text.strip():
         return None
     return parse_when(text, field="due", now=local_now() if now is None else now)
-
-
-bucket = activity_bucket
-"""Where a pending activity stands: overdue, today or upcoming (`rules.activity_bucket`)."""
 
 
 def _due_input(value: Due | str | None, now: datetime) -> Due | None:

@@ -59,8 +59,6 @@ class ImportSummary:
     errors: list[RowProblem] = field(default_factory=list)
     dry_run: bool = False
     committed: bool = False
-    change_set: int | None = None
-    """The journal's change set of a committed import (None when nothing was written)."""
 
 
 @dataclass(frozen=True)
@@ -100,7 +98,6 @@ def _run(
         summary.committed = not (options.dry_run or (options.strict and summary.rejected))
         if summary.committed:  # a dry run, or --strict with rejects, is simply not committed
             uow.commit()
-            summary.change_set = uow.change_set
     return summary
 
 

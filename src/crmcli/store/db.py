@@ -329,13 +329,9 @@ class Database:
         self._migrate(backup=pending_backup)
 
     def engine(self) -> Engine:
-        """A SQLAlchemy engine for this database (a server's connections; tests of files)."""
+        """The SQLAlchemy engine of a server's connections (a SQLite file needs none)."""
         if self._engine is None:
-            if self.path is not None:
-                self.open()
-                self._engine = _sqlite_engine(self.path)
-            else:
-                self._engine = _server_engine(self.target)
+            self._engine = _server_engine(self.target)
         return self._engine
 
     def upgrade(self, *, backup: bool = True) -> list[str]:
@@ -346,10 +342,6 @@ class Database:
     def _migrate(self, *, backup: bool) -> list[str]:
         """Apply the migrations this database lacks, once, taking a backup first if it has data."""
         with self._connect(write=True) as conn:
-            if isinstance(conn, SqliteConn):
-                conn.raw.execute("COMMIT")  # journal_mode cannot change inside a transaction
-                conn.raw.execute("PRAGMA journal_mode = WAL")
-                conn.raw.execute("BEGIN IMMEDIATE")
             if conn.dialect.migration_turn:
                 # BEGIN IMMEDIATE's part on a server: one upgrader at a time, the others wait
                 # here and then find the migrations applied.
@@ -413,7 +405,8 @@ class Database:
         try:
             raw.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             raw.execute("PRAGMA foreign_keys = ON")
-            if write:
+            if write:  # (WAL is kept in the file: for a file that some other tool reset)
+                raw.execute("PRAGMA journal_mode = WAL")
                 raw.execute("PRAGMA synchronous = NORMAL")
             raw.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             local = SqliteConn(raw)
@@ -510,7 +503,7 @@ class Database:
 
     def count(self, table: str) -> int:
         """Rows in one of our tables."""
-        if table not in {"lead", "opportunity", "account", "contact", "stage", "change_set"}:
+        if table not in {"lead", "opportunity", "account", "contact", "stage"}:
             raise ValueError(table)
         with self.read() as uow:
             return int(uow.conn.scalar(f"SELECT COUNT(*) FROM {table}"))
@@ -585,31 +578,6 @@ def connect_sqlite(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(
         str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
     )
-
-
-def _sqlite_engine(path: Path) -> Engine:
-    from sqlalchemy import create_engine, event
-    from sqlalchemy.pool import QueuePool
-
-    # No URL parsing at all: the creator opens the literal path (see connect_sqlite).
-    engine = create_engine("sqlite://", creator=lambda: connect_sqlite(path), poolclass=QueuePool)
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
-        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see _on_begin)
-        cursor = dbapi_conn.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = NORMAL")
-        cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        write = conn.get_execution_options().get("crm_write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
-
-    return engine
 
 
 PG_CONNECT_TIMEOUT_S = 30

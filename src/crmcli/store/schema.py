@@ -12,7 +12,7 @@ table (`derived_keys`), used by insert, update, bulk insert and restore alike.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -169,29 +169,43 @@ def _date_text(value: Any) -> Any:
     return None if value is None else value.isoformat()
 
 
-_TO_SQLITE: dict[str, Callable[[Any], Any]] = {
+_TO_TEXT_DATES: dict[str, Callable[[Any], Any]] = {
     "money": _cents,
     "json": _json_text,
     "ts": _ts_text,
     "date": _date_text,
 }
-_TO_SERVER: dict[str, Callable[[Any], Any]] = {"money": _cents, "json": _json_text}
+_TO_NATIVE_DATES: dict[str, Callable[[Any], Any]] = {"money": _cents, "json": _json_text}
 
 
 def storers(dialect: Dialect, table: str, columns: Any) -> list[tuple[str, Callable[[Any], Any]]]:
     """The (column, conversion) pairs that turn domain values of these columns into storage
     forms on this backend; columns stored as they are are left out."""
-    found = _TO_SQLITE if dialect.name == "sqlite" else _TO_SERVER
+    found = _TO_TEXT_DATES if dialect.dates_as_text else _TO_NATIVE_DATES
     kinds = COLUMNS[table]
     return [(c, found[kinds[c]]) for c in columns if kinds[c] in found]
 
 
 def to_row(dialect: Dialect, table: str, values: Mapping[str, Any]) -> dict[str, Any]:
     """Domain values of some columns of `table` in their storage forms."""
-    row = dict(values)
-    for column, convert in storers(dialect, table, row):
-        row[column] = convert(row[column])
-    return row
+    return to_rows(dialect, table, [values])[0]
+
+
+def to_rows(
+    dialect: Dialect, table: str, rows: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """Many rows of `table` (the same columns each) in storage form; the conversions are
+    looked up once, for the bulk paths."""
+    if not rows:
+        return []
+    convert = storers(dialect, table, rows[0])
+    stored = []
+    for values in rows:
+        row = dict(values)
+        for column, store in convert:
+            row[column] = store(row[column])
+        stored.append(row)
+    return stored
 
 
 def _money(value: Any) -> Decimal | None:

@@ -22,9 +22,10 @@ from crmcli.store.repos.activities import ActivityRepository
 from crmcli.store.repos.dump import DumpRepository
 from crmcli.store.repos.journal import Journal
 from crmcli.store.repos.leads import LeadRepository
-from crmcli.store.repos.opportunities import OpportunityRepository, StageRepository
+from crmcli.store.repos.opportunities import OpportunityRepository
 from crmcli.store.repos.reports import ReportQueries
 from crmcli.store.repos.settings import SettingsRepository
+from crmcli.store.repos.stages import StageRepository
 from crmcli.store.sql import Conn
 
 
@@ -46,8 +47,6 @@ class UnitOfWork:
         self.command = command
         self.now = now
         self.committed = False
-        self.change_set: int | None = None
-        """The id of the change set the commit recorded (None: nothing changed)."""
         self.journal = Journal(self)
         self.settings = SettingsRepository(self)
         self.leads = LeadRepository(self)
@@ -78,7 +77,7 @@ class UnitOfWork:
     def commit(self) -> None:
         """Record the change set and commit; an interrupt lands before or after, never within."""
         if self.write:
-            self.change_set = self.journal.flush()
+            self.journal.flush()
         with interrupts.deferred():
             self.conn.commit()
             self.committed = True

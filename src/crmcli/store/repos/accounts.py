@@ -8,9 +8,9 @@ from typing import Any
 
 from crmcli.domain.models import Account, Contact, ContactType
 from crmcli.domain.values import normalise_name
-from crmcli.errors import Duplicate, NotFound
+from crmcli.errors import Duplicate
 from crmcli.store.repos.base import MAX_CANDIDATES, Repository
-from crmcli.store.schema import COLUMNS, email_key, to_row
+from crmcli.store.schema import COLUMNS, email_key, to_rows
 from crmcli.store.sql import escape_like, in_list
 
 _ACCOUNT_FIELDS = tuple(Account.__dataclass_fields__)
@@ -44,7 +44,7 @@ class _Bulk(Repository):
         """Store the rows (domain values with their keys) in one statement; their ids by key."""
         if not missing:
             return {}
-        rows = [to_row(self.dialect, self.table, r) for r in missing]
+        rows = to_rows(self.dialect, self.table, missing)
         stored = self.conn.insert_many(
             self.table, COLUMNS[self.table], rows, (key, "id"), unique=key
         )
@@ -129,12 +129,13 @@ class AccountRepository(_Bulk):
 
     def list(self, *, search: str | None = None) -> list[Account]:
         """Accounts by name."""
-        where, params = "", {}
+        where: list[str] = []
+        params: dict[str, Any] = {}
         if search:
-            where = "WHERE name_key LIKE :p ESCAPE '\\' "
-            params = {"p": "%" + escape_like(normalise_name(search)) + "%"}
-        order = f"ORDER BY {self.dialect.text_order('name_key')}, id"
-        return [account_of(r) for r in self._rows(where + order, params)]
+            where.append("name_key LIKE :p ESCAPE '\\'")
+            params["p"] = "%" + escape_like(normalise_name(search)) + "%"
+        rest = f"ORDER BY {self.dialect.text_order('name_key')}, id"
+        return [account_of(r) for r in self._filtered(where, params, rest)]
 
 
 class ContactRepository(_Bulk):
@@ -213,11 +214,5 @@ class ContactRepository(_Bulk):
         if type_:
             where.append("type = :t")
             params["t"] = type_
-        sql = ("WHERE " + " AND ".join(where) + " ") if where else ""
-        sql += f"ORDER BY {self.dialect.text_order('name_key')}, id"
-        return [contact_of(r) for r in self._rows(sql, params)]
-
-
-def missing(kind: str, ref: str) -> NotFound:
-    """The NotFound of a name that matches nothing."""
-    return NotFound(f'no {kind} "{ref.strip()}"')
+        rest = f"ORDER BY {self.dialect.text_order('name_key')}, id"
+        return [contact_of(r) for r in self._filtered(where, params, rest)]

@@ -97,5 +97,5 @@ class ActivityRepository(Repository):
         if owner:
             where.append("owner_key = :owner")
             params["owner"] = normalise_name(owner)
-        sql = ("WHERE " + " AND ".join(where) + " ") if where else ""
-        return [activity_of(r) for r in self._rows(sql + "ORDER BY due IS NULL, due, id", params)]
+        rows = self._filtered(where, params, "ORDER BY due IS NULL, due, id")
+        return [activity_of(r) for r in rows]

@@ -49,7 +49,7 @@ class Repository:
     def _row(self, row_id: int, *, lock: bool = False) -> dict[str, Any]:
         """The row with this id in domain form, or NotFound; `lock` takes its row lock."""
         self.check_id(row_id)
-        suffix = self.dialect.for_update if lock else ""
+        suffix = self.dialect.for_update(self.table) if lock else ""
         sql = f"{self._select()} WHERE {self.table}.id = :id{suffix}"
         row = self.conn.one(sql, {"id": row_id})
         if row is None:
@@ -61,6 +61,13 @@ class Repository:
     ) -> list[dict[str, Any]]:
         sql = self._select() + (f" {where}" if where else "")
         return [from_row(self.table, r) for r in self.conn.maps(sql, params)]
+
+    def _filtered(
+        self, conditions: list[str], params: Mapping[str, Any], rest: str
+    ) -> list[dict[str, Any]]:
+        """The rows meeting every condition (none: all rows), then `rest` (ORDER BY …)."""
+        where = f"WHERE {' AND '.join(conditions)} " if conditions else ""
+        return self._rows(where + rest, params)
 
     def _stored(self, row_id: int) -> dict[str, Any]:
         """The row as stored (storage forms), for the journal's before-values."""
@@ -150,7 +157,7 @@ class Repository:
         a time (BEGIN IMMEDIATE), so a look-up before a plain insert is exact.
         """
         row = self._prepared(values)
-        if self.dialect.name == "sqlite":
+        if self.dialect.serial_writers:
             taken = self.conn.scalar(
                 f"SELECT id FROM {self.table} WHERE {key} = :v LIMIT 1", {"v": row[key]}
             )

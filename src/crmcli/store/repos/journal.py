@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from crmcli.domain.models import Change, ChangeSet
 from crmcli.store.schema import COLUMNS, load_value, to_row
-from crmcli.store.sql import TS_FORMAT
+from crmcli.store.sql import TS_FORMAT, in_list
 
 if TYPE_CHECKING:
     from crmcli.store.uow import UnitOfWork
@@ -91,10 +91,10 @@ class Journal:
         """True when nothing was changed."""
         return not self.changes and not any(self.inserted.values())
 
-    def flush(self) -> int | None:
-        """Write the change set (before the commit, in the same transaction); its id."""
+    def flush(self) -> None:
+        """Write the change set (before the commit, in the same transaction), if any."""
         if self.empty:
-            return None
+            return
         conn = self.uow.conn
         head = to_row(
             conn.dialect,
@@ -120,7 +120,6 @@ class Journal:
             ]
         conn.insert_many("change", COLUMNS["change"], rows)
         self.changes, self.inserted = [], {}
-        return set_id
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -146,9 +145,8 @@ class Journal:
         if not heads:
             return []
         marks: dict[str, Any] = {}
-        listed = ", ".join(f":s{i}" for i in range(len(heads)))
-        marks.update({f"s{i}": h[0] for i, h in enumerate(heads)})
-        entities = ", ".join(f"'{e}'" for e in LISTED)
+        listed = in_list("s", (h[0] for h in heads), marks)
+        entities = in_list("e", LISTED, marks)
         changes: dict[int, list[Change]] = {int(h[0]): [] for h in heads}
         for set_id, entity, op, first, last in conn.rows(
             "SELECT change_set_id, entity, op, record_id, last_id FROM change"

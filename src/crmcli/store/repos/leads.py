@@ -9,7 +9,7 @@ from crmcli.domain.models import Lead, LeadStatus
 from crmcli.domain.values import normalise_name
 from crmcli.errors import Duplicate
 from crmcli.store.repos.base import Repository
-from crmcli.store.schema import COLUMNS, derived_keys, email_key, storers
+from crmcli.store.schema import COLUMNS, derived_keys, email_key, to_rows
 from crmcli.store.sql import escape_like, in_list
 
 _FIELDS = tuple(Lead.__dataclass_fields__)
@@ -82,7 +82,7 @@ class LeadRepository(Repository):
         self._delete(lead_id)
 
     def add_many(self, rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-        """Insert many new leads (domain fields, the same keys each) in one statement.
+        """Insert many new leads (domain fields; a field a row lacks is NULL) in one statement.
 
         Returns the rows that were not inserted because another lead took their e-mail
         meanwhile (a concurrent import on PostgreSQL: ON CONFLICT DO NOTHING); on SQLite,
@@ -94,18 +94,19 @@ class LeadRepository(Repository):
         given = {c for row in rows for c in row} | {"email", "extras"}
         given |= derived_keys("lead", dict.fromkeys(given, "")).keys()
         columns = [c for c in COLUMNS["lead"] if c in given]  # the table's order
-        convert = storers(self.dialect, "lead", columns)
         prepared: list[dict[str, Any]] = []
         for values in rows:
             row = dict.fromkeys(columns)
             row.update(values)
-            row["extras"] = row["extras"] or None
+            row["extras"] = row["extras"] or None  # as a single insert stores no extras
             row.update(derived_keys("lead", row))
-            for column, store in convert:
-                row[column] = store(row[column])
             prepared.append(row)
         stored = self.conn.insert_many(
-            "lead", COLUMNS["lead"], prepared, ("id", "email_key"), unique="email_key"
+            "lead",
+            COLUMNS["lead"],
+            to_rows(self.dialect, "lead", prepared),
+            ("id", "email_key"),
+            unique="email_key",
         )
         self.uow.journal.record_inserted("lead", [int(r[0]) for r in stored])
         kept = {r[1] for r in stored}
@@ -141,9 +142,8 @@ class LeadRepository(Repository):
         if search:
             where.append("search_key LIKE :search ESCAPE '\\'")
             params["search"] = "%" + escape_like(normalise_name(search)) + "%"
-        sql = ("WHERE " + " AND ".join(where) + " ") if where else ""
-        sql += "ORDER BY id"
+        rest = "ORDER BY id"
         if limit is not None:
-            sql += " LIMIT :limit"
+            rest += " LIMIT :limit"
             params["limit"] = int(limit)
-        return [lead_of(r) for r in self._rows(sql, params)]
+        return [lead_of(r) for r in self._filtered(where, params, rest)]

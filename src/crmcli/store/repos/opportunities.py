@@ -1,110 +1,59 @@
-"""Stages, and opportunities with their stage history."""
+"""Opportunities with their stage history."""
 
 from __future__ import annotations
 
 import builtins
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from crmcli.domain.models import HistoryEntry, Opportunity, OppStatus, Stage
+from crmcli.domain.models import HistoryEntry, Opportunity, OppStatus
 from crmcli.domain.values import normalise_name
-from crmcli.errors import Duplicate, NotFound
+from crmcli.errors import NotFound
 from crmcli.store.repos.base import Repository
-from crmcli.store.schema import COLUMNS, derived_keys, from_row, storers, to_row
+from crmcli.store.schema import COLUMNS, derived_keys, load_value, to_rows
 from crmcli.store.sql import in_list
 
-_STAGE_FIELDS = tuple(Stage.__dataclass_fields__)
+if TYPE_CHECKING:
+    from crmcli.store.uow import UnitOfWork
 
-
-def stage_of(row: Mapping[str, Any]) -> Stage:
-    """A `Stage` from a stage row."""
-    return Stage(**{f: row[f] for f in _STAGE_FIELDS})
+_FIELDS = tuple(f for f in Opportunity.__dataclass_fields__ if f != "stage")
 
 
 def opportunity_of(row: Mapping[str, Any]) -> Opportunity:
     """An `Opportunity` from an opportunity row (with its `stage_name`) in domain form."""
-    return Opportunity(
-        id=row["id"],
-        name=row["name"],
-        account_id=row["account_id"],
-        stage_id=row["stage_id"],
-        stage=row["stage_name"],
-        amount=row["amount"],
-        probability=row["probability"],
-        probability_manual=bool(row["probability_manual"]),
-        status=OppStatus(row["status"]),
-        expected_close=row["expected_close"],
-        owner=row["owner"],
-        contact_id=row["contact_id"],
-        lost_reason=row["lost_reason"],
-        competitor=row["competitor"],
-        lead_id=row["lead_id"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        closed_at=row["closed_at"],
-    )
+    data = {f: row[f] for f in _FIELDS}
+    data["stage"] = row["stage_name"]
+    data["status"] = OppStatus(row["status"])
+    data["probability_manual"] = bool(row["probability_manual"])
+    return Opportunity(**data)
 
 
-class StageRepository(Repository):
-    """The stage table: the company's pipeline."""
+def _history_row(
+    opp_id: int,
+    stage_id: int | None,
+    stage_name: str | None,
+    status: str,
+    probability: int,
+    at: datetime,
+) -> dict[str, Any]:
+    """A stage history row: where a deal stood (stage, status, probability) from `at` on."""
+    return {
+        "opportunity_id": opp_id,
+        "stage_id": stage_id,
+        "stage_name": stage_name,
+        "status": status,
+        "probability": probability,
+        "at": at,
+    }
 
-    table = "stage"
-    kind = "stage"
-    entity = "stage"
 
-    def all(self) -> list[Stage]:
-        """Every stage in pipeline order."""
-        return [stage_of(r) for r in self._rows("ORDER BY position, id")]
+class _HistoryRows(Repository):
+    """The stage history rows of deals (journaled as `history`)."""
 
-    def find(self, ref: str) -> Stage:
-        """The stage an id or name refers to (case-insensitive, Unicode-aware), or NotFound."""
-        row = self._resolve(ref)
-        if row is None:
-            names = ", ".join(f'"{s.name}"' for s in self.all())
-            raise NotFound(f'no stage "{ref.strip()}" (stages: {names})')
-        return stage_of(row)
-
-    def lock(self, *, share: bool = False) -> None:
-        """Hold every stage's row lock until the transaction ends (see LeadRepository.get).
-
-        Changes to the pipeline itself (add, rename, move, remove, default probability) take
-        it first, so two of them never interleave on a server. `share` takes the weakest lock
-        (FOR KEY SHARE), for moving a deal into a stage: moves do not wait for each other,
-        only for a pipeline change, and always lock stages before the deal, in the order a
-        pipeline change does, so the two can never deadlock.
-        """
-        suffix = self.dialect.for_key_share if share else self.dialect.for_update
-        if suffix:
-            self.conn.rows(f"SELECT id FROM stage ORDER BY id{suffix}")
-
-    def add(self, values: Mapping[str, Any]) -> Stage:
-        """Store a new stage (its normalised name must be new)."""
-        if self._by_name(values["name"]) is not None:
-            raise Duplicate(f'a stage named "{values["name"]}" already exists')
-        new_id = self._insert(values)
-        return next(s for s in self.all() if s.id == new_id)
-
-    def update(self, stage: Stage, changes: Mapping[str, Any]) -> None:
-        """Write `changes` to `stage`."""
-        if "name" in changes:
-            clash = self._by_name(changes["name"])
-            if clash is not None and clash["id"] != stage.id:
-                raise Duplicate(f'a stage named "{clash["name"]}" already exists')
-        self._update(stage.id, changes)
-
-    def reorder(self, ordered_ids: Sequence[int]) -> None:
-        """Give the stages positions 1..n in this order."""
-        for position, stage_id in enumerate(ordered_ids, start=1):
-            self._update(stage_id, {"position": position})
-
-    def delete(self, stage_id: int) -> None:
-        """Remove a stage; closed deals in it keep their history but lose the link."""
-        for opp_id in self.conn.rows(
-            "SELECT id FROM opportunity WHERE stage_id = :s", {"s": stage_id}
-        ):
-            self.uow.opps._update(int(opp_id[0]), {"stage_id": None})
-        self._delete(stage_id)
+    table = "opportunity_history"
+    kind = "history row"
+    entity = "history"
 
 
 _OPP_SELECT = (
@@ -123,14 +72,9 @@ class OpportunityRepository(Repository):
     def _select(self) -> str:
         return _OPP_SELECT
 
-    def _row(self, row_id: int, *, lock: bool = False) -> dict[str, Any]:
-        if lock and self.dialect.for_update:
-            self.check_id(row_id)
-            self.conn.rows(
-                f"SELECT id FROM opportunity WHERE id = :id{self.dialect.for_update}",
-                {"id": row_id},
-            )
-        return super()._row(row_id)
+    def __init__(self, uow: UnitOfWork) -> None:
+        super().__init__(uow)
+        self._history = _HistoryRows(uow)
 
     def get(self, opp_id: int, *, lock: bool = False) -> Opportunity:
         """The opportunity with this id, or NotFound; `lock` takes its row lock."""
@@ -187,8 +131,8 @@ class OpportunityRepository(Repository):
         if account_id is not None:
             where.append("opportunity.account_id = :a")
             params["a"] = account_id
-        sql = ("WHERE " + " AND ".join(where) + " ") if where else ""
-        return [opportunity_of(r) for r in self._rows(sql + "ORDER BY opportunity.id", params)]
+        rows = self._filtered(where, params, "ORDER BY opportunity.id")
+        return [opportunity_of(r) for r in rows]
 
     def count_in_stage(self, stage_id: int, *, status: str = "open") -> int:
         """How many deals of this status sit in this stage."""
@@ -200,25 +144,19 @@ class OpportunityRepository(Repository):
         sql = "SELECT id FROM opportunity WHERE stage_id = :s AND status = :st"
         return [int(r[0]) for r in self.conn.rows(sql, {"s": stage_id, "st": status})]
 
+    def unlink_stage(self, stage_id: int) -> None:
+        """Clear the stage of every deal in it (the stage is being removed), each journaled."""
+        sql = "SELECT id FROM opportunity WHERE stage_id = :s ORDER BY id"
+        for (opp_id,) in self.conn.rows(sql, {"s": stage_id}):
+            self._update(int(opp_id), {"stage_id": None})
+
     # -- stage history ------------------------------------------------------------------------
 
     def history_add(self, opp: Opportunity, at: datetime) -> None:
         """Record the opportunity's current stage, status and probability at `at`."""
-        row = {
-            "opportunity_id": opp.id,
-            "stage_id": opp.stage_id,
-            "stage_name": opp.stage,
-            "status": opp.status.value,
-            "probability": opp.probability,
-            "at": at,
-        }
-        stored = to_row(self.dialect, "opportunity_history", row)
-        columns = ", ".join(stored)
-        marks = ", ".join(f":{c}" for c in stored)
-        new_id = self.conn.insert(
-            f"INSERT INTO opportunity_history ({columns}) VALUES ({marks})", stored
+        self._history._insert(
+            _history_row(opp.id, opp.stage_id, opp.stage, opp.status.value, opp.probability, at)
         )
-        self.uow.journal.record("history", new_id, "insert", None, stored)
 
     def history(self, opp_id: int) -> builtins.list[HistoryEntry]:
         """Every stage and status change of an opportunity, oldest first."""
@@ -232,7 +170,7 @@ class OpportunityRepository(Repository):
                 stage=r["stage"],
                 status=OppStatus(r["status"]),
                 probability=r["probability"],
-                at=from_row("opportunity_history", {"at": r["at"]})["at"],
+                at=load_value("ts", r["at"]),
             )
             for r in self.conn.maps(sql, {"o": opp_id})
         ]
@@ -260,37 +198,32 @@ class OpportunityRepository(Repository):
         if not rows:
             return []
         prepared = [{**row, **derived_keys("opportunity", row)} for row in rows]
-        convert = storers(self.dialect, "opportunity", prepared[0])
-        stored_rows = []
-        for row in prepared:
-            stored = dict(row)
-            for column, store in convert:
-                stored[column] = store(stored[column])
-            stored_rows.append(stored)
         inserted = self.conn.insert_many(
-            "opportunity", COLUMNS["opportunity"], stored_rows, ("id", "account_id", "name_key")
+            "opportunity",
+            COLUMNS["opportunity"],
+            to_rows(self.dialect, "opportunity", prepared),
+            ("id", "account_id", "name_key"),
         )
         by_key = {(int(a), str(k)): int(i) for i, a, k in inserted}
         ids = [by_key[(row["account_id"], row["name_key"])] for row in prepared]
         self.uow.journal.record_inserted("opportunity", ids)
         names = {s.id: s.name for s in self.uow.stages.all()}
         history = [
-            to_row(
-                self.dialect,
-                "opportunity_history",
-                {
-                    "opportunity_id": opp_id,
-                    "stage_id": row["stage_id"],
-                    "stage_name": names.get(row["stage_id"]),
-                    "status": row["status"],
-                    "probability": row["probability"],
-                    "at": row["created_at"],
-                },
+            _history_row(
+                opp_id,
+                row["stage_id"],
+                names.get(row["stage_id"]),
+                row["status"],
+                row["probability"],
+                row["created_at"],
             )
             for opp_id, row in zip(ids, prepared, strict=True)
         ]
         added = self.conn.insert_many(
-            "opportunity_history", COLUMNS["opportunity_history"], history, ("id",)
+            "opportunity_history",
+            COLUMNS["opportunity_history"],
+            to_rows(self.dialect, "opportunity_history", history),
+            ("id",),
         )
         self.uow.journal.record_inserted("history", [int(r[0]) for r in added])
         return ids

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
+from crmcli.domain.rules import DEFAULT_STALE_DAYS, NO_GROUP, SECONDS_PER_DAY
 from crmcli.domain.values import normalise_name
-from crmcli.reports import DEFAULT_STALE_DAYS, NO_GROUP, SECONDS_PER_DAY
 from crmcli.store.schema import load_value
 from crmcli.store.sql import Conn, Params, Row
 
@@ -91,7 +91,7 @@ class ReportQueries:
         try:
             return self.conn.rows(build(False), params)
         except Exception as exc:
-            if self.dialect.name != "sqlite" or not is_integer_overflow(exc):
+            if not self.dialect.sums_overflow or not is_integer_overflow(exc):
                 raise
         joined: list[Row] = []
         for row in self.conn.rows(build(True), params):
