@@ -29,7 +29,7 @@ import speed  # noqa: E402 - needs the path above
 
 COMMANDS = [
     "opp show {i}",
-    "opp advance {i} --to Proposal",
+    "opp advance {w} --to Negotiation",
     "lead add Bench{i} -q",
     "lead show {i}",
     "lead edit {i} --phone 5555{i}",
@@ -37,7 +37,7 @@ COMMANDS = [
     "lead convert {c} --account Bench",
     "lead list --limit 50",
     "activity add Ligar{i} --type call --opp {i}",
-    "activity list --opp {i}",
+    "activity list --for opp {i}",
     "agenda",
     "account show {i}",
     "contact show {i}",
@@ -81,6 +81,9 @@ def prepare(db: Path, src: Path | None, repeat: int) -> dict[str, list[int]]:
                 (repeat + 1,),
             )
         ]
+        con.execute(  # so that each round's `opp advance --to Negotiation` is a real move
+            f"UPDATE opportunity SET stage_id = 1 WHERE id IN ({','.join(map(str, ids['w']))})"
+        )
         if src is not None:
             con.execute("DROP TABLE IF EXISTS change")
             con.execute("DROP TABLE IF EXISTS change_set")
