@@ -1,6 +1,6 @@
 """The everyday commands against a bare Typer app's `--help` (issue 12's speed budget).
 
-    .venv/bin/python benchmarks/everyday.py [--repeat 7] [--src OTHER/src]
+    .venv/bin/python benchmarks/everyday.py [--repeat 7] [--src OTHER/src] [--only TEXT]
 
 On a database of 10k leads and 10k deals (built once by `speed.deals_database`), each command
 and the bare app's `--help` (crm's own command tree, empty bodies: `speed.bare_app`) alternate
@@ -98,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--src", type=Path, help="run crm from this source tree")
+    parser.add_argument("--only", help="run only the commands containing this text")
     args = parser.parse_args(argv)
     speed.compile_crmcli()
     bare = speed.bare_app()
@@ -112,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"crm from {args.src or 'this tree'}; {args.repeat} rounds; medians in seconds")
     print(f"{'command':44} {'bare --help':>11} {'crm':>7} {'ratio':>6}")
     for template in COMMANDS:
+        if args.only and args.only not in template:
+            continue
         base: list[float] = []
         mine: list[float] = []
         for i in range(1, args.repeat + 1):

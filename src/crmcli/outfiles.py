@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 import stat
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -192,7 +191,7 @@ class Output:
         interrupt at any moment leaves `discard` something to remove (mkstemp returns it only
         after creating the file)."""
         for _ in range(100):
-            self.temp = str(self.final.parent / f".{self.final.name}.{secrets.token_hex(4)}.tmp")
+            self.temp = str(self.final.parent / f".{self.final.name}.{os.urandom(4).hex()}.tmp")
             self.made.append(self.temp)
             try:
                 return os.open(

@@ -33,6 +33,10 @@ class PlanConn(SqliteConn):
         self.rows(sql, params)
         return []
 
+    def result(self, sql: str, params: Params | None = None) -> tuple[tuple[str, ...], list[Any]]:
+        self.rows(sql, params)
+        return (), []
+
 
 @pytest.fixture
 def uow(tmp_path: Path) -> Iterator[UnitOfWork]:
@@ -82,3 +86,20 @@ def test_lead_list_walks_the_primary_key_and_filters_by_index(uow: UnitOfWork) -
     assert "USE TEMP B-TREE" not in first  # rows come in id order: LIMIT stops early
     assert "INDEX ix_lead_owner_key (owner_key=?)" in by_owner
     assert "INDEX ix_lead_source_key (source_key=?)" in by_source
+
+
+def test_agenda_buckets_come_in_index_order(uow: UnitOfWork) -> None:
+    now = datetime(2026, 12, 7, 9, 30)
+    uow.activities.list(now=now, buckets=("overdue",))
+    uow.activities.list(now=now, buckets=("today",))
+    overdue, today = _plans(uow)
+    for plan in (overdue, today):
+        assert "INDEX ix_activity_done_due (done=? AND due" in plan
+        assert "USE TEMP B-TREE" not in plan  # (done, due, id) order: no sort of the rows
+
+
+def test_deals_without_next_step_sort_ids_before_reading_rows(uow: UnitOfWork) -> None:
+    uow.opps.without_next_step(limit=20)
+    (plan,) = _plans(uow)
+    assert "LIST SUBQUERY" in plan
+    assert "COVERING INDEX ix_activity_opportunity (opportunity_id=? AND done=?)" in plan

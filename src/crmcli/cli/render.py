@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
 import os
@@ -123,6 +122,8 @@ def neutralise(text: str) -> str:
 
 def print_csv(rows: Iterable[Any], columns: Sequence[str]) -> None:
     """CSV on stdout: a header row, then one row per record (formula cells neutralised)."""
+    import csv
+
     with machine_stdout() as out:  # UTF-8 whatever the locale
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(columns)
@@ -184,6 +185,14 @@ def shown(text: str) -> str:
     return text + suffix
 
 
+def _shown_row(row: Sequence[str]) -> Sequence[str]:
+    """`shown` for each cell of a row, skipped at once for the usual row: short and printable."""
+    joined = "".join(row)
+    if len(joined) <= CELL_LIMIT and joined.isprintable():
+        return row
+    return [shown(text) for text in row]
+
+
 def print_table(
     rows: Sequence[Sequence[str]],
     headers: Sequence[str],
@@ -196,7 +205,7 @@ def print_table(
 
     Every cell, header, title and footer goes through `shown` (escaped, capped).
     """
-    rows = [[shown(text) for text in row] for row in rows]
+    rows = [_shown_row(row) for row in rows]
     headers = [shown(text) for text in headers]
     title = None if title is None else shown(title)
     footer = None if footer is None else [shown(text) for text in footer]
@@ -268,26 +277,39 @@ def plain_table(
 
     Drawn by hand because importing Rich's table costs more than a small listing itself.
     """
-    lines = [list(headers), *(list(r) for r in rows)]
+    lines = [tuple(headers), *(tuple(r) for r in rows)]
     if footer is not None:
-        lines.append(list(footer))
-    widths = [0] * len(headers)
-    for line in lines:
-        for index, text in enumerate(line):
-            if not _simple(text):
-                return None
-            widths[index] = max(widths[index], len(text))
+        lines.append(tuple(footer))
+    widths = []
+    for column in zip(*lines, strict=True):
+        if not _simple_column(column):
+            return None
+        widths.append(max(map(len, column)))
     total = sum(widths) + 2 * (len(widths) - 1)
     if total > PLAIN_WIDTH or (title is not None and (len(title) > total or not _simple(title))):
         return None
+    layout = "  ".join(
+        f"{{:{'>' if index in right else '<'}{width}}}" for index, width in enumerate(widths)
+    )
     out = [title + "\n"] if title is not None else []
-    for line in lines:
-        cells = [
-            text.rjust(width) if index in right else text.ljust(width)
-            for index, (text, width) in enumerate(zip(line, widths, strict=True))
-        ]
-        out.append("  ".join(cells).rstrip() + "\n")
+    out.extend(layout.format(*line).rstrip() + "\n" for line in lines)
     return "".join(out)
+
+
+def _simple_column(column: Sequence[str]) -> bool:
+    """`_simple` for every text of a column, in a few passes over all of it when it is ASCII."""
+    flat = "".join(column)
+    if not flat.isascii():
+        return all(_simple(text) for text in column)
+    if not flat.isprintable():
+        return False
+    joined = "\x00".join(column)  # no cell holds a NUL now: it marks where each one starts
+    return (
+        not joined.startswith(" ")
+        and not joined.endswith(" ")
+        and "\x00 " not in joined
+        and " \x00" not in joined
+    )
 
 
 def print_record(pairs: Sequence[tuple[str, str]], *, title: str | None = None) -> None:

@@ -10,6 +10,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any, TypeVar
+
+_Record = TypeVar("_Record")
+
+
+def restore(cls: type[_Record], fields: dict[str, Any]) -> _Record:
+    """A record of `cls` from every one of its fields as stored (already valid): the values are
+    set straight into the new instance, as a frozen dataclass's `__init__` would, without its
+    per-field `object.__setattr__` (lists build thousands of records)."""
+    record = object.__new__(cls)
+    record.__dict__.update(fields)
+    return record
 
 
 class LeadStatus(StrEnum):

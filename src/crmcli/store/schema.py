@@ -219,6 +219,8 @@ def _date(value: Any) -> date | None:
 
 
 def _datetime(value: Any) -> datetime | None:
+    if type(value) is str:  # SQLite's text, the common case of long lists
+        return datetime.fromisoformat(value)
     if value is None or isinstance(value, datetime):
         return value
     return datetime.fromisoformat(str(value))
@@ -256,6 +258,23 @@ def from_row(table: str, row: dict[str, Any]) -> dict[str, Any]:
     for column, load in _loaders_of(table, tuple(row)):
         row[column] = load(row[column])
     return row
+
+
+@lru_cache(maxsize=64)
+def row_loader(table: str, columns: tuple[str, ...]) -> Callable[[Sequence[Any]], dict[str, Any]]:
+    """`from_row` for result tuples whose columns are `columns`, built once per result shape
+    (lists map thousands of rows: the loaders go by position and skip NULLs)."""
+    loads = tuple((columns.index(c), load) for c, load in _loaders_of(table, columns))
+
+    def load_row(row: Sequence[Any]) -> dict[str, Any]:
+        values = list(row)
+        for index, load in loads:
+            value = values[index]
+            if value is not None:
+                values[index] = load(value)
+        return dict(zip(columns, values, strict=True))
+
+    return load_row
 
 
 def load_value(kind: str, value: Any) -> Any:

@@ -174,6 +174,11 @@ class Conn:
         names = self._names(result)
         return [dict(zip(names, row, strict=True)) for row in result]
 
+    def result(self, sql: str, params: Params | None = None) -> tuple[tuple[str, ...], list[Row]]:
+        """The column names of `sql` and its rows as tuples."""
+        result = self._execute(sql, params)
+        return tuple(self._names(result)), [tuple(r) for r in result]
+
     def one(self, sql: str, params: Params | None = None) -> dict[str, Any] | None:
         """The first row of `sql` as a dict, None when there is none."""
         found = self.maps(sql, params)
@@ -248,6 +253,10 @@ class SqliteConn(Conn):
 
     def _names(self, result: Any) -> list[str]:
         return [d[0] for d in result.description]
+
+    def result(self, sql: str, params: Params | None = None) -> tuple[tuple[str, ...], list[Row]]:
+        cursor = self._execute(sql, params)
+        return tuple(d[0] for d in cursor.description), cursor.fetchall()
 
     def insert(self, sql: str, params: Params) -> int:
         cursor = self._execute(sql, params)

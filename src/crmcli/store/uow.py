@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from crmcli import clock, interrupts
 from crmcli.store.repos.accounts import AccountRepository, ContactRepository
 from crmcli.store.repos.activities import ActivityRepository
-from crmcli.store.repos.dump import DumpRepository
 from crmcli.store.repos.journal import Journal
 from crmcli.store.repos.leads import LeadRepository
 from crmcli.store.repos.opportunities import OpportunityRepository
@@ -27,6 +28,9 @@ from crmcli.store.repos.reports import ReportQueries
 from crmcli.store.repos.settings import SettingsRepository
 from crmcli.store.repos.stages import StageRepository
 from crmcli.store.sql import Conn
+
+if TYPE_CHECKING:
+    from crmcli.store.repos.dump import DumpRepository
 
 
 class UnitOfWork:
@@ -56,7 +60,13 @@ class UnitOfWork:
         self.opps = OpportunityRepository(self)
         self.activities = ActivityRepository(self)
         self.reports = ReportQueries(conn)
-        self.dump = DumpRepository(self)
+
+    @cached_property
+    def dump(self) -> DumpRepository:
+        """Whole-database reads and writes (export, import, copy), loaded when first used."""
+        from crmcli.store.repos.dump import DumpRepository
+
+        return DumpRepository(self)
 
     @property
     def dialect(self) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from crmcli.domain.models import Account, Contact, ContactType
+from crmcli.domain.models import Account, Contact, ContactType, restore
 from crmcli.domain.values import normalise_name
 from crmcli.errors import Duplicate
 from crmcli.store.repos.base import MAX_CANDIDATES, Repository
@@ -19,14 +19,14 @@ _CONTACT_FIELDS = tuple(Contact.__dataclass_fields__)
 
 def account_of(row: Mapping[str, Any]) -> Account:
     """An `Account` from an account row in domain form."""
-    return Account(**{f: row[f] for f in _ACCOUNT_FIELDS})
+    return restore(Account, {f: row[f] for f in _ACCOUNT_FIELDS})
 
 
 def contact_of(row: Mapping[str, Any]) -> Contact:
     """A `Contact` from a contact row in domain form."""
     data = {f: row[f] for f in _CONTACT_FIELDS}
     data["type"] = ContactType(row["type"])
-    return Contact(**data)
+    return restore(Contact, data)
 
 
 class _Bulk(Repository):

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from crmcli.domain.models import Activity, ActivityType
+from crmcli.domain.models import Activity, ActivityType, restore
 from crmcli.domain.rules import ACTIVITY_BUCKETS, ACTIVITY_LINKS, bucket_bounds
 from crmcli.domain.values import normalise_name
 from crmcli.store.repos.base import Repository
@@ -20,7 +20,7 @@ def activity_of(row: Mapping[str, Any]) -> Activity:
     data["type"] = ActivityType(row["type"])
     data["done"] = bool(row["done"])
     data["due_has_time"] = bool(row["due_has_time"])
-    return Activity(**data)
+    return restore(Activity, data)
 
 
 class ActivityRepository(Repository):
@@ -97,5 +97,7 @@ class ActivityRepository(Repository):
         if owner:
             where.append("owner_key = :owner")
             params["owner"] = normalise_name(owner)
-        rows = self._filtered(where, params, "ORDER BY due IS NULL, due, id")
+        # With a bucket every row has a due date, and (done, due) index order is the answer's.
+        order = "ORDER BY due, id" if buckets else "ORDER BY due IS NULL, due, id"
+        rows = self._filtered(where, params, order)
         return [activity_of(r) for r in rows]

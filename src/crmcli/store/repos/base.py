@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from crmcli.domain.values import normalise_name, parse_reference
 from crmcli.errors import Ambiguous, Duplicate, NotFound, ValidationError
-from crmcli.store.schema import derived_keys, from_row, to_row
+from crmcli.store.schema import derived_keys, from_row, row_loader, to_row
 from crmcli.store.sql import MAX_ID_64, Conn, IntegrityProblem, escape_like
 
 if TYPE_CHECKING:
@@ -60,7 +60,9 @@ class Repository:
         self, where: str = "", params: Mapping[str, Any] | None = None
     ) -> list[dict[str, Any]]:
         sql = self._select() + (f" {where}" if where else "")
-        return [from_row(self.table, r) for r in self.conn.maps(sql, params)]
+        names, rows = self.conn.result(sql, params)
+        load = row_loader(self.table, names)
+        return [load(r) for r in rows]
 
     def _filtered(
         self, conditions: list[str], params: Mapping[str, Any], rest: str

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from crmcli.domain.models import Lead, LeadStatus
+from crmcli.domain.models import Lead, LeadStatus, restore
 from crmcli.domain.values import normalise_name
 from crmcli.errors import Duplicate
 from crmcli.store.repos.base import Repository
@@ -20,7 +20,7 @@ def lead_of(row: Mapping[str, Any]) -> Lead:
     data = {f: row[f] for f in _FIELDS}
     data["status"] = LeadStatus(row["status"])
     data["extras"] = dict(row["extras"] or {})
-    return Lead(**data)
+    return restore(Lead, data)
 
 
 class LeadRepository(Repository):

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from crmcli.domain.models import HistoryEntry, Opportunity, OppStatus
+from crmcli.domain.models import HistoryEntry, Opportunity, OppStatus, restore
 from crmcli.domain.values import normalise_name
 from crmcli.errors import NotFound
 from crmcli.store.repos.base import Repository
@@ -26,7 +26,7 @@ def opportunity_of(row: Mapping[str, Any]) -> Opportunity:
     data["stage"] = row["stage_name"]
     data["status"] = OppStatus(row["status"])
     data["probability_manual"] = bool(row["probability_manual"])
-    return Opportunity(**data)
+    return restore(Opportunity, data)
 
 
 def _history_row(
@@ -251,14 +251,18 @@ class OpportunityRepository(Repository):
         id. `owner` matches the deal's owner by key; `limit` keeps the first ones.
         """
         params: dict[str, Any] = {}
-        sql = (
-            f"WHERE {self._no_next_step(owner, params)} ORDER BY"
-            " opportunity.expected_close IS NULL, opportunity.expected_close, opportunity.id"
+        order = (
+            " ORDER BY opportunity.expected_close IS NULL, opportunity.expected_close,"
+            " opportunity.id"
         )
-        if limit is not None:
-            sql += " LIMIT :limit"
+        where = f"WHERE {self._no_next_step(owner, params)}"
+        if limit is not None:  # sort the ids, not whole rows, then read the first ones
             params["limit"] = limit
-        return [opportunity_of(r) for r in self._rows(sql, params)]
+            where = (
+                f"WHERE opportunity.id IN (SELECT opportunity.id FROM opportunity {where}"
+                f"{order} LIMIT :limit)"
+            )
+        return [opportunity_of(r) for r in self._rows(where + order, params)]
 
     def count_without_next_step(self, owner: str | None = None) -> int:
         """How many open opportunities have no pending activity."""
