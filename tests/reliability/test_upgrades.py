@@ -78,6 +78,19 @@ def applied(db_path: Path) -> list[str]:
     return [r[0] for r in rows(db_path, "SELECT name FROM crm_migrations ORDER BY name")]
 
 
+def check_duplicate_keys(db_path: Path) -> None:
+    """The keys of `crm duplicates` (0006) computed from the fixture's rows."""
+    assert rows(db_path, "SELECT id, phone_key, match_key FROM lead ORDER BY id") == [
+        (1, None, "joana prado\x1fagrovale"),
+        (2, "11912345678", None),
+    ]
+    assert rows(db_path, "SELECT id, match_key FROM account ORDER BY id") == [
+        (1, "agrovale"),
+        (2, "cafe tres rios"),
+    ]
+    assert rows(db_path, "SELECT id, match_key FROM contact ORDER BY id") == [(1, "joana prado")]
+
+
 @pytest.mark.parametrize("upto", range(1, len(MIGRATIONS) + 1), ids=ALL)
 def test_fixture_upgrades_keeping_every_row_after_a_private_backup(
     tmp_path: Path, upto: int
@@ -95,6 +108,8 @@ def test_fixture_upgrades_keeping_every_row_after_a_private_backup(
     assert applied(db_path) == sorted(ALL)
     assert integrity(db_path) == []
     assert snapshot(db_path, like=before) == before  # every old row, every old column, as was
+    if "0006_duplicate_keys" not in ALL[:upto]:  # its keys are back-filled from the old rows
+        check_duplicate_keys(db_path)
 
     backups = sorted(db_path.parent.glob("crm.db.*.bak"))
     if upto == len(MIGRATIONS):

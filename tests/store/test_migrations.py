@@ -172,3 +172,70 @@ def test_non_sqlite_file_and_directory_are_refused(tmp_path: Path) -> None:
     assert text.read_text() == "not a database\n"
     with pytest.raises(StorageError, match="directory"):
         Database(str(tmp_path)).open()
+
+
+def test_upgrade_back_fills_the_keys_of_duplicates(
+    backend_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """0006 computes `phone_key` and `match_key` of rows stored before it, on either backend."""
+    import crmcli.store.db as dbmod
+    from crmcli.services.duplicates import find_duplicates
+
+    before = next(i for i, m in enumerate(MIGRATIONS) if m.name == "0006_duplicate_keys")
+    monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS[:before])
+    monkeypatch.setattr(dbmod, "MIGRATIONS", MIGRATIONS[:before])
+    old = Database(backend_url)
+    old.upgrade()
+    at = "'2026-01-02 03:04:05'"
+    leads = [
+        ("João Silva", "+55 (11) 98765-4321", "Construtora Horizonte Ltda"),
+        ("JOAO SILVA", "011 98765-4321", "CONSTRUTORA HORIZONTE S/A"),
+        ("Ana", "(00) 0000-0000", None),
+        ("Bia", "(00) 0000-0000", None),
+    ]
+    with old.write() as uow:
+        for n, (name, phone, company) in enumerate(leads):
+            uow.conn.run(
+                "INSERT INTO lead (name, phone, company, status, search_key, created_at,"
+                f" updated_at) VALUES (:n, :p, :c, 'new', 'x{n}', {at}, {at})",
+                {"n": name, "p": phone, "c": company},
+            )
+        for name, phone in [("Acme Ltda", "55 21 3456 7890"), ("ACME S.A.", None)]:
+            uow.conn.run(
+                "INSERT INTO account (name, name_key, phone, created_at)"
+                f" VALUES (:n, :k, :p, {at})",
+                {"n": name, "k": name.lower(), "p": phone},
+            )
+        for name in ("Maria Conceição", "maria conceicao"):
+            uow.conn.run(
+                "INSERT INTO contact (name, name_key, account_id, type, created_at)"
+                f" VALUES (:n, :k, 1, 'prospect', {at})",
+                {"n": name, "k": name.lower()},
+            )
+        uow.commit()
+    old.dispose()
+    monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS)
+    monkeypatch.setattr(dbmod, "MIGRATIONS", MIGRATIONS)
+
+    db = Database(backend_url)
+    try:
+        with db.read() as uow:
+            keys = uow.conn.rows("SELECT id, phone_key, match_key FROM lead ORDER BY id")
+            accounts = uow.conn.rows("SELECT id, phone_key, match_key FROM account ORDER BY id")
+            contacts = uow.conn.rows("SELECT id, match_key FROM contact ORDER BY id")
+        assert keys == [
+            (1, "11987654321", "joao silva\x1fconstrutora horizonte"),
+            (2, "11987654321", "joao silva\x1fconstrutora horizonte"),
+            (3, None, None),  # a placeholder phone is no key
+            (4, None, None),
+        ]
+        assert accounts == [(1, "2134567890", "acme"), (2, None, "acme")]
+        assert contacts == [(1, "maria conceicao"), (2, "maria conceicao")]
+        found = [(g.entity, g.ids, g.reasons) for g in find_duplicates(db)]
+        assert found == [
+            ("lead", (1, 2), ("phone", "name")),
+            ("contact", (1, 2), ("name",)),
+            ("account", (1, 2), ("name",)),
+        ]
+    finally:
+        db.dispose()

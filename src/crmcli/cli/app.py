@@ -78,6 +78,17 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "history",
         "What each command that changed data did, newest first (the journal).",
     ),
+    "undo": (
+        "crmcli.cli.undo",
+        "undo",
+        "Revert one whole change set: an import, a conversion, a merge, a delete, an edit.",
+    ),
+    "duplicates": (
+        "crmcli.cli.duplicates",
+        "duplicates",
+        "Groups of likely duplicates (same e-mail, phone, or name and company), with the merge"
+        " command for each.",
+    ),
     "db": ("crmcli.cli.db", "app", "The database: path, check, backup, migrate."),
 }
 """Every top-level command: (module, attribute, short help), in `crm --help` order.
@@ -158,6 +169,10 @@ def root(
         ),
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+    no_hooks: Annotated[
+        bool,
+        typer.Option("--no-hooks", help="Run no hooks for this command (or CRM_NO_HOOKS=1)."),
+    ] = False,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
@@ -167,6 +182,7 @@ def root(
     settings = state(ctx)  # made by CrmGroup.invoke, with the command line already on it
     settings.db_target = db_target
     settings.debug = debug
+    settings.no_hooks = no_hooks
 
 
 def main() -> None:

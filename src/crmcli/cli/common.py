@@ -36,6 +36,8 @@ class State:
 
     db_target: str | None = None
     debug: bool = False
+    no_hooks: bool = False
+    """`--no-hooks`: this invocation runs no hooks (docs/hooks.md)."""
     command: str | None = None
     """The command line as typed after `crm`, without the global options (`--db` may hold a
     password): `lead convert 7 --dry-run`. The journal records it with each change."""
@@ -52,7 +54,13 @@ class State:
             # a URL among the words (`db copy --to postgresql://ana:pw@…`) is kept without
             # its password, as everything else crm writes
             command = redact(self.command) if self.command is not None else None
-            self._db = open_database(target, notify=note, actor=default_owner(), command=command)
+            self._db = open_database(
+                target,
+                notify=note,
+                actor=default_owner(),
+                command=command,
+                hooks=not self.no_hooks,
+            )
         return self._db
 
     def close(self) -> None:

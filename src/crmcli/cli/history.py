@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
 import typer
 
 from crmcli.cli import render
 from crmcli.cli.common import JsonOpt, db
-from crmcli.domain.models import ChangeSet
+from crmcli.domain.models import Change
 from crmcli.domain.values import parse_reference
 
 
-def _summary(change_set: ChangeSet) -> str:
+def summary(changes: Sequence[Change]) -> str:
     """`lead insert ×3 (2–4), opportunity update 1` for a table cell."""
     ids: dict[tuple[str, str], list[int]] = {}
-    for change in change_set.changes:
+    for change in changes:
         ids.setdefault((change.entity, change.op), []).append(change.id)
     return ", ".join(
         f"{entity} {op} {found[0]}"
@@ -71,5 +72,7 @@ def history(
     if not found:
         typer.echo("no changes recorded")
         return
-    rows = [[str(s.id), render.cell(s.at), s.actor or "", s.command, _summary(s)] for s in found]
+    rows = [
+        [str(s.id), render.cell(s.at), s.actor or "", s.command, summary(s.changes)] for s in found
+    ]
     render.print_table(rows, ["id", "at (UTC)", "actor", "command", "changes"], right=[0])

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from crmcli.cli import render
-from crmcli.cli.common import CsvOpt, JsonOpt, db, sub_app
+from crmcli.cli.common import CsvOpt, JsonOpt, date_option, db, note, sub_app
 
 if TYPE_CHECKING:
     from crmcli.reports.pipeline import PipelineReport
@@ -15,6 +16,13 @@ if TYPE_CHECKING:
 app = sub_app("The pipeline: open deals per stage.")
 
 BAR_WIDTH = 24
+
+AsOfOpt = Annotated[
+    date | None,
+    date_option(
+        "As the pipeline stood at the end of this day, rebuilt from the history.", "--as-of"
+    ),
+]
 
 
 def pipeline_json(report: PipelineReport) -> dict[str, object]:
@@ -38,7 +46,7 @@ def bar(value: float, biggest: float, width: int = BAR_WIDTH) -> str:
     return "█" * full + ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")[part]
 
 
-def print_pipeline(report: PipelineReport) -> None:
+def print_pipeline(report: PipelineReport, as_of: date | None = None) -> None:
     """The report as a table, with a bar per stage on a terminal."""
     tty = render.is_terminal()
     biggest = float(max((r.weighted for r in report.stages), default=0))
@@ -53,6 +61,8 @@ def print_pipeline(report: PipelineReport) -> None:
     t = report.total
     footer = ["Total", str(t.count), render.human_money(t.amount), render.human_money(t.weighted)]
     title = "Pipeline" + (f" of {report.owner}" if report.owner else "") + " (open deals)"
+    if as_of is not None:
+        title += f" as of {as_of.isoformat()}"
     if not tty:
         rows.append(footer)
     render.print_table(
@@ -68,10 +78,14 @@ def print_pipeline(report: PipelineReport) -> None:
 def report(
     ctx: typer.Context,
     owner: Annotated[str | None, typer.Option(help="Only deals of this owner.")] = None,
+    as_of: AsOfOpt = None,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
 ) -> None:
     """Open deals per stage in pipeline order: count, amount, weighted amount, and a total."""
+    if as_of is not None:
+        report_as_of(ctx, as_of, owner=owner, as_json=as_json, as_csv=as_csv)
+        return
     from crmcli.services.reports import pipeline_report
 
     data = pipeline_report(db(ctx), owner=owner)
@@ -81,3 +95,22 @@ def report(
         render.print_csv([*data.stages, data.total], ["stage", "count", "amount", "weighted"])
     else:
         print_pipeline(data)
+
+
+def report_as_of(
+    ctx: typer.Context, as_of: date, *, owner: str | None, as_json: bool, as_csv: bool
+) -> None:
+    """`pipeline report --as-of DATE`: the same output, rebuilt for that day (JSON adds
+    `as_of`); what history cannot tell goes to stderr first."""
+    from crmcli.services.reports import pipeline_report_as_of
+
+    dated = pipeline_report_as_of(db(ctx), as_of=as_of, owner=owner)
+    for line in dated.notes:
+        note(line)
+    data = dated.report
+    if as_json:
+        render.print_json({**pipeline_json(data), "as_of": as_of.isoformat()})
+    elif as_csv:
+        render.print_csv([*data.stages, data.total], ["stage", "count", "amount", "weighted"])
+    else:
+        print_pipeline(data, as_of)

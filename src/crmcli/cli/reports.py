@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from crmcli.cli import render
-from crmcli.cli.common import CsvOpt, JsonOpt, date_option, db, sub_app
-from crmcli.cli.pipeline import bar
+from crmcli.cli.common import CsvOpt, JsonOpt, date_option, db, note, sub_app
+from crmcli.cli.pipeline import AsOfOpt, bar
 from crmcli.domain.rules import MAX_STALE_DAYS
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ def _forecast_csv_rows(report: ForecastReport) -> list[dict[str, Any]]:
     return rows
 
 
-def print_forecast(report: ForecastReport) -> None:
+def print_forecast(report: ForecastReport, as_of: date | None = None) -> None:
     """The forecast as a table, with a bar of the weighted amount per period on a terminal."""
     tty = render.is_terminal()
     money = render.human_money
@@ -123,6 +123,8 @@ def print_forecast(report: ForecastReport) -> None:
     first = report.periods[0].period if report.periods else ""
     owner = f" of {report.owner}" if report.owner else ""
     title = f"Forecast by {report.by}{owner}, {first} to {end}"
+    if as_of is not None:
+        title += f", as of {as_of.isoformat()}"
     render.print_table(
         rows,
         [*headers, "weighted"] if tty else headers,
@@ -148,10 +150,16 @@ def forecast(
         ),
     ] = 6,
     owner: OwnerOpt = None,
+    as_of: AsOfOpt = None,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
 ) -> None:
     """Open deals by expected-close month or quarter, with overdue deals and won amounts."""
+    if as_of is not None:
+        forecast_as_of(
+            ctx, as_of, by=by, months=months, owner=owner, as_json=as_json, as_csv=as_csv
+        )
+        return
     from crmcli.services.reports import forecast_report
 
     data = forecast_report(db(ctx), by=by.value, months=months, owner=owner)
@@ -161,6 +169,32 @@ def forecast(
         render.print_csv(_forecast_csv_rows(data), FORECAST_COLUMNS)
     else:
         print_forecast(data)
+
+
+def forecast_as_of(
+    ctx: typer.Context,
+    as_of: date,
+    *,
+    by: PeriodKind,
+    months: int,
+    owner: str | None,
+    as_json: bool,
+    as_csv: bool,
+) -> None:
+    """`forecast --as-of DATE`: the forecast as if today were that day, rebuilt from the history
+    (JSON adds `as_of`); what history cannot tell goes to stderr first."""
+    from crmcli.services.reports import forecast_report_as_of
+
+    dated = forecast_report_as_of(db(ctx), as_of=as_of, by=by.value, months=months, owner=owner)
+    for line in dated.notes:
+        note(line)
+    data = dated.report
+    if as_json:
+        render.print_json({**forecast_json(data), "as_of": as_of.isoformat()})
+    elif as_csv:
+        render.print_csv(_forecast_csv_rows(data), FORECAST_COLUMNS)
+    else:
+        print_forecast(data, as_of)
 
 
 # -- win rate ------------------------------------------------------------------------------

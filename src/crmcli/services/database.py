@@ -37,13 +37,19 @@ def open_database(
     notify: Callable[[str], None],
     actor: str | None = None,
     command: str | None = None,
+    hooks: bool = True,
 ) -> Database:
     """The database of `target` (see `resolve_target`); opened, created or upgraded on first
     use. `actor` and `command` are what its journal records of each change: who made it, and
-    the command line that did (without global options such as `--db`)."""
+    the command line that did (without global options such as `--db`). With `hooks` (and
+    unless `CRM_NO_HOOKS=1`), each commit runs the hooks of its events (`crmcli.hooks`)."""
+    from crmcli import hooks as hook_runner
     from crmcli.store.db import Database
 
-    return Database(target, notify=notify, actor=actor, command=command)
+    after_commit = None
+    if hooks and hook_runner.enabled():
+        after_commit = hook_runner.HookRunner(notify)
+    return Database(target, notify=notify, actor=actor, command=command, after_commit=after_commit)
 
 
 def full_disk(path: Path, exc: BaseException) -> StorageError | None:

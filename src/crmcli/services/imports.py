@@ -101,6 +101,12 @@ def _run(
     return summary
 
 
+def _counts(entity: str, summary: ImportSummary) -> dict[str, Any]:
+    """The record of an `import-finished` event: what was imported, and how many of each."""
+    counts = ("read", "inserted", "updated", "skipped", "rejected")
+    return {"entity": entity, **{name: getattr(summary, name) for name in counts}}
+
+
 def _reject(summary: ImportSummary, problem: RowProblem, on_reject: Reject) -> None:
     summary.rejected += 1
     summary.errors.append(RowProblem(problem.line, problem.reason))
@@ -261,6 +267,7 @@ def import_leads(
                 progress(summary.read)
         _apply_lead_batch(uow, batch, summary, update, owner)
         progress(summary.read)
+        uow.emit("import-finished", [_counts("lead", summary)])
 
     return _run(db, summary, body, options=options)
 
@@ -323,6 +330,7 @@ def import_opportunities(
                 progress(summary.read)
         deals.apply(batch)
         progress(summary.read)
+        uow.emit("import-finished", [_counts("opportunity", summary)])
 
     return _run(db, summary, body, options=options)
 

@@ -87,6 +87,7 @@ def add_lead(
         result = uow.leads.add(
             {**values, "status": LeadStatus.NEW.value, "created_at": now, "updated_at": now}
         )
+        uow.emit("lead-added", [result])
         uow.commit()
         return result
 
@@ -165,6 +166,7 @@ def qualify_lead(
         check_qualifiable(replace(lead, **changes))
         changes.update(status=status.value, updated_at=clock.utcnow())
         result = uow.leads.update(lead, changes)
+        uow.emit("lead-qualified", [result])
         uow.commit()
         return result
 
@@ -382,5 +384,7 @@ def convert_lead(
             },
         )
         result = Conversion(plan, lead, account, contact, opportunity)
+        made = [lead, account, contact, *([opportunity] if opportunity else [])]
+        uow.emit("lead-converted", made)
         uow.commit()
         return result

@@ -174,6 +174,7 @@ def advance_opportunity(
         check_open(opp, "advanced")
         target = uow.stages.find(to) if to else next_stage(uow.stages.all(), opp.stage_id)
         result = move(uow, opp, target, probability=probability, now=now)
+        uow.emit("opp-stage-changed", [result])
         uow.commit()
         return result
 
@@ -218,6 +219,7 @@ def win_opportunity(db: Database, ref: str, *, amount: Decimal | None = None) ->
     with db.write() as uow:
         opp = uow.opps.find(ref, lock=True)
         result = win(uow, opp, amount=amount, now=now)
+        uow.emit("opp-won", [result])
         uow.commit()
         return result
 
@@ -250,6 +252,7 @@ def lose_opportunity(
         opp = uow.opps.find(ref, lock=True)
         shown = clean_text(competitor, field="competitor") if competitor else None
         result = lose(uow, opp, reason=text, competitor=shown, now=now)
+        uow.emit("opp-lost", [result])
         uow.commit()
         return result
 

@@ -6,17 +6,22 @@ Imports nothing heavy: `pipeline report` and `forecast` run on the stdlib driver
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from crmcli import clock
+from crmcli.errors import ValidationError
 from crmcli.reports import analytics, forecast, pipeline
 from crmcli.reports.analytics import ConversionReport, StaleReport, VelocityReport, WinRateReport
 from crmcli.reports.forecast import ForecastReport
 from crmcli.reports.pipeline import PipelineReport
 
 if TYPE_CHECKING:
+    from crmcli.reports.asof import AsOf, DealAt
     from crmcli.store.db import Database
+    from crmcli.store.uow import UnitOfWork
 
 
 def _midnight(day: date) -> datetime:
@@ -49,6 +54,119 @@ def forecast_report(
     return forecast.build_forecast(
         open_rows, won_rows, by=by, months=months, starts=starts, owner=owner, currency=currency
     )
+
+
+def end_of_day(day: date) -> datetime:
+    """The naive UTC moment the local `day` ends (the next local midnight); with a pinned
+    clock (CRM_NOW) local time is the pinned UTC time, as for `clock.today()`. ValidationError
+    for a day after today: its end has not happened."""
+    today = clock.today()
+    if day > today:
+        raise ValidationError(
+            f"as-of: {day.isoformat()} is after today ({today.isoformat()}):"
+            " only days that have begun can be rebuilt"
+        )
+    following = datetime.combine(day + timedelta(days=1), datetime.min.time())
+    if clock.is_pinned():
+        return following
+    return following.astimezone(UTC).replace(tzinfo=None)
+
+
+MAX_TOUCHED = 2000
+"""Up to this many deals changed since the day, a report as of it is the report now with
+those deals' contributions swapped for their rebuilt ones; beyond, every deal is rebuilt."""
+
+
+@dataclass(frozen=True)
+class _Then:
+    """The deals of an as-of report: rebuilt (all, or only those changed since, `now` holding
+    those as they stand now), when the journal began, and how many are left out."""
+
+    deals: list[DealAt]
+    now: list[DealAt] | None
+    began: datetime | None
+    left_out: int
+
+
+def _then(uow: UnitOfWork, until: datetime) -> _Then:
+    from crmcli.reports import asof
+
+    began = uow.asof.journal_began()
+    changes = uow.asof.changes_since(until)
+    ids = asof.touched(changes) if began is None or began <= until else None
+    if ids is None or len(ids) > MAX_TOUCHED:
+        rebuilt = asof.rebuild(uow.asof.deals(until), changes, until)
+        return _Then(rebuilt.deals, None, began, rebuilt.left_out)
+    rows = uow.asof.deals(until, ids) if ids else []
+    rebuilt = asof.rebuild(rows, changes, until)
+    return _Then(rebuilt.deals, asof.current(rows), began, rebuilt.left_out)
+
+
+def pipeline_report_as_of(
+    db: Database, *, as_of: date, owner: str | None = None
+) -> AsOf[PipelineReport]:
+    """The pipeline report as it stood at the end of the local day `as_of`, rebuilt from the
+    stage history and the journal (docs/reports.md, "As of a date"); current stage names."""
+    from crmcli.reports import asof
+
+    until = end_of_day(as_of)
+    with db.read() as uow:
+        then = _then(uow, until)
+        stages = [(s.id, s.name) for s in uow.stages.all()]
+        base = None if then.now is None else uow.reports.pipeline_rows(owner=owner)
+        currency = uow.settings.get("currency")
+    rows: Sequence[tuple[str, int, int, int]] = asof.pipeline_rows(then.deals, stages, owner=owner)
+    if base is not None and then.now is not None:
+        rows = asof.adjusted(base, asof.pipeline_rows(then.now, stages, owner=owner), rows)
+    report = pipeline.build_pipeline(rows, owner=owner, currency=currency)
+    return asof.AsOf(report, as_of, asof.notes(as_of, until, then.began, then.left_out))
+
+
+def forecast_report_as_of(
+    db: Database,
+    *,
+    as_of: date,
+    by: str = "month",
+    months: int = 6,
+    owner: str | None = None,
+) -> AsOf[ForecastReport]:
+    """The forecast as if today were `as_of`, from the deals as they stood at the end of that
+    day (overdue relative to it; won: deals won on or before it)."""
+    from crmcli.reports import asof
+
+    forecast.check_forecast(by, months)
+    until = end_of_day(as_of)
+    starts = forecast.horizon(as_of, by, months)
+    won_from, won_until = _midnight(starts[0]), _midnight(starts[-1])
+    with db.read() as uow:
+        then = _then(uow, until)
+        if then.now is not None:
+            base_open = uow.reports.forecast_open(
+                by=by, today=as_of, horizon_end=starts[-1], owner=owner
+            )
+            base_won = uow.reports.forecast_won(by=by, start=won_from, end=won_until, owner=owner)
+        currency = uow.settings.get("currency")
+
+    def rows(deals: list[DealAt]) -> tuple[list[Any], list[Any]]:
+        return asof.forecast_rows(
+            deals,
+            by=by,
+            today=as_of,
+            horizon_end=starts[-1],
+            won_from=won_from,
+            won_until=won_until,
+            owner=owner,
+        )
+
+    open_rows, won_rows = rows(then.deals)
+    if then.now is not None:
+        open_now, won_now = rows(then.now)
+        open_rows = asof.adjusted(base_open, open_now, open_rows)
+        won_rows = asof.adjusted(base_won, won_now, won_rows)
+    report = forecast.build_forecast(
+        open_rows, won_rows, by=by, months=months, starts=starts, owner=owner, currency=currency
+    )
+    return asof.AsOf(report, as_of, asof.notes(as_of, until, then.began, then.left_out))
 
 
 def win_rate_report(db: Database, *, by: str = "owner", since: date | None = None) -> WinRateReport:

@@ -20,7 +20,7 @@ from crmcli.store.sql import AlchemyConn, Conn, SqliteConn
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
 
-    from crmcli.store.uow import UnitOfWork
+    from crmcli.store.uow import AfterCommit, UnitOfWork
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 30_000
@@ -278,7 +278,8 @@ def check_known(applied: list[str], where: str) -> None:
 class Database:
     """One crmcli database: opened lazily, upgraded on first use, used through units of work.
 
-    `actor` and `command` are what the journal records of every change set written here.
+    `actor` and `command` are what the journal records of every change set written here;
+    `after_commit` gets the events of each unit of work that commits (the hooks).
     """
 
     def __init__(
@@ -289,12 +290,14 @@ class Database:
         currency: str | None = None,
         actor: str | None = None,
         command: str | None = None,
+        after_commit: AfterCommit | None = None,
     ) -> None:
         self.target = target
         self.currency = currency
         self.notify = notify
         self.actor = actor
         self.command = command
+        self.after_commit = after_commit
         self.path = location.sqlite_path(target)
         self._engine: Engine | None = None
         self._ready = False
@@ -425,7 +428,13 @@ class Database:
 
         self.open()
         with self._connect(write=write) as conn:
-            yield UnitOfWork(conn, write=write, actor=self.actor, command=self.command)
+            yield UnitOfWork(
+                conn,
+                write=write,
+                actor=self.actor,
+                command=self.command,
+                after_commit=self.after_commit,
+            )
 
     def write(self) -> AbstractContextManager[UnitOfWork]:
         """A unit of work that may write (see `unit`)."""

@@ -8,9 +8,9 @@ transactional DDL), so a migration is applied completely or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from crmcli.store.sql import Conn
@@ -271,12 +271,79 @@ CREATE INDEX ix_change_record ON change (entity, record_id)
 record, or one per run of ids a bulk insert stored), with before/after values as JSON text."""
 
 
+_M0006_COLUMNS = """
+ALTER TABLE lead ADD COLUMN phone_key VARCHAR;
+ALTER TABLE lead ADD COLUMN match_key VARCHAR;
+ALTER TABLE contact ADD COLUMN phone_key VARCHAR;
+ALTER TABLE contact ADD COLUMN match_key VARCHAR;
+ALTER TABLE account ADD COLUMN phone_key VARCHAR;
+ALTER TABLE account ADD COLUMN match_key VARCHAR
+"""
+
+_M0006_INDEXES = """
+CREATE INDEX ix_lead_phone_key ON lead (phone_key);
+CREATE INDEX ix_lead_match_key ON lead (match_key);
+CREATE INDEX ix_contact_phone_key ON contact (phone_key);
+CREATE INDEX ix_contact_match_key ON contact (match_key, account_id);
+CREATE INDEX ix_account_phone_key ON account (phone_key);
+CREATE INDEX ix_account_match_key ON account (match_key)
+"""
+
+_BACKFILL_BATCH = 500
+
+
+def _add_duplicate_keys(conn: Conn) -> None:
+    """0006: the keys `crm duplicates` groups by (issue 13): `phone_key` on leads, contacts and
+    accounts, and `match_key` (a lead's name and company, a contact's name, an account's name
+    without its legal form), back-filled from every existing row, then indexed."""
+    from crmcli.domain.duplicates import company_key, lead_match_key, person_key
+    from crmcli.domain.phones import phone_key
+    from crmcli.store.sql import SqliteConn
+
+    _run_sql(_M0006_COLUMNS)(conn)
+
+    def match(table: str, row: Sequence[Any]) -> str | None:
+        if table == "lead":
+            return lead_match_key(row[2], row[3])
+        return person_key(row[2]) if table == "contact" else company_key(row[2])
+
+    sources = (
+        ("lead", "phone, name, company"),
+        ("contact", "phone, name"),
+        ("account", "phone, name"),
+    )
+    for table, columns in sources:
+        found = conn.rows(f"SELECT id, {columns} FROM {table} ORDER BY id")
+        keys = [(int(row[0]), phone_key(row[1]), match(table, row)) for row in found]
+        keys = [k for k in keys if k[1] is not None or k[2] is not None]
+        if isinstance(conn, SqliteConn):
+            conn.executemany(
+                f"UPDATE {table} SET phone_key = ?, match_key = ? WHERE id = ?",
+                [(phone, key, row_id) for row_id, phone, key in keys],
+            )
+            continue
+        for start in range(0, len(keys), _BACKFILL_BATCH):
+            params: dict[str, object] = {}
+            values = []
+            for n, (row_id, phone, key) in enumerate(keys[start : start + _BACKFILL_BATCH]):
+                params.update({f"i{n}": row_id, f"p{n}": phone, f"m{n}": key})
+                values.append(f"(:i{n}, :p{n}, :m{n})")
+            conn.run(
+                f"UPDATE {table} SET phone_key = CAST(v.column2 AS VARCHAR),"
+                f" match_key = CAST(v.column3 AS VARCHAR) FROM (VALUES {', '.join(values)}) AS v"
+                f" WHERE {table}.id = CAST(v.column1 AS INTEGER)",
+                params,
+            )
+    _run_sql(_M0006_INDEXES)(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_core", _run_sql(_M0001_CORE)),
     Migration("0002_activities", _run_sql(_M0002_ACTIVITIES)),
     Migration("0003_report_indexes", _run_sql(_M0003_REPORT_INDEXES)),
     Migration("0004_fold_name_keys", _rekey_names),
     Migration("0005_journal", _run_sql(_M0005_JOURNAL)),
+    Migration("0006_duplicate_keys", _add_duplicate_keys),
 )
 """Every migration, oldest first. Append only."""
 

@@ -5,8 +5,8 @@ The one description of the schema the repositories, the bulk paths and the JSON 
 step). Kinds: `id`, `int`, `bigint`, `text`, `bool`, `money` (a `Decimal` stored as integer
 cents), `date`, `ts` (a naive UTC timestamp), `json`.
 
-Derived keys (the matching keys of names and e-mails, `*_key`) are computed by one function per
-table (`derived_keys`), used by insert, update, bulk insert and restore alike.
+Derived keys (the matching keys of names, e-mails and phones, `*_key`) are computed by one
+function (`derived_keys`), used by insert, update, bulk insert and restore alike.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+from crmcli.domain.duplicates import company_key, lead_match_key, person_key
+from crmcli.domain.phones import phone_key
 from crmcli.domain.values import cents_to_money, money_to_cents, normalise_name
 from crmcli.store.sql import TS_FORMAT, Dialect
 
@@ -33,6 +35,8 @@ COLUMNS: dict[str, dict[str, str]] = {
         "phone": "text",
         "notes": "text",
         "created_at": "ts",
+        "phone_key": "text",
+        "match_key": "text",
     },
     "contact": {
         "id": "id",
@@ -46,6 +50,8 @@ COLUMNS: dict[str, dict[str, str]] = {
         "type": "text",
         "notes": "text",
         "created_at": "ts",
+        "phone_key": "text",
+        "match_key": "text",
     },
     "stage": {
         "id": "id",
@@ -79,6 +85,8 @@ COLUMNS: dict[str, dict[str, str]] = {
         "opportunity_id": "int",
         "created_at": "ts",
         "updated_at": "ts",
+        "phone_key": "text",
+        "match_key": "text",
     },
     "opportunity": {
         "id": "id",
@@ -315,6 +323,12 @@ def derived_keys(
         keys["email_key"] = email_key(values["email"])
     if table in ("lead", "opportunity", "activity") and "owner" in values:
         keys["owner_key"] = _key(values["owner"])
+    if table in ("lead", "contact", "account") and "phone" in values:
+        keys["phone_key"] = phone_key(values["phone"])
+    if table == "account" and "name" in values:
+        keys["match_key"] = company_key(values["name"])
+    if table == "contact" and "name" in values:
+        keys["match_key"] = person_key(values["name"])
     if table == "lead":
         if "source" in values:
             keys["source_key"] = _key(values["source"])
@@ -324,4 +338,8 @@ def derived_keys(
                 k: values[k] if k in values else base.get(k) for k in ("name", "email", "company")
             }
             keys["search_key"] = lead_search_key(pick["name"] or "", pick["email"], pick["company"])
+        if {"name", "company"} & values.keys():
+            base = current or {}
+            name, company = (values[k] if k in values else base.get(k) for k in ("name", "company"))
+            keys["match_key"] = lead_match_key(name, company)
     return keys

@@ -1,8 +1,8 @@
 """SQLModel tables: the schema the latest migration produces (a test keeps them in step).
 
 Money columns hold integer cents (exact in SQL on every backend); `*_key` columns hold the
-normalised form of a name or e-mail (NFC + casefold) so comparisons never rely on SQL's
-ASCII-only `lower()`.
+normalised form of a name, e-mail or phone (`schema.derived_keys`) so comparisons never rely
+on SQL's ASCII-only `lower()`.
 """
 
 from __future__ import annotations
@@ -68,10 +68,13 @@ class AccountRow(SQLModel, table=True):
     phone: str | None = None
     notes: str | None = None
     created_at: datetime = Field(sa_type=DateTime)
+    phone_key: str | None = Field(default=None, index=True)
+    match_key: str | None = Field(default=None, index=True)
 
 
 class ContactRow(SQLModel, table=True):
     __tablename__ = "contact"
+    __table_args__ = (Index("ix_contact_match_key", "match_key", "account_id"),)
     id: int | None = Field(default=None, primary_key=True)
     name: str
     name_key: str = Field(index=True)
@@ -83,6 +86,8 @@ class ContactRow(SQLModel, table=True):
     type: str = "prospect"
     notes: str | None = None
     created_at: datetime = Field(sa_type=DateTime)
+    phone_key: str | None = Field(default=None, index=True)
+    match_key: str | None = None
 
 
 class StageRow(SQLModel, table=True):
@@ -123,6 +128,8 @@ class LeadRow(SQLModel, table=True):
     opportunity_id: int | None = Field(default=None, foreign_key="opportunity.id")
     created_at: datetime = Field(sa_type=DateTime)
     updated_at: datetime = Field(sa_type=DateTime)
+    phone_key: str | None = Field(default=None, index=True)
+    match_key: str | None = Field(default=None, index=True)
 
 
 class OpportunityRow(SQLModel, table=True):

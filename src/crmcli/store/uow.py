@@ -9,6 +9,10 @@ Leaving the block without `commit()` rolls everything back (a dry run is simply 
 commit"). The commit writes the journal's change set first, in the same transaction, then
 commits with Ctrl-C and SIGTERM held back (`interrupts.deferred`), so an interrupt lands
 before it (nothing written) or after it (all written), never unknowably within.
+
+Events (`uow.emit("lead-added", [lead])`) are queued and handed, with the change set's id, to
+the `after_commit` callback once the commit succeeded (the hooks, `crmcli.hooks`); a unit
+left without committing drops them.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from crmcli import clock, interrupts
 from crmcli.store.repos.accounts import AccountRepository, ContactRepository
@@ -30,7 +34,16 @@ from crmcli.store.repos.stages import StageRepository
 from crmcli.store.sql import Conn
 
 if TYPE_CHECKING:
+    from crmcli.store.repos.asof import AsOfQueries
     from crmcli.store.repos.dump import DumpRepository
+    from crmcli.store.repos.duplicates import DuplicateQueries
+    from crmcli.store.repos.undo import UndoRepository
+
+Event = tuple[str, list[Any]]
+"""An event of a unit of work: its name (`lead-added`) and the records it is about."""
+AfterCommit = Callable[[int | None, list[Event]], None]
+"""Called with the change set's id (None if nothing was journalled) and the events, in the
+order they were emitted, after a commit that succeeded. It must not raise."""
 
 
 class UnitOfWork:
@@ -44,6 +57,7 @@ class UnitOfWork:
         actor: str | None = None,
         command: str | None = None,
         now: Callable[[], datetime] = clock.utcnow,
+        after_commit: AfterCommit | None = None,
     ) -> None:
         self.conn = conn
         self.write = write
@@ -51,6 +65,8 @@ class UnitOfWork:
         self.command = command
         self.now = now
         self.committed = False
+        self.after_commit = after_commit
+        self.events: list[Event] = []
         self.journal = Journal(self)
         self.settings = SettingsRepository(self)
         self.leads = LeadRepository(self)
@@ -62,11 +78,33 @@ class UnitOfWork:
         self.reports = ReportQueries(conn)
 
     @cached_property
+    def undo(self) -> UndoRepository:
+        """Reverting change sets (`crm undo`), loaded when first used."""
+        from crmcli.store.repos.undo import UndoRepository
+
+        return UndoRepository(self)
+
+    @cached_property
+    def asof(self) -> AsOfQueries:
+        """The reads of reports as of a date (`--as-of`), loaded when first used."""
+        from crmcli.store.repos.asof import AsOfQueries
+
+        return AsOfQueries(self)
+
+    @cached_property
     def dump(self) -> DumpRepository:
         """Whole-database reads and writes (export, import, copy), loaded when first used."""
         from crmcli.store.repos.dump import DumpRepository
 
         return DumpRepository(self)
+
+    @cached_property
+    def duplicates(self) -> DuplicateQueries:
+        """Records sharing an e-mail, phone or name key (`crm duplicates`), loaded when first
+        used."""
+        from crmcli.store.repos.duplicates import DuplicateQueries
+
+        return DuplicateQueries(self)
 
     @property
     def dialect(self) -> str:
@@ -84,8 +122,15 @@ class UnitOfWork:
         if self.conn.dialect.import_turn:
             self.conn.rows(self.conn.dialect.import_turn)
 
+    def emit(self, event: str, records: list[Any]) -> None:
+        """Queue `event` about `records` (domain dataclasses) for after the commit."""
+        self.events.append((event, list(records)))
+
     def commit(self) -> None:
-        """Record the change set and commit; an interrupt lands before or after, never within."""
+        """Record the change set and commit; an interrupt lands before or after, never within.
+
+        Then the queued events go to `after_commit`, if one was given.
+        """
         if self.write:
             self.journal.flush()
         with interrupts.deferred():
@@ -93,6 +138,9 @@ class UnitOfWork:
             self.committed = True
             if self.write:
                 interrupts.note_saved()
+        events, self.events = self.events, []
+        if events and self.after_commit is not None:
+            self.after_commit(self.journal.last_id, events)
 
     def rollback(self) -> None:
         """Undo everything this unit wrote (what leaving without commit does)."""

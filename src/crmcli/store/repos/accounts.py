@@ -10,7 +10,7 @@ from crmcli.domain.models import Account, Contact, ContactType, restore
 from crmcli.domain.values import normalise_name
 from crmcli.errors import Duplicate
 from crmcli.store.repos.base import MAX_CANDIDATES, Repository
-from crmcli.store.schema import COLUMNS, email_key, to_rows
+from crmcli.store.schema import COLUMNS, derived_keys, email_key, to_rows
 from crmcli.store.sql import escape_like, in_list
 
 _ACCOUNT_FIELDS = tuple(Account.__dataclass_fields__)
@@ -110,7 +110,7 @@ class AccountRepository(_Bulk):
             wanted.setdefault(normalise_name(name), name)
         found = self._ids_by("name_key", wanted)
         missing = [
-            {"name": name, "name_key": key, "created_at": at}
+            {"name": name, **derived_keys("account", {"name": name}), "created_at": at}
             for key, name in wanted.items()
             if key not in found
         ]
@@ -180,9 +180,8 @@ class ContactRepository(_Bulk):
         missing = [
             {
                 "name": email,
-                "name_key": normalise_name(email),
                 "email": email,
-                "email_key": key,
+                **derived_keys("contact", {"name": email, "email": email}),
                 "account_id": account_id,
                 "type": ContactType.PROSPECT.value,
                 "created_at": at,

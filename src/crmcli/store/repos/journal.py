@@ -60,7 +60,12 @@ class Journal:
 
     uow: UnitOfWork
     changes: list[dict[str, Any]] = field(default_factory=list)
-    inserted: dict[str, list[int]] = field(default_factory=dict)
+    """In the order they happened: one dict per record, or per batch of a bulk path (its
+    `ids`), so an undo can walk them back in reverse."""
+    undoes: int | None = None
+    """The change set this one undoes (marked `undone_by` when it is written)."""
+    last_id: int | None = None
+    """The id of the change set `flush` wrote last (None until one is written)."""
 
     def record(
         self,
@@ -84,12 +89,34 @@ class Journal:
 
     def record_inserted(self, entity: str, ids: Iterable[int]) -> None:
         """Many records inserted by a bulk path (kept as id ranges, no values)."""
-        self.inserted.setdefault(entity, []).extend(ids)
+        self.record_bulk(entity, "insert", ids)
+
+    def record_bulk(self, entity: str, op: str, ids: Iterable[int]) -> None:
+        """Many records inserted or deleted at once, kept as id ranges without values (bulk
+        inserts, and an undo's removal of them)."""
+        found = list(ids)
+        if not found:
+            return
+        last = self.changes[-1] if self.changes else None
+        if last is not None and "ids" in last and (last["entity"], last["op"]) == (entity, op):
+            last["ids"].extend(found)
+        else:
+            self.changes.append({"entity": entity, "op": op, "ids": found})
+
+    def pending(self) -> list[Change]:
+        """The listed changes not yet written, in order (what a dry run would record)."""
+        found: list[Change] = []
+        for change in self.changes:
+            if change["entity"] not in LISTED:
+                continue
+            ids = change["ids"] if "ids" in change else [change["record_id"]]
+            found += [Change(entity=change["entity"], id=int(i), op=change["op"]) for i in ids]
+        return found
 
     @property
     def empty(self) -> bool:
         """True when nothing was changed."""
-        return not self.changes and not any(self.inserted.values())
+        return not self.changes
 
     def flush(self) -> None:
         """Write the change set (before the commit, in the same transaction), if any."""
@@ -104,22 +131,31 @@ class Journal:
         set_id = conn.insert(
             "INSERT INTO change_set (at, actor, command) VALUES (:at, :actor, :command)", head
         )
-        rows = [{"change_set_id": set_id, **c} for c in self.changes]
-        for entity, ids in self.inserted.items():
+        self.last_id = set_id
+        rows: list[dict[str, Any]] = []
+        for change in self.changes:
+            if "ids" not in change:
+                rows.append({"change_set_id": set_id, **change})
+                continue
             rows += [
                 {
                     "change_set_id": set_id,
-                    "entity": entity,
-                    "op": "insert",
+                    "entity": change["entity"],
+                    "op": change["op"],
                     "record_id": first,
                     "last_id": last,
                     "before_values": None,
                     "after_values": None,
                 }
-                for first, last in ranges(ids)
+                for first, last in ranges(change["ids"])
             ]
         conn.insert_many("change", COLUMNS["change"], rows)
-        self.changes, self.inserted = [], {}
+        if self.undoes is not None:
+            conn.run(
+                "UPDATE change_set SET undone_by = :u WHERE id = :s",
+                {"u": set_id, "s": self.undoes},
+            )
+        self.changes, self.undoes = [], None
 
     # -- reading ------------------------------------------------------------------------------
 

@@ -1,0 +1,68 @@
+"""`crm undo`: take back what one command did."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from crmcli.cli import render
+from crmcli.cli.common import JsonOpt, YesOpt, db, note
+from crmcli.cli.history import summary
+from crmcli.errors import UsageError
+
+
+def undo(
+    ctx: typer.Context,
+    change_set: Annotated[
+        int | None,
+        typer.Argument(
+            metavar="[CHANGE_SET_ID]",
+            min=1,
+            help="The change set to revert (crm history lists them); default: the newest one"
+            " that is not undone and not itself an undo.",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be reverted; change nothing.")
+    ] = False,
+    yes: YesOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Revert one whole change set: an import, a conversion, a merge, a delete, an edit.
+
+    Shows what it will revert and asks on a terminal (scripts pass --yes). Refused when a
+    later change set touched the same records (undo that one first). The undo is itself a
+    change set, listed by crm history; it cannot be undone in turn.
+    """
+    from crmcli.services.undo import undo as revert
+
+    database = db(ctx)
+    if not (dry_run or yes):
+        if not sys.stdin.isatty():
+            raise UsageError("refusing to undo without --yes when not on a terminal")
+        preview = revert(database, change_set, dry_run=True)
+        question = (
+            f"Undo change set {preview.undone} (crm {preview.command}): {summary(preview.changes)}?"
+        )
+        if not typer.confirm(question, err=True):
+            raise typer.Exit(1)
+        change_set = preview.undone
+    done = revert(database, change_set, dry_run=dry_run)
+    if as_json:
+        payload = {
+            "undone": done.undone,
+            "command": done.command,
+            "dry_run": done.dry_run,
+            "changes": [{"entity": c.entity, "id": c.id, "op": c.op} for c in done.changes],
+        }
+        render.print_json(payload)
+        return
+    verb = "would undo" if dry_run else "undid"
+    at = done.at.strftime("%Y-%m-%d %H:%M")
+    typer.echo(f"{verb} change set {done.undone} (crm {done.command}, {at} UTC)")
+    if done.changes:
+        typer.echo(summary(done.changes))
+    if dry_run:
+        note("dry run: nothing was changed")
