@@ -15,17 +15,13 @@ not the user's own, is not run (one warning line). A missing folder costs one `o
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import stat
-from collections.abc import Callable, Mapping
-from datetime import date, datetime
-from decimal import Decimal
-from enum import Enum
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crmcli.domain.values import format_money
+from crmcli.jsondata import jsonable
 
 if TYPE_CHECKING:
     import subprocess
@@ -76,37 +72,11 @@ def timeout() -> float:
     return given if given > 0 else TIMEOUT_S
 
 
-def plain(value: Any) -> Any:
-    """JSON data for a record, in the shapes of `--json` (`crmcli.cli.render.jsonable`):
-    money as exact decimal strings, dates ISO 8601, timestamps ISO 8601 UTC with `Z`."""
-    if isinstance(value, Enum):
-        return plain(value.value)
-    if value is None or isinstance(value, (str, int, float)):
-        return value
-    if isinstance(value, Decimal):
-        return format_money(value)
-    if isinstance(value, datetime):
-        return value.isoformat(timespec="seconds") + "Z"
-    if isinstance(value, date):
-        return value.isoformat()
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        data = {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        record: Any = value
-        if hasattr(type(record), "probability_source"):  # as render's _EXTRA_PROPERTIES
-            data["probability_source"] = plain(record.probability_source)
-        return data
-    if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [plain(v) for v in value]
-    return str(value)
-
-
 def payload(event: str, change_set: int | None, records: list[Any]) -> bytes:
     """What a hook reads on stdin: one JSON object and a newline, UTF-8."""
     import json
 
-    data = {"event": event, "change_set": change_set, "records": [plain(r) for r in records]}
+    data = {"event": event, "change_set": change_set, "records": [jsonable(r) for r in records]}
     return (json.dumps(data, ensure_ascii=False) + "\n").encode("utf-8")
 
 

@@ -284,17 +284,20 @@ def _print_traceback(exc: BaseException) -> None:
     print(_redacted(text), end="", file=sys.stderr)
 
 
-def confirm_delete(yes: bool, describe: Callable[[], str]) -> None:
-    """Ask before deleting on a terminal; off a terminal, `--yes` is required (exit 2).
-
-    `describe` names the record ("lead 3 (Ana)"); it is called only when asking.
-    """
+def confirm(yes: bool, action: str, question: Callable[[], str]) -> None:
+    """Ask `question()` on a terminal (no: exit 1); off a terminal `--yes` is required to
+    `action` (exit 2). `question` is called only when asking."""
     if yes:
         return
     if not sys.stdin.isatty():
-        raise UsageError("refusing to delete without --yes when not on a terminal")
-    if not typer.confirm(f"Delete {describe()} for good?", err=True):
+        raise UsageError(f"refusing to {action} without --yes when not on a terminal")
+    if not typer.confirm(question(), err=True):
         raise typer.Exit(1)
+
+
+def confirm_delete(yes: bool, describe: Callable[[], str]) -> None:
+    """`confirm` a delete; `describe` names the record ("lead 3 (Ana)")."""
+    confirm(yes, "delete", lambda: f"Delete {describe()} for good?")
 
 
 class _Record(Protocol):

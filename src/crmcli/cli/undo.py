@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
 
 from crmcli.cli import render
-from crmcli.cli.common import JsonOpt, YesOpt, db, note
+from crmcli.cli.common import JsonOpt, YesOpt, confirm, db, note
 from crmcli.cli.history import summary
-from crmcli.errors import UsageError
 
 
 def undo(
@@ -36,19 +34,22 @@ def undo(
     later change set touched the same records (undo that one first). The undo is itself a
     change set, listed by crm history; it cannot be undone in turn.
     """
+    from crmcli.services.undo import Undone
     from crmcli.services.undo import undo as revert
 
     database = db(ctx)
-    if not (dry_run or yes):
-        if not sys.stdin.isatty():
-            raise UsageError("refusing to undo without --yes when not on a terminal")
+    previews: list[Undone] = []
+
+    def question() -> str:  # a dry run shows exactly what would go, refusals included
         preview = revert(database, change_set, dry_run=True)
-        question = (
+        previews.append(preview)
+        return (
             f"Undo change set {preview.undone} (crm {preview.command}): {summary(preview.changes)}?"
         )
-        if not typer.confirm(question, err=True):
-            raise typer.Exit(1)
-        change_set = preview.undone
+
+    confirm(yes or dry_run, "undo", question)
+    if previews:  # undo what was shown, even if a newer change set came meanwhile
+        change_set = previews[0].undone
     done = revert(database, change_set, dry_run=dry_run)
     if as_json:
         payload = {

@@ -16,6 +16,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any, Literal
 
 from crmcli.errors import ValidationError
+from crmcli.store.repos.journal import ENTITY_TABLES
 from crmcli.store.schema import COLUMNS, derived_keys, from_row, to_row
 from crmcli.store.sql import IntegrityProblem
 
@@ -35,7 +36,8 @@ TABLES: dict[str, str] = {
 }
 """The table of every dumped entity, in foreign-key order (the order of a restore)."""
 
-JOURNAL_ENTITIES = {e: "history" if e == "history" else t for e, t in TABLES.items()}
+_ENTITY_OF_TABLE = {table: entity for entity, table in ENTITY_TABLES.items()}
+JOURNAL_ENTITIES = {name: _ENTITY_OF_TABLE[table] for name, table in TABLES.items()}
 """The journal's name of every dumped entity."""
 
 RECORD_TABLES = ("leads", "accounts", "contacts", "opportunities", "activities")

@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 LISTED = ("lead", "account", "contact", "opportunity", "activity", "stage")
 """The entities `crm history` lists (the contract's names)."""
 
+ENTITY_TABLES = {**{entity: entity for entity in LISTED}, "history": "opportunity_history"}
+"""The table of each journal entity."""
+
 
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime):

@@ -16,22 +16,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from crmcli.errors import NotFound, ValidationError
+from crmcli.store.repos.journal import ENTITY_TABLES
 from crmcli.store.schema import COLUMNS, load_value, to_row
 from crmcli.store.sql import IntegrityProblem
 
 if TYPE_CHECKING:
     from crmcli.store.uow import UnitOfWork
-
-TABLES = {
-    "lead": "lead",
-    "account": "account",
-    "contact": "contact",
-    "opportunity": "opportunity",
-    "activity": "activity",
-    "stage": "stage",
-    "history": "opportunity_history",
-}
-"""The table of each journal entity."""
 
 REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
     "lead": (("activity", "lead_id"),),
@@ -179,7 +169,7 @@ class UndoRepository:
         journal = self.uow.journal
         journal.undoes = target.id
         for change in reversed(self._changes(target.id)):
-            table = TABLES[change.entity]
+            table = ENTITY_TABLES[change.entity]
             if change.op == "insert":
                 self._check_unreferenced(target, change)
                 self.conn.run(
@@ -237,7 +227,7 @@ class UndoRepository:
         undo does not remove (it was made or linked later)."""
         for entity, column in REFERENCES.get(change.entity, ()):
             found = self.conn.rows(
-                f"SELECT id, {column} FROM {TABLES[entity]} WHERE {column} BETWEEN :a AND :b"
+                f"SELECT id, {column} FROM {ENTITY_TABLES[entity]} WHERE {column} BETWEEN :a AND :b"
                 " ORDER BY id LIMIT 1",
                 {"a": change.first, "b": change.last},
             )
