@@ -31,6 +31,25 @@ LISTED = ("lead", "account", "contact", "opportunity", "activity", "stage")
 ENTITY_TABLES = {**{entity: entity for entity in LISTED}, "history": "opportunity_history"}
 """The table of each journal entity."""
 
+REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
+    "lead": (("activity", "lead_id"),),
+    "account": (
+        ("contact", "account_id"),
+        ("opportunity", "account_id"),
+        ("activity", "account_id"),
+        ("lead", "account_id"),
+    ),
+    "contact": (("opportunity", "contact_id"), ("activity", "contact_id"), ("lead", "contact_id")),
+    "opportunity": (
+        ("history", "opportunity_id"),
+        ("activity", "opportunity_id"),
+        ("lead", "opportunity_id"),
+    ),
+    "stage": (("opportunity", "stage_id"), ("history", "stage_id")),
+}
+"""What may point at a record of each entity: (entity, column). A record an undo or a delete removes
+must have none of these left (the database would cascade, null or refuse otherwise)."""
+
 
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime):

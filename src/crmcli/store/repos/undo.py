@@ -16,31 +16,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from crmcli.errors import NotFound, ValidationError
-from crmcli.store.repos.journal import ENTITY_TABLES
+from crmcli.store.repos.journal import ENTITY_TABLES, REFERENCES
 from crmcli.store.schema import COLUMNS, load_value, to_row
 from crmcli.store.sql import IntegrityProblem
 
 if TYPE_CHECKING:
     from crmcli.store.uow import UnitOfWork
-
-REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
-    "lead": (("activity", "lead_id"),),
-    "account": (
-        ("contact", "account_id"),
-        ("opportunity", "account_id"),
-        ("activity", "account_id"),
-        ("lead", "account_id"),
-    ),
-    "contact": (("opportunity", "contact_id"), ("activity", "contact_id"), ("lead", "contact_id")),
-    "opportunity": (
-        ("history", "opportunity_id"),
-        ("activity", "opportunity_id"),
-        ("lead", "opportunity_id"),
-    ),
-    "stage": (("opportunity", "stage_id"), ("history", "stage_id")),
-}
-"""What may point at a record of each entity: (entity, column). A record an undo deletes must
-have none of these left (the database would cascade, null or refuse otherwise)."""
 
 
 @dataclass(frozen=True)
