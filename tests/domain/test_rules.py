@@ -32,6 +32,7 @@ ALLOWED: dict[str, tuple[set[LeadStatus], LeadStatus]] = {
     "disqualify": ({S.NEW, S.CONTACTED, S.QUALIFIED}, S.DISQUALIFIED),
     "convert": ({S.QUALIFIED}, S.CONVERTED),
     "archive": ({S.NEW, S.CONTACTED, S.QUALIFIED, S.DISQUALIFIED}, S.ARCHIVED),
+    "reopen": ({S.DISQUALIFIED, S.ARCHIVED}, S.NEW),
 }
 
 ALLOWED_CASES = [
@@ -77,7 +78,7 @@ def _opp(
 
 def test_the_matrix_covers_every_action_and_status() -> None:
     assert len(ALLOWED_CASES) + len(REFUSED_CASES) == len(ALLOWED) * len(ALL_STATUSES)
-    assert len(ALLOWED_CASES) == 11
+    assert len(ALLOWED_CASES) == 13
 
 
 @pytest.mark.parametrize(("action", "status", "target"), ALLOWED_CASES)
@@ -130,8 +131,8 @@ def test_any_non_converted_lead_can_be_archived(status: LeadStatus) -> None:
     assert lead_transition(_lead(status), "archive") is S.ARCHIVED
 
 
-@pytest.mark.parametrize("action", sorted(ALLOWED))
-def test_archived_lead_is_final_for_every_action(action: str) -> None:
+@pytest.mark.parametrize("action", sorted(set(ALLOWED) - {"reopen"}))
+def test_archived_lead_only_reopens(action: str) -> None:
     with pytest.raises(InvalidTransition):
         lead_transition(_lead(S.ARCHIVED), action)
 
@@ -140,6 +141,11 @@ def test_disqualified_lead_cannot_be_qualified_or_converted() -> None:
     for action in ("qualify", "convert", "contact", "disqualify"):
         with pytest.raises(InvalidTransition):
             lead_transition(_lead(S.DISQUALIFIED), action)
+
+
+def test_converted_lead_cannot_be_reopened_and_says_how_to_undo() -> None:
+    with pytest.raises(InvalidTransition, match="crm undo"):
+        lead_transition(_lead(S.CONVERTED), "reopen")
 
 
 def test_refusal_names_the_statuses_it_could_start_from() -> None:

@@ -41,6 +41,16 @@ def sqlite_header_then_garbage(folder: Path) -> Path:
     return path
 
 
+def wal_header_then_garbage(folder: Path) -> Path:
+    """A header that claims WAL mode (bytes 18 and 19 are 2): SQLite would create -wal and
+    -shm beside it before noticing the rest is garbage (1 in 65,536 random headers does)."""
+    path = folder / "broken.db"
+    head = bytearray(b"SQLite format 3\x00" + os.urandom(8192))
+    head[18:20] = b"\x02\x02"
+    path.write_bytes(bytes(head))
+    return path
+
+
 def empty_file(folder: Path) -> Path:
     path = folder / "empty.db"
     path.touch()
@@ -71,6 +81,7 @@ def below_a_file(folder: Path) -> Path:
 CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
     "random-bytes": (random_bytes, "not a SQLite database"),
     "sqlite-header-then-garbage": (sqlite_header_then_garbage, "cannot be read as a database"),
+    "wal-header-then-garbage": (wal_header_then_garbage, "cannot be read as a database"),
     "empty-file": (empty_file, "empty file"),
     "directory": (directory, "is a directory"),
     "foreign-sqlite": (foreign_sqlite, "not a crmcli one"),

@@ -12,7 +12,6 @@ from crmcli.errors import InvalidTransition, NotFound, UsageError, ValidationErr
 from crmcli.services import accounts, leads
 from crmcli.services.activities import (
     add_activity,
-    agenda,
     complete_activity,
     delete_activity,
     edit_activity,
@@ -23,6 +22,7 @@ from crmcli.services.activities import (
     show_lead_with_activities,
     show_opportunity_with_activities,
 )
+from crmcli.services.agenda import agenda
 from crmcli.services.opportunities import add_opportunity, lose_opportunity, win_opportunity
 from crmcli.store.db import Database
 

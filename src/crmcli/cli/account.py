@@ -11,12 +11,14 @@ from crmcli.cli.common import (
     CsvOpt,
     JsonOpt,
     QuietOpt,
+    YesOpt,
     announce_created_account,
     db,
     reference_argument,
     reference_option,
     sub_app,
 )
+from crmcli.cli.merge import DryRunOpt, keep_argument, others_argument
 from crmcli.domain.models import ContactType
 
 account_app = sub_app("Accounts: the companies you sell to.")
@@ -142,6 +144,40 @@ def account_edit(
     )
 
 
+@account_app.command("delete")
+def account_delete(
+    ctx: typer.Context,
+    ref: Ref,
+    cascade: Annotated[
+        bool,
+        typer.Option(
+            "--cascade",
+            help="Also delete the account's contacts and deals (with their activities and"
+            " history); without it an account that has any is refused.",
+        ),
+    ] = False,
+    yes: YesOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete an account for good, with its activities; leads pointing at it are unlinked.
+
+    Prints what else goes or is unlinked, then asks on a terminal (scripts pass --yes).
+    One change set: crm undo puts all of it back.
+    """
+    from crmcli.cli.removals import delete_previewed
+    from crmcli.services.accounts import delete_account
+
+    database = db(ctx)
+    delete_previewed(
+        ref,
+        yes=yes,
+        as_json=as_json,
+        remove=lambda r, dry, expected: delete_account(
+            database, r, cascade=cascade, dry_run=dry, expected=expected
+        ),
+    )
+
+
 @contact_app.command("add")
 def contact_add(
     ctx: typer.Context,
@@ -259,3 +295,66 @@ def contact_edit(
         quiet=quiet,
         title=f"Contact {contact.id} updated",
     )
+
+
+@contact_app.command("delete")
+def contact_delete(
+    ctx: typer.Context,
+    ref: ContactRef,
+    yes: YesOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete a contact for good, with its activities; deals and leads pointing at it are
+    unlinked (they stay).
+
+    Prints what else goes or is unlinked, then asks on a terminal (scripts pass --yes).
+    One change set: crm undo puts all of it back.
+    """
+    from crmcli.cli.removals import delete_previewed
+    from crmcli.services.accounts import delete_contact
+
+    database = db(ctx)
+    delete_previewed(
+        ref,
+        yes=yes,
+        as_json=as_json,
+        remove=lambda r, dry, expected: delete_contact(database, r, dry_run=dry, expected=expected),
+    )
+
+
+@account_app.command("merge")
+def account_merge(
+    ctx: typer.Context,
+    keep: Annotated[str, keep_argument("account")],
+    others: Annotated[list[str], others_argument("account")],
+    dry_run: DryRunOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Merge duplicate accounts into KEEP: its values win, the others fill what it lacks.
+
+    The others' contacts, deals, activities and converted leads move to KEEP, their notes are
+    kept, and the others are removed: one change set (crm undo).
+    """
+    from crmcli.cli.merge import print_merge
+    from crmcli.services.merge import merge_accounts
+
+    print_merge(merge_accounts(db(ctx), keep, others, dry_run=dry_run), as_json=as_json)
+
+
+@contact_app.command("merge")
+def contact_merge(
+    ctx: typer.Context,
+    keep: Annotated[str, keep_argument("contact")],
+    others: Annotated[list[str], others_argument("contact")],
+    dry_run: DryRunOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Merge duplicate contacts into KEEP: its values win, the others fill what it lacks.
+
+    The others' deals, activities and converted leads move to KEEP, their notes are kept (an
+    e-mail that cannot stay goes to the notes), and the others are removed: one change set.
+    """
+    from crmcli.cli.merge import print_merge
+    from crmcli.services.merge import merge_contacts
+
+    print_merge(merge_contacts(db(ctx), keep, others, dry_run=dry_run), as_json=as_json)

@@ -23,6 +23,7 @@ from crmcli.cli.common import (
     sub_app,
 )
 from crmcli.domain.models import ActivityType
+from crmcli.domain.rules import activity_bucket
 from crmcli.errors import CrmError
 
 if TYPE_CHECKING:
@@ -82,7 +83,7 @@ def due_text(activity: Activity, *, sep: str = "T") -> str | None:
     if activity.due is None:
         return None
     if activity.due_has_time:
-        return activity.due.strftime(f"%Y-%m-%d{sep}%H:%M")
+        return activity.due.isoformat(sep, "minutes")
     return activity.due.date().isoformat()
 
 
@@ -104,24 +105,28 @@ def link_text(activity: Activity) -> str:
 
 def status_text(activity: Activity, now: datetime) -> str:
     """done, overdue, today, upcoming, or pending (no due date)."""
-    from crmcli.domain.rules import activity_bucket
-
     if activity.done:
         return "done"
     return activity_bucket(activity, now) or "pending"
 
 
 def activities_table(
-    activities: Sequence[Activity], now: datetime, *, title: str | None = None
+    activities: Sequence[Activity],
+    now: datetime,
+    *,
+    title: str | None = None,
+    status: str | None = None,
 ) -> None:
-    """Activities as a table: id, type, subject, due, status, what they belong to, owner."""
+    """Activities as a table: id, type, subject, due, status, what they belong to, owner.
+
+    `status` is every row's when the caller knows it (the agenda's overdue and today)."""
     rows = [
         [
             str(a.id),
             a.type.value,
             a.subject,
             due_text(a, sep=" ") or "",
-            status_text(a, now),
+            status or status_text(a, now),
             link_text(a),
             a.owner or "",
         ]
@@ -365,7 +370,7 @@ def agenda(
     The first command of the morning. Open deals with no next step are open opportunities
     without a pending activity: give each one (crm activity add … --opp ID --due …).
     """
-    from crmcli.services.activities import agenda as build_agenda
+    from crmcli.services.agenda import agenda as build_agenda
 
     day = build_agenda(db(ctx), owner=owner, limit=limit)
     if as_json:
@@ -379,18 +384,18 @@ def agenda(
             }
         )
         return
-    sections: list[tuple[str, Sequence[Any]]] = [
-        ("Overdue", day.overdue),
-        (f"Today ({day.now:%Y-%m-%d})", day.today),
-        ("Open deals with no next step", day.no_next_step),
+    sections: list[tuple[str, Sequence[Any], str]] = [
+        ("Overdue", day.overdue, "overdue"),
+        (f"Today ({day.now:%Y-%m-%d})", day.today, "today"),
+        ("Open deals with no next step", day.no_next_step, ""),
     ]
-    for index, (title, items) in enumerate(sections):
+    for index, (title, items, status) in enumerate(sections):
         if index:
             sys.stdout.write("\n")
         if not items:
             sys.stdout.write(f"{title}: nothing\n")
         elif index < 2:
-            activities_table(items, day.now, title=title)
+            activities_table(items, day.now, title=title, status=status)
         else:
             _deals_table(items, title)
             hidden = day.no_next_step_total - len(items)

@@ -23,6 +23,7 @@ from crmcli.cli.common import (
     reference_option,
     sub_app,
 )
+from crmcli.cli.merge import DryRunOpt, keep_argument, others_argument
 from crmcli.domain.models import LeadStatus
 
 if TYPE_CHECKING:
@@ -271,6 +272,17 @@ def archive(
     show_lead(lead, as_json=as_json, quiet=quiet, title=f"Lead {lead.id} archived")
 
 
+@app.command("reopen")
+def reopen(
+    ctx: typer.Context, lead_id: LeadId, as_json: JsonOpt = False, quiet: QuietOpt = False
+) -> None:
+    """Bring a disqualified or archived lead back to new (its history kept)."""
+    from crmcli.services.leads import reopen_lead
+
+    lead = reopen_lead(db(ctx), lead_id)
+    show_lead(lead, as_json=as_json, quiet=quiet, title=f"Lead {lead.id} reopened")
+
+
 @app.command("delete")
 def delete(
     ctx: typer.Context,
@@ -289,6 +301,26 @@ def delete(
         remove=lambda: delete_lead(database, lead_id),
         describe=lambda lead: f"lead {lead.id} ({lead.name})",
     )
+
+
+@app.command("merge")
+def merge(
+    ctx: typer.Context,
+    keep: Annotated[int, keep_argument("lead", ids_only=True)],
+    others: Annotated[list[int], others_argument("lead", ids_only=True)],
+    dry_run: DryRunOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Merge duplicate leads into KEEP: its values win, the others fill what it lacks.
+
+    Notes and extras are kept from all (values that cannot stay go to the notes), the others'
+    activities move to KEEP and the others are removed: one change set (crm undo). A converted
+    lead can only be KEEP.
+    """
+    from crmcli.cli.merge import print_merge
+    from crmcli.services.merge import merge_leads
+
+    print_merge(merge_leads(db(ctx), keep, others, dry_run=dry_run), as_json=as_json)
 
 
 @app.command("import")

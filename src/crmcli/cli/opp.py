@@ -14,6 +14,7 @@ from crmcli.cli.common import (
     CsvOpt,
     JsonOpt,
     QuietOpt,
+    YesOpt,
     announce_created_account,
     date_option,
     db,
@@ -290,6 +291,33 @@ def reopen(ctx: typer.Context, ref: Ref, as_json: JsonOpt = False, quiet: QuietO
 
     opp = reopen_opportunity(db(ctx), ref)
     show_opp(opp, as_json=as_json, quiet=quiet, title=f"Opportunity {opp.id} reopened")
+
+
+@app.command("delete")
+def delete(
+    ctx: typer.Context,
+    ref: Ref,
+    yes: YesOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete a deal for good, with its stage history and activities; leads converted into it
+    are unlinked (they stay converted).
+
+    Prints what else goes or is unlinked, then asks on a terminal (scripts pass --yes).
+    One change set: crm undo puts all of it back.
+    """
+    from crmcli.cli.removals import delete_previewed
+    from crmcli.services.opportunities import delete_opportunity
+
+    database = db(ctx)
+    delete_previewed(
+        ref,
+        yes=yes,
+        as_json=as_json,
+        remove=lambda r, dry, expected: delete_opportunity(
+            database, r, dry_run=dry, expected=expected
+        ),
+    )
 
 
 @app.command("import")

@@ -28,6 +28,7 @@ _LEAD_ACTIONS: dict[str, tuple[frozenset[LeadStatus], LeadStatus]] = {
         ),
         LeadStatus.ARCHIVED,
     ),
+    "reopen": (frozenset({LeadStatus.DISQUALIFIED, LeadStatus.ARCHIVED}), LeadStatus.NEW),
 }
 
 _LEAD_HINTS: dict[tuple[str, LeadStatus], str] = {
@@ -35,6 +36,9 @@ _LEAD_HINTS: dict[tuple[str, LeadStatus], str] = {
     ("convert", LeadStatus.NEW): "qualify it first (crm lead qualify)",
     ("convert", LeadStatus.CONTACTED): "qualify it first (crm lead qualify)",
     ("qualify", LeadStatus.QUALIFIED): "it is already qualified",
+    ("reopen", LeadStatus.CONVERTED): (
+        "a converted lead stays the record of its conversion (crm undo takes a conversion back)"
+    ),
 }
 
 
@@ -44,7 +48,8 @@ def lead_transition(lead: Lead, action: str) -> LeadStatus:
     if lead.status not in allowed:
         hint = _LEAD_HINTS.get((action, lead.status))
         starts = ", ".join(sorted(s.value for s in allowed))
-        reason = hint or f"only a lead that is {starts} can be {target.value}"
+        done = "reopened" if action == "reopen" else target.value
+        reason = hint or f"only a lead that is {starts} can be {done}"
         raise InvalidTransition(f"lead {lead.id} is {lead.status.value}: {reason}")
     return target
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from crmcli import clock
-from crmcli.domain.models import Account, Contact, ContactType, Opportunity
+from crmcli.domain.models import Account, Contact, ContactType, LeadStatus, Opportunity
 from crmcli.domain.values import clean_text, normalise_email
-from crmcli.errors import Ambiguous, NotFound, ValidationError
+from crmcli.errors import Ambiguous, InvalidTransition, NotFound, ValidationError
 from crmcli.services.common import required_name
 from crmcli.store.db import Database
+from crmcli.store.repos.removal import Removed
 from crmcli.store.uow import UnitOfWork
 
 ACCOUNT_FIELDS = ("name", "industry", "website", "phone", "notes")
@@ -204,3 +206,130 @@ def edit_contact(
         result = ContactAdded(updated, found.account if found and found.created else None)
         uow.commit()
         return result
+
+
+# -- deleting --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Removal:
+    """What deleting an account, a contact or a deal removes and unlinks: the result of the
+    delete, and (with `dry_run`) the preview shown before asking.
+
+    Attributes:
+        entity: `account`, `contact` or `opportunity`.
+        record: the record deleted, as it was.
+        deleted: the ids of the other records deleted with it, by journal entity: `contact`,
+            `opportunity`, `history` (stage history rows) and `activity`, each in the order
+            they went (every key present).
+        unlinked: the ids of the records that stay but no longer point at what went, by
+            entity: `opportunity` (its contact cleared) and `lead` (its account, contact or
+            deal cleared; a converted lead stays converted).
+        converted_leads: how many of the unlinked leads are converted ones.
+        dry_run: True for a preview: nothing was written.
+    """
+
+    entity: str
+    record: Account | Contact | Opportunity
+    deleted: Mapping[str, tuple[int, ...]]
+    unlinked: Mapping[str, tuple[int, ...]]
+    converted_leads: int
+    dry_run: bool
+
+    def same_effect(self, other: Removal) -> bool:
+        """True when `other` deletes and unlinks exactly what this one does."""
+        return (self.entity, self.record.id, self.deleted, self.unlinked) == (
+            other.entity,
+            other.record.id,
+            other.deleted,
+            other.unlinked,
+        )
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def named(entity: str, record: Account | Contact | Opportunity) -> str:
+    """A record in a message: `account 3 "Acme"`."""
+    return f'{entity} {record.id} "{record.name}"'
+
+
+def removal(
+    uow: UnitOfWork,
+    entity: str,
+    record: Account | Contact | Opportunity,
+    remove: Callable[[int], Removed],
+    *,
+    dry_run: bool,
+    expected: Removal | None,
+) -> Removal:
+    """Run `remove(record.id)` (a repository's `delete`) and say what it did; commit unless
+    `dry_run`. With `expected` (the preview a person confirmed), a delete that would now remove
+    or unlink anything else is refused and nothing is written."""
+    removed = remove(record.id)
+    unlinked_leads = removed.unlinked["lead"]
+    done = Removal(
+        entity=entity,
+        record=record,
+        deleted={k: tuple(v) for k, v in removed.deleted.items()},
+        unlinked={k: tuple(v) for k, v in removed.unlinked.items()},
+        converted_leads=sum(
+            1 for i in unlinked_leads if uow.leads.get(i).status is LeadStatus.CONVERTED
+        ),
+        dry_run=dry_run,
+    )
+    if expected is not None and not done.same_effect(expected):
+        raise InvalidTransition(
+            f"{named(entity, record)} changed since the question (what else it takes is not"
+            " what was shown): nothing was deleted; run the command again"
+        )
+    if not dry_run:
+        uow.commit()
+    return done
+
+
+def delete_account(
+    db: Database,
+    ref: str,
+    *,
+    cascade: bool = False,
+    dry_run: bool = False,
+    expected: Removal | None = None,
+) -> Removal:
+    """Remove an account for good, in one change set: its activities go and the leads pointing
+    at it are unlinked. One that still has contacts or deals is refused unless `cascade`, which
+    deletes them too (each as `delete_contact` / `delete_opportunity` would). `dry_run` does
+    all of it, then rolls it back (the preview); see `removal` for `expected`."""
+    with db.write() as uow:
+        account = find_account(uow, ref)
+        counts = uow.accounts.dependents(account.id)
+        contacts, deals = counts.get("contact", 0), counts.get("opportunity", 0)
+        if not cascade and (contacts or deals):
+            has = " and ".join(
+                _plural(n, word) for n, word in ((contacts, "contact"), (deals, "deal")) if n
+            )
+            raise InvalidTransition(
+                f"{named('account', account)} still has {has}: use --cascade to delete"
+                f" {'it' if contacts + deals == 1 else 'them'} too"
+            )
+        return removal(
+            uow,
+            "account",
+            account,
+            uow.accounts.delete,
+            dry_run=dry_run,
+            expected=expected,
+        )
+
+
+def delete_contact(
+    db: Database, ref: str, *, dry_run: bool = False, expected: Removal | None = None
+) -> Removal:
+    """Remove a contact for good, in one change set: its activities go; the deals and leads
+    pointing at it stay, unlinked. `dry_run` and `expected` as for `delete_account`."""
+    with db.write() as uow:
+        contact = find_contact(uow, ref)
+        return removal(
+            uow, "contact", contact, uow.contacts.delete, dry_run=dry_run, expected=expected
+        )

@@ -1,4 +1,4 @@
-"""Activity use cases: add, list, show, edit, mark done, delete, and the morning agenda.
+"""Activity use cases: add, list, show, edit, mark done, delete (the agenda: services/agenda.py).
 
 Due dates are naive *local* times (a salesperson's "tomorrow 09:00" is on their wall clock), so
 they are compared with `local_now()`, not with UTC. `CRM_NOW` pins that "now" as it pins
@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from crmcli import clock
-from crmcli.domain.models import Activity, ActivityType, Lead, Opportunity
+from crmcli.domain.models import Activity, ActivityType, Lead
 from crmcli.domain.rules import ACTIVITY_BUCKETS, ACTIVITY_LINKS, check_not_done
 from crmcli.domain.values import clean_text, parse_reference, parse_when
 from crmcli.errors import UsageError, ValidationError
@@ -219,46 +219,6 @@ def delete_activity(db: Database, activity_id: int) -> Activity:
         uow.activities.delete(activity.id)
         uow.commit()
         return activity
-
-
-@dataclass(frozen=True)
-class Agenda:
-    """The salesperson's morning: what is overdue, what is due today, and forgotten deals.
-
-    Attributes:
-        now: the local time the buckets were computed at.
-        no_next_step: open opportunities with no pending activity.
-    """
-
-    now: datetime
-    overdue: list[Activity]
-    today: list[Activity]
-    no_next_step: list[Opportunity]
-    no_next_step_total: int = 0
-
-
-def agenda(
-    db: Database,
-    *,
-    owner: str | None = None,
-    now: datetime | None = None,
-    limit: int | None = None,
-) -> Agenda:
-    """Overdue and today's pending activities, then open deals with no next step (the first
-    `limit` of them, soonest close first, and how many there are in all), in one read."""
-    moment = local_now() if now is None else now
-    with db.read() as uow:
-        deals = uow.opps.without_next_step(owner=owner, limit=limit)
-        total = len(deals)
-        if limit is not None and total >= limit:
-            total = uow.opps.count_without_next_step(owner=owner)
-        return Agenda(
-            now=moment,
-            overdue=uow.activities.list(now=moment, buckets=("overdue",), owner=owner),
-            today=uow.activities.list(now=moment, buckets=("today",), owner=owner),
-            no_next_step=deals,
-            no_next_step_total=total,
-        )
 
 
 # -- the records that show their activities ----------------------------------------------------

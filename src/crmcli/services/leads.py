@@ -184,6 +184,23 @@ def archive_lead(db: Database, lead_id: int) -> Lead:
     return _transition(db, lead_id, "archive")
 
 
+def reopen_lead(db: Database, lead_id: int) -> Lead:
+    """disqualified or archived → new. A disqualification's reason moves into the notes (dated),
+    so the lead is new again without forgetting why it was turned down."""
+    with db.write() as uow:
+        lead = uow.leads.get(lead_id, lock=True)
+        status = lead_transition(lead, "reopen")
+        now = clock.utcnow()
+        changes: dict[str, Any] = {"status": status.value, "updated_at": now}
+        if lead.disqualify_reason:
+            line = f"Disqualified before {now.date().isoformat()}: {lead.disqualify_reason}"
+            changes["notes"] = f"{lead.notes}\n{line}" if lead.notes else line
+            changes["disqualify_reason"] = None
+        result = uow.leads.update(lead, changes)
+        uow.commit()
+        return result
+
+
 def delete_lead(db: Database, lead_id: int) -> Lead:
     """Remove a lead for good; a converted lead is kept (its conversion is history)."""
     with db.write() as uow:

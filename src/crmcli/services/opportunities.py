@@ -1,4 +1,4 @@
-"""Opportunity use cases: add, edit, advance, win, lose, reopen."""
+"""Opportunity use cases: add, edit, advance, win, lose, reopen, delete."""
 
 from __future__ import annotations
 
@@ -12,7 +12,13 @@ from crmcli.domain.models import Account, HistoryEntry, Opportunity, OppStatus, 
 from crmcli.domain.rules import check_move, check_open, check_reopen, next_stage, ordered
 from crmcli.domain.values import clean_text
 from crmcli.errors import ValidationError
-from crmcli.services.accounts import find_account, find_contact, find_or_create_account
+from crmcli.services.accounts import (
+    Removal,
+    find_account,
+    find_contact,
+    find_or_create_account,
+    removal,
+)
 from crmcli.services.common import (
     checked_amount,
     checked_probability,
@@ -302,3 +308,15 @@ def reopen_opportunity(db: Database, ref: str) -> Opportunity:
         uow.opps.history_add(reopened, now)
         uow.commit()
         return reopened
+
+
+def delete_opportunity(
+    db: Database, ref: str, *, dry_run: bool = False, expected: Removal | None = None
+) -> Removal:
+    """Remove a deal for good, in one change set: its stage history and activities go; leads
+    converted into it stay converted, unlinked. `dry_run` does all of it, then rolls it back
+    (the preview shown before asking); with `expected` (that preview), a delete that would
+    now take anything else is refused and nothing is written."""
+    with db.write() as uow:
+        opp = uow.opps.find(ref, lock=True)
+        return removal(uow, "opportunity", opp, uow.opps.delete, dry_run=dry_run, expected=expected)

@@ -66,7 +66,8 @@ def _kind(mode: int) -> str | None:
 
 
 def _read_head(path: Path) -> bytes:
-    """The first 16 bytes of the regular file `path`, never opening anything else for reading.
+    """The first 100 bytes (the database header) of the regular file `path`, never opening
+    anything else for reading.
 
     A FIFO or a device is refused by its `stat` before any open (opening a FIFO blocks for
     ever); the file is then opened non-blocking and checked again, in case it was swapped.
@@ -77,7 +78,7 @@ def _read_head(path: Path) -> bytes:
         try:
             kind = _kind(os.fstat(fd).st_mode)
             if kind is None:
-                return os.read(fd, 16)
+                return os.read(fd, 100)
         finally:
             os.close(fd)
     raise StorageError(
@@ -104,8 +105,17 @@ def _prepare_sqlite_file(path: Path) -> bool:
                 f"{path} is an empty file, not a crmcli database (refusing to touch it); "
                 "remove it, or give another --db, and crmcli will create a database there"
             )
-        if head != SQLITE_MAGIC:
+        if head[:16] != SQLITE_MAGIC:
             raise StorageError(f"{path} is not a SQLite database (refusing to touch it)")
+        if len(head) == 100 and (
+            head[18] not in (1, 2) or head[19] not in (1, 2) or head[21:24] != b"\x40\x20\x20"
+        ):
+            # versions 1 or 2, payload fractions 64/32/32: SQLite's own fixed header values.
+            # Checked first because a damaged header that claims WAL mode (2) would make
+            # SQLite create -wal/-shm files beside it before it notices the damage.
+            raise StorageError(
+                f"{path} cannot be read as a database: its header is damaged (refusing to touch it)"
+            )
         _check_writable(path)
         return False
     folder = path.parent

@@ -23,20 +23,21 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from crmcli import clock, interrupts
-from crmcli.store.repos.accounts import AccountRepository, ContactRepository
-from crmcli.store.repos.activities import ActivityRepository
-from crmcli.store.repos.journal import Journal
-from crmcli.store.repos.leads import LeadRepository
-from crmcli.store.repos.opportunities import OpportunityRepository
-from crmcli.store.repos.reports import ReportQueries
-from crmcli.store.repos.settings import SettingsRepository
-from crmcli.store.repos.stages import StageRepository
 from crmcli.store.sql import Conn
 
 if TYPE_CHECKING:
+    from crmcli.store.repos.accounts import AccountRepository, ContactRepository
+    from crmcli.store.repos.activities import ActivityRepository
     from crmcli.store.repos.asof import AsOfQueries
     from crmcli.store.repos.dump import DumpRepository
     from crmcli.store.repos.duplicates import DuplicateQueries
+    from crmcli.store.repos.journal import Journal
+    from crmcli.store.repos.leads import LeadRepository
+    from crmcli.store.repos.merge import MergeRepository
+    from crmcli.store.repos.opportunities import OpportunityRepository
+    from crmcli.store.repos.reports import ReportQueries
+    from crmcli.store.repos.settings import SettingsRepository
+    from crmcli.store.repos.stages import StageRepository
     from crmcli.store.repos.undo import UndoRepository
 
 Event = tuple[str, list[Any]]
@@ -67,15 +68,72 @@ class UnitOfWork:
         self.committed = False
         self.after_commit = after_commit
         self.events: list[Event] = []
-        self.journal = Journal(self)
-        self.settings = SettingsRepository(self)
-        self.leads = LeadRepository(self)
-        self.accounts = AccountRepository(self)
-        self.contacts = ContactRepository(self)
-        self.stages = StageRepository(self)
-        self.opps = OpportunityRepository(self)
-        self.activities = ActivityRepository(self)
-        self.reports = ReportQueries(conn)
+
+    # Each repository is built, and its module imported, when a use case first needs it: a
+    # command loads only the repositories it touches (`crm agenda` reads two of them).
+
+    @cached_property
+    def journal(self) -> Journal:
+        """The change set this unit records (written at commit)."""
+        from crmcli.store.repos.journal import Journal
+
+        return Journal(self)
+
+    @cached_property
+    def settings(self) -> SettingsRepository:
+        """The database's settings (currency, owner…)."""
+        from crmcli.store.repos.settings import SettingsRepository
+
+        return SettingsRepository(self)
+
+    @cached_property
+    def leads(self) -> LeadRepository:
+        """The lead table."""
+        from crmcli.store.repos.leads import LeadRepository
+
+        return LeadRepository(self)
+
+    @cached_property
+    def accounts(self) -> AccountRepository:
+        """The account table."""
+        from crmcli.store.repos.accounts import AccountRepository
+
+        return AccountRepository(self)
+
+    @cached_property
+    def contacts(self) -> ContactRepository:
+        """The contact table."""
+        from crmcli.store.repos.accounts import ContactRepository
+
+        return ContactRepository(self)
+
+    @cached_property
+    def stages(self) -> StageRepository:
+        """The pipeline's stages."""
+        from crmcli.store.repos.stages import StageRepository
+
+        return StageRepository(self)
+
+    @cached_property
+    def opps(self) -> OpportunityRepository:
+        """Opportunities and their stage history."""
+        from crmcli.store.repos.opportunities import OpportunityRepository
+
+        return OpportunityRepository(self)
+
+    @cached_property
+    def activities(self) -> ActivityRepository:
+        """The activity table."""
+        from crmcli.store.repos.activities import ActivityRepository
+
+        return ActivityRepository(self)
+
+    @cached_property
+    def reports(self) -> ReportQueries:
+        """The reports' read queries."""
+        from crmcli.store.repos.reports import ReportQueries
+
+        return ReportQueries(self.conn)
 
     @cached_property
     def undo(self) -> UndoRepository:
@@ -83,6 +141,13 @@ class UnitOfWork:
         from crmcli.store.repos.undo import UndoRepository
 
         return UndoRepository(self)
+
+    @cached_property
+    def merge(self) -> MergeRepository:
+        """Moving links and removing records for `crm … merge`, loaded when first used."""
+        from crmcli.store.repos.merge import MergeRepository
+
+        return MergeRepository(self)
 
     @cached_property
     def asof(self) -> AsOfQueries:
@@ -131,7 +196,7 @@ class UnitOfWork:
 
         Then the queued events go to `after_commit`, if one was given.
         """
-        if self.write:
+        if self.write and "journal" in self.__dict__:
             self.journal.flush()
         with interrupts.deferred():
             self.conn.commit()

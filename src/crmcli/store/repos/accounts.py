@@ -10,6 +10,7 @@ from crmcli.domain.models import Account, Contact, ContactType, restore
 from crmcli.domain.values import normalise_name
 from crmcli.errors import Duplicate
 from crmcli.store.repos.base import MAX_CANDIDATES, Repository
+from crmcli.store.repos.removal import Removed, Remover
 from crmcli.store.schema import COLUMNS, derived_keys, email_key, to_rows
 from crmcli.store.sql import escape_like, in_list
 
@@ -137,6 +138,19 @@ class AccountRepository(_Bulk):
         rest = f"ORDER BY {self.dialect.text_order('name_key')}, id"
         return [account_of(r) for r in self._filtered(where, params, rest)]
 
+    def dependents(self, account_id: int) -> dict[str, int]:
+        """How many contacts, deals, activities and leads point at the account, by entity
+        (`contact opportunity activity lead`), its row lock taken first so none is added
+        before a delete decided on these counts."""
+        remover = Remover(self.uow)
+        remover.lock(self.entity, account_id)
+        return remover.dependents(self.entity, account_id)
+
+    def delete(self, account_id: int) -> Removed:
+        """Remove the account for good with its deals, contacts (as `ContactRepository.delete`
+        removes them) and activities; leads pointing at it are unlinked. Each row journaled."""
+        return Remover(self.uow).remove(self.entity, account_id)
+
 
 class ContactRepository(_Bulk):
     """The contact table."""
@@ -215,3 +229,8 @@ class ContactRepository(_Bulk):
             params["t"] = type_
         rest = f"ORDER BY {self.dialect.text_order('name_key')}, id"
         return [contact_of(r) for r in self._filtered(where, params, rest)]
+
+    def delete(self, contact_id: int) -> Removed:
+        """Remove the contact for good with its activities; the deals and leads pointing at it
+        are unlinked (contact_id NULL). Each row journaled."""
+        return Remover(self.uow).remove(self.entity, contact_id)

@@ -10,8 +10,12 @@ from crmcli.domain.models import Activity, ActivityType, restore
 from crmcli.domain.rules import ACTIVITY_BUCKETS, ACTIVITY_LINKS, bucket_bounds
 from crmcli.domain.values import normalise_name
 from crmcli.store.repos.base import Repository
+from crmcli.store.schema import by_value
 
 _FIELDS = tuple(Activity.__dataclass_fields__)
+
+
+_CONVERTERS = (("type", by_value(ActivityType)),)
 
 
 def activity_of(row: Mapping[str, Any]) -> Activity:
@@ -99,5 +103,4 @@ class ActivityRepository(Repository):
             params["owner"] = normalise_name(owner)
         # With a bucket every row has a due date, and (done, due) index order is the answer's.
         order = "ORDER BY due, id" if buckets else "ORDER BY due IS NULL, due, id"
-        rows = self._filtered(where, params, order)
-        return [activity_of(r) for r in rows]
+        return self._records(Activity, where, params, order, converters=_CONVERTERS)

@@ -3,16 +3,18 @@ keys and its journal entry, id-or-name resolution, and find-by-name."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Hashable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from crmcli.domain.values import normalise_name, parse_reference
 from crmcli.errors import Ambiguous, Duplicate, NotFound, ValidationError
-from crmcli.store.schema import derived_keys, from_row, row_loader, to_row
+from crmcli.store.schema import derived_keys, from_row, record_loader, row_loader, to_row
 from crmcli.store.sql import MAX_ID_64, Conn, IntegrityProblem, escape_like
 
 if TYPE_CHECKING:
     from crmcli.store.uow import UnitOfWork
+
+R = TypeVar("R", bound=Hashable)
 
 MAX_CANDIDATES = 8
 """How many records an ambiguous name lists."""
@@ -62,6 +64,25 @@ class Repository:
         sql = self._select() + (f" {where}" if where else "")
         names, rows = self.conn.result(sql, params)
         load = row_loader(self.table, names)
+        return [load(r) for r in rows]
+
+    def _records(
+        self,
+        cls: type[R],
+        conditions: list[str],
+        params: Mapping[str, Any],
+        rest: str,
+        *,
+        sources: tuple[tuple[str, str], ...] = (),
+        converters: tuple[tuple[str, Callable[[Any], Any]], ...] = (),
+    ) -> list[R]:
+        """`_filtered`'s rows as records of `cls`, each built straight from its result tuple
+        (`record_loader`): what lists of thousands use."""
+        where = f"WHERE {' AND '.join(conditions)} " if conditions else ""
+        names, rows = self.conn.result(f"{self._select()} {where}{rest}", params)
+        if not rows:
+            return []
+        load = record_loader(self.table, names, cls, sources, converters)
         return [load(r) for r in rows]
 
     def _filtered(

@@ -9,17 +9,25 @@ from crmcli.domain.models import Lead, LeadStatus, restore
 from crmcli.domain.values import normalise_name
 from crmcli.errors import Duplicate
 from crmcli.store.repos.base import Repository
-from crmcli.store.schema import COLUMNS, derived_keys, email_key, to_rows
+from crmcli.store.schema import COLUMNS, by_value, derived_keys, email_key, to_rows
 from crmcli.store.sql import escape_like, in_list
 
 _FIELDS = tuple(Lead.__dataclass_fields__)
+
+
+def _extras(value: dict[str, str] | None) -> dict[str, str]:
+    return dict(value or {})
+
+
+_CONVERTERS = (("status", by_value(LeadStatus)), ("extras", _extras))
+"""How `_records` builds a `Lead` (what `lead_of` does for one row)."""
 
 
 def lead_of(row: Mapping[str, Any]) -> Lead:
     """A `Lead` from a lead row in domain form."""
     data = {f: row[f] for f in _FIELDS}
     data["status"] = LeadStatus(row["status"])
-    data["extras"] = dict(row["extras"] or {})
+    data["extras"] = _extras(row["extras"])
     return restore(Lead, data)
 
 
@@ -146,4 +154,4 @@ class LeadRepository(Repository):
         if limit is not None:
             rest += " LIMIT :limit"
             params["limit"] = int(limit)
-        return [lead_of(r) for r in self._filtered(where, params, rest)]
+        return self._records(Lead, where, params, rest, converters=_CONVERTERS)

@@ -11,13 +11,21 @@ from crmcli.domain.models import HistoryEntry, Opportunity, OppStatus, restore
 from crmcli.domain.values import normalise_name
 from crmcli.errors import NotFound
 from crmcli.store.repos.base import Repository
-from crmcli.store.schema import COLUMNS, derived_keys, load_value, to_rows
+from crmcli.store.repos.removal import Removed, Remover
+from crmcli.store.schema import COLUMNS, by_value, derived_keys, load_value, to_rows
 from crmcli.store.sql import in_list
 
 if TYPE_CHECKING:
     from crmcli.store.uow import UnitOfWork
 
 _FIELDS = tuple(f for f in Opportunity.__dataclass_fields__ if f != "stage")
+
+
+_AS_RECORD: dict[str, Any] = {
+    "sources": (("stage", "stage_name"),),
+    "converters": (("status", by_value(OppStatus)),),
+}
+"""How `_records` builds an `Opportunity` (what `opportunity_of` does for one row)."""
 
 
 def opportunity_of(row: Mapping[str, Any]) -> Opportunity:
@@ -131,8 +139,7 @@ class OpportunityRepository(Repository):
         if account_id is not None:
             where.append("opportunity.account_id = :a")
             params["a"] = account_id
-        rows = self._filtered(where, params, "ORDER BY opportunity.id")
-        return [opportunity_of(r) for r in rows]
+        return self._records(Opportunity, where, params, "ORDER BY opportunity.id", **_AS_RECORD)
 
     def count_in_stage(self, stage_id: int, *, status: str = "open") -> int:
         """How many deals of this status sit in this stage."""
@@ -149,6 +156,12 @@ class OpportunityRepository(Repository):
         sql = "SELECT id FROM opportunity WHERE stage_id = :s ORDER BY id"
         for (opp_id,) in self.conn.rows(sql, {"s": stage_id}):
             self._update(int(opp_id), {"stage_id": None})
+
+    def delete(self, opp_id: int) -> Removed:
+        """Remove the deal for good with its stage history rows (entity `history`) and its
+        activities; leads converted into it are unlinked (opportunity_id NULL), staying
+        converted. Each row journaled."""
+        return Remover(self.uow).remove(self.entity, opp_id)
 
     # -- stage history ------------------------------------------------------------------------
 
@@ -262,7 +275,9 @@ class OpportunityRepository(Repository):
                 f"WHERE opportunity.id IN (SELECT opportunity.id FROM opportunity {where}"
                 f"{order} LIMIT :limit)"
             )
-        return [opportunity_of(r) for r in self._rows(where + order, params)]
+        return self._records(
+            Opportunity, [where.removeprefix("WHERE ")], params, order, **_AS_RECORD
+        )
 
     def count_without_next_step(self, owner: str | None = None) -> int:
         """How many open opportunities have no pending activity."""

@@ -1,0 +1,170 @@
+"""`crm lead|contact|account merge KEEP OTHER…`: join duplicates into the record kept.
+
+One unit of work: take the row locks, combine the values (`domain/merge.py`), move every link
+to an OTHER onto KEEP, delete the OTHERs, then write KEEP (after the deletes, so KEEP may take
+an OTHER's unique e-mail). One change set, so `crm undo` gives everything back. A dry run does
+all of it and rolls it back: what it shows is exactly what the merge would do. See
+docs/design.md, "Merging records".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any
+
+from crmcli import clock
+from crmcli.domain.merge import Pick, Side, combine
+from crmcli.domain.models import Account, Contact, Lead, LeadStatus
+from crmcli.errors import InvalidTransition, UsageError
+from crmcli.services.accounts import find_account, find_contact
+
+if TYPE_CHECKING:
+    from crmcli.store.db import Database
+    from crmcli.store.uow import UnitOfWork
+
+LEAD_FIELDS = (
+    "name",
+    "email",
+    "phone",
+    "company",
+    "title",
+    "source",
+    "budget",
+    "timeline",
+    "owner",
+)
+"""The lead fields a merge fills (KEEP's value, else the first OTHER's); with notes and
+extras. Status, disqualify reason and conversion links stay KEEP's."""
+
+LEAD_RECORDED = ("disqualify_reason",)
+"""Lead fields never filled whose differing OTHER values still go to the notes line."""
+
+CONTACT_FIELDS = ("name", "email", "phone", "title", "account_id", "type")
+ACCOUNT_FIELDS = ("name", "industry", "website", "phone")
+
+
+@dataclass(frozen=True)
+class Merge:
+    """What a merge did (or, with `dry_run`, would do).
+
+    Attributes:
+        entity: lead, contact or account.
+        kept: KEEP's id; removed: the OTHERs' ids, in the order given.
+        fields: each merged field with its value and where it came from (None: KEEP).
+        moved: how many links moved to KEEP, by kind (activities, deals, contacts, leads).
+        record: KEEP as it is after the merge.
+    """
+
+    entity: str
+    kept: int
+    removed: list[int]
+    fields: list[Pick]
+    moved: dict[str, int]
+    record: Lead | Contact | Account
+    dry_run: bool = False
+
+
+def _values(record: Any) -> dict[str, Any]:
+    return {f.name: getattr(record, f.name) for f in fields(record)}
+
+
+def _distinct(entity: str, keep: int, others: Sequence[int]) -> None:
+    """UsageError when KEEP is among the OTHERs or an OTHER is named twice."""
+    if not others:
+        raise UsageError(f"{entity} merge: name at least one {entity} to merge into {keep}")
+    seen: set[int] = set()
+    for other in others:
+        if other == keep:
+            raise UsageError(
+                f"{entity} {keep} is both the one kept and one to merge into it: name each once"
+            )
+        if other in seen:
+            raise UsageError(f"{entity} {other} is named twice: name each {entity} once")
+        seen.add(other)
+
+
+def _finish(
+    uow: UnitOfWork,
+    entity: str,
+    keep: Any,
+    others: Sequence[Any],
+    merged_fields: Sequence[str],
+    recorded: Sequence[str] = (),
+) -> tuple[list[Pick], dict[str, int], dict[str, Any]]:
+    """Combine, move the links, delete the OTHERs: the picks, the moves and KEEP's changes."""
+    combined = combine(
+        entity,
+        Side(keep.id, _values(keep)),
+        [Side(o.id, _values(o)) for o in others],
+        merged_fields,
+        recorded=recorded,
+    )
+    ids = [o.id for o in others]
+    moved = uow.merge.move_links(entity, ids, keep.id)
+    uow.merge.remove(entity, ids)
+    return list(combined.picks), moved, combined.changes
+
+
+def _done(uow: UnitOfWork, result: Merge) -> Merge:
+    if not result.dry_run:
+        uow.commit()
+    return result
+
+
+def merge_leads(db: Database, keep: int, others: Sequence[int], *, dry_run: bool = False) -> Merge:
+    """Merge the OTHER leads into KEEP; a converted OTHER is refused (only KEEP may be)."""
+    _distinct("lead", keep, others)
+    with db.write() as uow:
+        uow.merge.lock_all("lead", [keep, *others])
+        kept = uow.leads.get(keep)
+        merged = [uow.leads.get(i) for i in others]
+        for other in merged:
+            if other.status is LeadStatus.CONVERTED:
+                raise InvalidTransition(
+                    f"lead {other.id} is converted: only the lead kept may be converted"
+                )
+        picks, moved, changes = _finish(uow, "lead", kept, merged, LEAD_FIELDS, LEAD_RECORDED)
+        if changes:
+            kept = uow.leads.update(kept, {**changes, "updated_at": clock.utcnow()})
+        result = Merge("lead", keep, list(others), picks, moved, kept, dry_run)
+        return _done(uow, result)
+
+
+def merge_contacts(
+    db: Database, keep: str, others: Sequence[str], *, dry_run: bool = False
+) -> Merge:
+    """Merge the OTHER contacts (ids, e-mails or names) into KEEP."""
+    with db.write() as uow:
+        keep_id = find_contact(uow, keep).id
+        ids = [find_contact(uow, ref).id for ref in others]
+        _distinct("contact", keep_id, ids)
+        uow.merge.lock_all("contact", [keep_id, *ids])
+        kept = uow.contacts.get(keep_id)
+        merged = [uow.contacts.get(i) for i in ids]
+        picks, moved, changes = _finish(uow, "contact", kept, merged, CONTACT_FIELDS)
+        if "type" in changes:
+            changes["type"] = changes["type"].value
+        if changes:
+            kept = uow.contacts.update(kept, changes)
+        result = Merge("contact", keep_id, ids, picks, moved, kept, dry_run)
+        return _done(uow, result)
+
+
+def merge_accounts(
+    db: Database, keep: str, others: Sequence[str], *, dry_run: bool = False
+) -> Merge:
+    """Merge the OTHER accounts (ids or names) into KEEP: their contacts, deals, activities
+    and converted leads move to KEEP (two deals of one name may then share an account)."""
+    with db.write() as uow:
+        keep_id = find_account(uow, keep).id
+        ids = [find_account(uow, ref).id for ref in others]
+        _distinct("account", keep_id, ids)
+        uow.merge.lock_all("account", [keep_id, *ids])
+        kept = uow.accounts.get(keep_id)
+        merged = [uow.accounts.get(i) for i in ids]
+        picks, moved, changes = _finish(uow, "account", kept, merged, ACCOUNT_FIELDS)
+        if changes:
+            kept = uow.accounts.update(kept, changes)
+        result = Merge("account", keep_id, ids, picks, moved, kept, dry_run)
+        return _done(uow, result)
