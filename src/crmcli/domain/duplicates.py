@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import lru_cache
 
+from crmcli.domain.records import record
 from crmcli.domain.values import normalise_name
 
 __all__ = [
@@ -143,7 +143,7 @@ def lead_match_key(name: str | None, company: str | None) -> str | None:
     return f"{name}\x1f{company}"
 
 
-@dataclass(frozen=True)
+@record
 class DuplicateGroup:
     """Records of one kind that are likely the same, oldest first, and why."""
 

@@ -17,11 +17,12 @@ Pure Python. The rule (docs/design.md, "Merging records"):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import Enum
 from typing import Any, NamedTuple
+
+from crmcli.domain.records import record
 
 __all__ = ["Combined", "Pick", "Side", "combine", "is_empty", "merged_notes_line"]
 
@@ -37,7 +38,7 @@ class Pick(NamedTuple):
     source: int | None
 
 
-@dataclass(frozen=True)
+@record
 class Side:
     """One record taking part in a merge: its id and its values by field."""
 
@@ -45,7 +46,7 @@ class Side:
     values: Mapping[str, Any]
 
 
-@dataclass(frozen=True)
+@record
 class Combined:
     """The merged values of KEEP.
 

@@ -6,11 +6,13 @@ Field names are the JSON keys of the contract, so rendering needs no mapping. Mo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, TypeVar
+
+from crmcli.domain.records import record
 
 _Record = TypeVar("_Record")
 
@@ -54,7 +56,7 @@ class OppStatus(StrEnum):
     LOST = "lost"
 
 
-@dataclass(frozen=True)
+@record
 class Lead:
     """A person or company a conversation has started with.
 
@@ -86,7 +88,7 @@ class Lead:
     updated_at: datetime | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Account:
     """A company we sell to (or buy from, or partner with)."""
 
@@ -99,7 +101,7 @@ class Account:
     created_at: datetime | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Contact:
     """A person with an ongoing relationship, usually at an account."""
 
@@ -114,7 +116,7 @@ class Contact:
     created_at: datetime | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Stage:
     """One step of the company's pipeline.
 
@@ -131,7 +133,7 @@ class Stage:
     expected_days: int | None = None
 
 
-@dataclass(frozen=True)
+@record
 class HistoryEntry:
     """One stage or status change of an opportunity, kept with its time."""
 
@@ -141,7 +143,7 @@ class HistoryEntry:
     at: datetime
 
 
-@dataclass(frozen=True)
+@record
 class Opportunity:
     """One specific sale to one account.
 
@@ -189,7 +191,7 @@ class ActivityType(StrEnum):
     NOTE = "note"
 
 
-@dataclass(frozen=True)
+@record
 class Activity:
     """A call, meeting, e-mail, task or note linked to exactly one lead, contact, account or
     opportunity.
@@ -216,7 +218,7 @@ class Activity:
     updated_at: datetime | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Change:
     """One record a command changed: `entity` (lead, account, …), its id, and `op`."""
 
@@ -225,7 +227,7 @@ class Change:
     op: str
 
 
-@dataclass(frozen=True)
+@record
 class ChangeSet:
     """What one command changed, as the journal recorded it."""
 

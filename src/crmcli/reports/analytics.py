@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from crmcli.domain.models import Stage
+from crmcli.domain.records import record
 from crmcli.domain.rules import MAX_STALE_DAYS, NO_GROUP, SECONDS_PER_DAY
 from crmcli.domain.values import cents_to_money
 from crmcli.errors import ValidationError
@@ -55,7 +55,7 @@ def _group_order(name: str) -> tuple[bool, str]:
 # -- win rate ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class WinRateRow:
     """Closed deals of one owner or source (or all): won/(won+lost) by count and by value."""
 
@@ -68,7 +68,7 @@ class WinRateRow:
     value_win_rate: Decimal | None  # percent of the closed amount
 
 
-@dataclass(frozen=True)
+@record
 class WinRateReport:
     by: str
     since: date | None
@@ -113,7 +113,7 @@ def build_win_rate(
 # -- lead conversion -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class ConversionRow:
     """Leads of one source (or all) and how far they got."""
 
@@ -125,7 +125,7 @@ class ConversionRow:
     conversion_rate: Decimal | None  # converted / leads, percent with one decimal
 
 
-@dataclass(frozen=True)
+@record
 class ConversionReport:
     sources: list[ConversionRow]
     total: ConversionRow
@@ -156,7 +156,7 @@ def build_conversion(raw: Sequence[tuple[str, int, int, int, int]]) -> Conversio
 # -- velocity ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class VelocityRow:
     """Completed stays in one stage: how many, average and median days."""
 
@@ -167,7 +167,7 @@ class VelocityRow:
     median_days: Decimal | None
 
 
-@dataclass(frozen=True)
+@record
 class SalesCycle:
     """Won deals: days from creation to (last) win."""
 
@@ -176,7 +176,7 @@ class SalesCycle:
     median_days: Decimal | None
 
 
-@dataclass(frozen=True)
+@record
 class VelocityReport:
     stages: list[VelocityRow]
     sales_cycle: SalesCycle
@@ -217,7 +217,7 @@ NO_RECENT_ACTIVITY = "no_recent_activity"
 PAST_CLOSE_DATE = "past_close_date"
 
 
-@dataclass(frozen=True)
+@record
 class StaleDeal:
     """An open deal someone may have forgotten, and why."""
 
@@ -234,13 +234,13 @@ class StaleDeal:
     reasons: list[str]
 
 
-@dataclass(frozen=True)
+@record
 class StaleTotal:
     count: int
     amount: Decimal
 
 
-@dataclass(frozen=True)
+@record
 class StaleReport:
     deals: list[StaleDeal]
     total: StaleTotal

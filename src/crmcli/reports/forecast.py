@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from crmcli.domain.records import record
 from crmcli.domain.values import cents_to_money
 from crmcli.errors import ValidationError
 from crmcli.reports.pipeline import weighted_money
@@ -15,7 +15,7 @@ PERIOD_KINDS = ("month", "quarter")
 MAX_MONTHS = 120
 
 
-@dataclass(frozen=True)
+@record
 class ForecastRow:
     """One period (or the total): open deals closing in it, and the amount won in it."""
 
@@ -26,7 +26,7 @@ class ForecastRow:
     won: Decimal
 
 
-@dataclass(frozen=True)
+@record
 class ForecastBucket:
     """Open deals outside the periods: overdue, after the horizon, or without a close date."""
 
@@ -35,7 +35,7 @@ class ForecastBucket:
     weighted: Decimal
 
 
-@dataclass(frozen=True)
+@record
 class ForecastReport:
     """Every period of the horizon (empty ones too), the buckets around it, and a total.
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from crmcli.domain.records import record
 from crmcli.domain.values import cents_to_money
 
 _CENT = Decimal("0.01")
 
 
-@dataclass(frozen=True)
+@record
 class PipelineRow:
     """One stage (or the total): open deals, their amount, and amount × probability."""
 
@@ -21,7 +21,7 @@ class PipelineRow:
     weighted: Decimal
 
 
-@dataclass(frozen=True)
+@record
 class PipelineReport:
     """Rows in pipeline order and a total row (weighted rounded once, from the exact sum)."""
 

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmcli import clock
 from crmcli.domain.models import Account, Contact, ContactType, LeadStatus, Opportunity
+from crmcli.domain.records import record
 from crmcli.domain.values import clean_text, normalise_email
 from crmcli.errors import Ambiguous, InvalidTransition, NotFound, ValidationError
 from crmcli.services.common import required_name
 from crmcli.store.db import Database
-from crmcli.store.repos.removal import Removed
 from crmcli.store.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from crmcli.store.repos.removal import Removed
 
 ACCOUNT_FIELDS = ("name", "industry", "website", "phone", "notes")
 CONTACT_FIELDS = ("name", "email", "phone", "title", "notes")
@@ -35,7 +37,7 @@ def _clean(fields: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
-@dataclass(frozen=True)
+@record
 class AccountFound:
     """An account looked up for a command, and whether the lookup created it."""
 
@@ -91,7 +93,7 @@ def list_accounts(db: Database, *, search: str | None = None) -> list[Account]:
         return uow.accounts.list(search=search)
 
 
-@dataclass(frozen=True)
+@record
 class AccountDetail:
     """An account with its contacts and deals."""
 
@@ -122,7 +124,7 @@ def edit_account(db: Database, ref: str, **fields: Any) -> Account:
         return result
 
 
-@dataclass(frozen=True)
+@record
 class ContactAdded:
     """A new contact, and the account created for it if there was none."""
 
@@ -211,7 +213,7 @@ def edit_contact(
 # -- deleting --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class Removal:
     """What deleting an account, a contact or a deal removes and unlinks: the result of the
     delete, and (with `dry_run`) the preview shown before asking.

@@ -8,12 +8,12 @@ they are compared with `local_now()`, not with UTC. `CRM_NOW` pins that "now" as
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from crmcli import clock
 from crmcli.domain.models import Activity, ActivityType, Lead
+from crmcli.domain.records import record
 from crmcli.domain.rules import ACTIVITY_BUCKETS, ACTIVITY_LINKS, check_not_done
 from crmcli.domain.values import clean_text, parse_reference, parse_when
 from crmcli.errors import UsageError, ValidationError
@@ -224,7 +224,7 @@ def delete_activity(db: Database, activity_id: int) -> Activity:
 # -- the records that show their activities ----------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class OppWithActivities:
     """An opportunity, its stage history and its activities (done ones included)."""
 
@@ -241,7 +241,7 @@ def show_opportunity_with_activities(db: Database, ref: str) -> OppWithActivitie
         return OppWithActivities(OppDetail(opp, uow.opps.history(opp.id)), activities)
 
 
-@dataclass(frozen=True)
+@record
 class LeadWithActivities:
     """A lead and its activities (done ones included)."""
 

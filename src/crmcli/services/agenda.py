@@ -6,16 +6,16 @@ cases). Due dates are naive local times, compared with `clock.local_now()`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from crmcli import clock
 from crmcli.domain.models import Activity, Opportunity
+from crmcli.domain.records import record
 from crmcli.domain.rules import activity_bucket
 from crmcli.store.db import Database
 
 
-@dataclass(frozen=True)
+@record
 class Agenda:
     """The salesperson's morning: what is overdue, what is due today, and forgotten deals.
 

@@ -4,14 +4,14 @@ PostgreSQL server, so a salesperson joins the team without retyping anything."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from crmcli.domain.records import record
 from crmcli.errors import NotFound, ValidationError
 from crmcli.store.db import Database
 from crmcli.store.repos.dump import TABLES
 
 
-@dataclass(frozen=True)
+@record
 class CopyResult:
     """What `db copy` copied, from where to where (both safe to print)."""
 

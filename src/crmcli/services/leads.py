@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from crmcli import clock
 from crmcli.domain.models import Account, Contact, Lead, LeadStatus, Opportunity, Stage
+from crmcli.domain.records import record
 from crmcli.domain.rules import check_qualifiable, lead_transition, ordered
 from crmcli.domain.values import clean_text, normalise_email
 from crmcli.errors import Duplicate, InvalidTransition, ValidationError
@@ -217,7 +218,7 @@ def delete_lead(db: Database, lead_id: int) -> Lead:
 # -- conversion ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class PlanStep:
     """One record a conversion creates or reuses."""
 
@@ -226,7 +227,7 @@ class PlanStep:
     id: int | None = None
 
 
-@dataclass(frozen=True)
+@record
 class OpportunityPlan:
     """The opportunity a conversion would open."""
 
@@ -238,7 +239,7 @@ class OpportunityPlan:
     owner: str | None
 
 
-@dataclass(frozen=True)
+@record
 class ConversionPlan:
     """What converting a lead creates and reuses."""
 
@@ -248,7 +249,7 @@ class ConversionPlan:
     opportunity: OpportunityPlan | None
 
 
-@dataclass(frozen=True)
+@record
 class Conversion:
     """The result of a conversion (records are None for a dry run)."""
 
@@ -260,7 +261,7 @@ class Conversion:
     dry_run: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class ConvertOptions:
     """The choices `lead convert` offers."""
 

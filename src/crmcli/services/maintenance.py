@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
+from crmcli.domain.records import record
 from crmcli.errors import Duplicate, ValidationError
 from crmcli.store.db import Database
 from crmcli.store.location import resolve_target
 
 
-@dataclass(frozen=True)
+@record
 class CheckResult:
     """What `db check` found."""
 
@@ -38,7 +38,7 @@ def check_database(db: Database) -> CheckResult:
     )
 
 
-@dataclass(frozen=True)
+@record
 class BackupResult:
     """A verified backup."""
 
@@ -68,7 +68,7 @@ def migrate_database(db: Database) -> list[str]:
     return db.upgrade(backup=True)
 
 
-@dataclass(frozen=True)
+@record
 class InitResult:
     """A database ready for use."""
 

@@ -10,12 +10,13 @@ docs/design.md, "Merging records".
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
 from crmcli import clock
 from crmcli.domain.merge import Pick, Side, combine
 from crmcli.domain.models import Account, Contact, Lead, LeadStatus
+from crmcli.domain.records import record
 from crmcli.errors import InvalidTransition, UsageError
 from crmcli.services.accounts import find_account, find_contact
 
@@ -44,7 +45,7 @@ CONTACT_FIELDS = ("name", "email", "phone", "title", "account_id", "type")
 ACCOUNT_FIELDS = ("name", "industry", "website", "phone")
 
 
-@dataclass(frozen=True)
+@record
 class Merge:
     """What a merge did (or, with `dry_run`, would do).
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from crmcli import clock
 from crmcli.domain.models import Account, HistoryEntry, Opportunity, OppStatus, Stage
+from crmcli.domain.records import record
 from crmcli.domain.rules import check_move, check_open, check_reopen, next_stage, ordered
 from crmcli.domain.values import clean_text
 from crmcli.errors import ValidationError
@@ -29,7 +29,7 @@ from crmcli.store.db import Database
 from crmcli.store.uow import UnitOfWork
 
 
-@dataclass(frozen=True)
+@record
 class OppAdded:
     """A new opportunity, and the account created for it if there was none."""
 
@@ -37,7 +37,7 @@ class OppAdded:
     created_account: Account | None
 
 
-@dataclass(frozen=True)
+@record
 class OppDetail:
     """An opportunity with its stage history (oldest first)."""
 

@@ -7,11 +7,11 @@ Imports nothing heavy: `pipeline report` and `forecast` run on the stdlib driver
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from crmcli import clock
+from crmcli.domain.records import record
 from crmcli.errors import ValidationError
 from crmcli.reports import analytics, forecast, pipeline
 from crmcli.reports.analytics import ConversionReport, StaleReport, VelocityReport, WinRateReport
@@ -77,7 +77,7 @@ MAX_TOUCHED = 2000
 those deals' contributions swapped for their rebuilt ones; beyond, every deal is rebuilt."""
 
 
-@dataclass(frozen=True)
+@record
 class _Then:
     """The deals of an as-of report: rebuilt (all, or only those changed since, `now` holding
     those as they stand now), when the journal began, and how many are left out."""

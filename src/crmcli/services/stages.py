@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from crmcli import clock
 from crmcli.domain.models import Stage
+from crmcli.domain.records import record
 from crmcli.domain.rules import ordered
 from crmcli.errors import InvalidTransition, UsageError, ValidationError
 from crmcli.services.common import checked_probability, required_name
@@ -109,7 +108,7 @@ def move_stage(
         return result
 
 
-@dataclass(frozen=True)
+@record
 class ProbabilitySet:
     """A stage's new default probability and how many open deals followed it."""
 
@@ -143,7 +142,7 @@ def set_stage_probability(
         return result
 
 
-@dataclass(frozen=True)
+@record
 class StageRemoved:
     """A removed stage, and how many deals moved out of it."""
 

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from crmcli.domain.models import Change
+from crmcli.domain.records import record
 
 if TYPE_CHECKING:
     from crmcli.store.db import Database
 
 
-@dataclass(frozen=True)
+@record
 class Undone:
     """What an undo reverted (or, with `dry_run`, would revert).
 

@@ -9,14 +9,15 @@ transactional DDL), so a migration is applied completely or not at all.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from crmcli.domain.records import record
 
 if TYPE_CHECKING:
     from crmcli.store.sql import Conn
 
 
-@dataclass(frozen=True)
+@record
 class Migration:
     """One named schema step."""
 

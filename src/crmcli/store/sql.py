@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date, datetime
 from operator import itemgetter
 from typing import Any
 
+from crmcli.domain.records import record
 from crmcli.errors import StorageError
 
 Row = tuple[Any, ...]
@@ -28,7 +29,7 @@ Params = Mapping[str, Any]
 MAX_ID_64 = 2**63 - 1
 
 
-@dataclass(frozen=True)
+@record
 class Dialect:
     """What differs between the SQL of two backends, in one place."""
 

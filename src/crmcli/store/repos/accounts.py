@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmcli.domain.models import Account, Contact, ContactType, restore
 from crmcli.domain.values import normalise_name
 from crmcli.errors import Duplicate
 from crmcli.store.repos.base import MAX_CANDIDATES, Repository
-from crmcli.store.repos.removal import Removed, Remover
 from crmcli.store.schema import COLUMNS, derived_keys, email_key, to_rows
 from crmcli.store.sql import escape_like, in_list
+
+if TYPE_CHECKING:
+    from crmcli.store.repos.removal import Removed
 
 _ACCOUNT_FIELDS = tuple(Account.__dataclass_fields__)
 _CONTACT_FIELDS = tuple(Contact.__dataclass_fields__)
@@ -142,6 +144,8 @@ class AccountRepository(_Bulk):
         """How many contacts, deals, activities and leads point at the account, by entity
         (`contact opportunity activity lead`), its row lock taken first so none is added
         before a delete decided on these counts."""
+        from crmcli.store.repos.removal import Remover
+
         remover = Remover(self.uow)
         remover.lock(self.entity, account_id)
         return remover.dependents(self.entity, account_id)
@@ -149,6 +153,8 @@ class AccountRepository(_Bulk):
     def delete(self, account_id: int) -> Removed:
         """Remove the account for good with its deals, contacts (as `ContactRepository.delete`
         removes them) and activities; leads pointing at it are unlinked. Each row journaled."""
+        from crmcli.store.repos.removal import Remover
+
         return Remover(self.uow).remove(self.entity, account_id)
 
 
@@ -233,4 +239,6 @@ class ContactRepository(_Bulk):
     def delete(self, contact_id: int) -> Removed:
         """Remove the contact for good with its activities; the deals and leads pointing at it
         are unlinked (contact_id NULL). Each row journaled."""
+        from crmcli.store.repos.removal import Remover
+
         return Remover(self.uow).remove(self.entity, contact_id)

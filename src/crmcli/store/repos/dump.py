@@ -10,11 +10,11 @@ wall-clock time, not UTC: it is dumped as a `LocalTime`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
 from typing import TYPE_CHECKING, Any, Literal
 
+from crmcli.domain.records import record
 from crmcli.errors import ValidationError
 from crmcli.store.repos.journal import ENTITY_TABLES
 from crmcli.store.schema import COLUMNS, derived_keys, from_row, to_row
@@ -102,7 +102,7 @@ class LocalTime(datetime):
         return cls.combine(value.date(), value.time())
 
 
-@dataclass(frozen=True)
+@record
 class DumpField:
     """One column of a dump: its name, the kind of value it holds, and whether it may be None."""
 

@@ -11,11 +11,11 @@ from crmcli.domain.models import HistoryEntry, Opportunity, OppStatus, restore
 from crmcli.domain.values import normalise_name
 from crmcli.errors import NotFound
 from crmcli.store.repos.base import Repository
-from crmcli.store.repos.removal import Removed, Remover
 from crmcli.store.schema import COLUMNS, by_value, derived_keys, load_value, to_rows
 from crmcli.store.sql import in_list
 
 if TYPE_CHECKING:
+    from crmcli.store.repos.removal import Removed
     from crmcli.store.uow import UnitOfWork
 
 _FIELDS = tuple(f for f in Opportunity.__dataclass_fields__ if f != "stage")
@@ -161,6 +161,8 @@ class OpportunityRepository(Repository):
         """Remove the deal for good with its stage history rows (entity `history`) and its
         activities; leads converted into it are unlinked (opportunity_id NULL), staying
         converted. Each row journaled."""
+        from crmcli.store.repos.removal import Remover
+
         return Remover(self.uow).remove(self.entity, opp_id)
 
     # -- stage history ------------------------------------------------------------------------
