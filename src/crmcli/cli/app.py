@@ -130,6 +130,22 @@ class RootGroup(CrmGroup):
             self.add_command(load_command(cmd_name), cmd_name)
         return super().get_command(ctx, cmd_name)
 
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        """Typer's, with "Did you mean …?" from every command's name (the commands not
+        loaded yet included: Typer only looks at the loaded ones)."""
+        try:
+            return super().resolve_command(ctx, args)
+        except typer.TyperException as error:
+            message = getattr(error, "message", None)
+            if args and isinstance(message, str) and "No such command" in message:
+                from difflib import get_close_matches
+
+                matches = get_close_matches(args[0], list(COMMANDS))
+                if matches:
+                    listed = ", ".join(repr(m) for m in matches)
+                    error.message = f"{message.rstrip('.')}. Did you mean {listed}?"
+            raise
+
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         self.listing = True
         try:
@@ -140,7 +156,9 @@ class RootGroup(CrmGroup):
 
 app = typer.Typer(
     name="crm",
-    help="crmcli: a command-line CRM for leads, accounts, contacts and deals.",
+    help="crmcli: a command-line CRM for leads, accounts, contacts and deals.\n\n"
+    "New here? Start with `crm demo`: a sample pipeline in a database of its own.",
+    context_settings={"help_option_names": ["-h", "--help"]},
     no_args_is_help=True,
     cls=RootGroup,
     pretty_exceptions_enable=False,
