@@ -249,3 +249,24 @@ def test_a_delete_that_would_take_more_than_was_shown_writes_nothing(
     assert _export(crm) == before
     done = delete_contact(db, "1", expected=delete_contact(db, "1", dry_run=True))
     assert done.deleted["activity"] == (3, 6) and not done.dry_run
+
+
+@pytest.mark.parametrize(
+    ("answers", "deleted"),
+    [
+        ("s\n", True),
+        ("Sim\n", True),
+        ("yes\n", True),
+        ("não\n", False),
+        ("\n", False),
+        ("talvez\nsim\n", True),
+        ("", False),
+    ],
+)
+def test_the_question_takes_an_answer_in_either_language(
+    crm: Run, world: None, terminal: None, answers: str, deleted: bool
+) -> None:
+    result = crm("contact", "delete", "Bob", input=answers, code=0 if deleted else 1)
+    names = [c["name"] for c in json.loads(crm("contact", "list", "--json").stdout)]
+    assert ("Bob" not in names) is deleted
+    assert ("Answer y (yes, s, sim) or n (no, não)." in result.stderr) is ("talvez" in answers)

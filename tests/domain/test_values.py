@@ -689,7 +689,7 @@ def test_parse_date_refuses_impossible_dates(text: str, reason: str) -> None:
         "+3.5d",
         "٢٠٢٦-١٢-٣١",
         "31 dez 2026",
-        "hoje",
+        "depois de amanhã",
     ],
 )
 def test_parse_date_refuses_unknown_forms(text: str) -> None:
@@ -964,3 +964,67 @@ def test_clean_name_is_one_visible_line_or_a_refusal(text: str) -> None:
         ch == " " or unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp", "Zs") for ch in name
     )
     assert values.clean_name(name) == name
+
+
+# -- dates in either language (issue 14) -----------------------------------------------------
+
+MONDAY = date(2026, 12, 7)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("hoje", MONDAY),
+        ("Hoje", MONDAY),
+        ("amanhã", date(2026, 12, 8)),
+        ("AMANHA", date(2026, 12, 8)),
+        ("ontem", date(2026, 12, 6)),
+        ("+2w", date(2026, 12, 21)),
+        ("+2s", date(2026, 12, 21)),
+        ("+2sem", date(2026, 12, 21)),
+        ("-1S", date(2026, 11, 30)),
+        ("monday", date(2026, 12, 14)),  # the next one, never today
+        ("terça", date(2026, 12, 8)),
+        ("Terça-Feira", date(2026, 12, 8)),
+        ("sexta", date(2026, 12, 11)),
+        ("sáb", date(2026, 12, 12)),
+        ("domingo", date(2026, 12, 13)),
+        ("sun", date(2026, 12, 13)),
+        ("31/12", date(2026, 12, 31)),
+        ("7/12", MONDAY),  # today is its next occurrence
+        ("6/12", date(2027, 12, 6)),
+        ("15.3", date(2027, 3, 15)),
+        ("29/02", date(2028, 2, 29)),
+    ],
+)
+def test_dates_in_either_language(text: str, expected: date) -> None:
+    assert parse_date(text, today=MONDAY) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"), [("31/02", "February has at most 29 days"), ("1/13", "month must be")]
+)
+def test_day_month_without_a_year_must_exist(text: str, reason: str) -> None:
+    with pytest.raises(ValidationError, match=reason):
+        parse_date(text, today=MONDAY)
+
+
+@given(st.dates(min_value=date(1990, 1, 1), max_value=date(2090, 12, 31)), st.integers(0, 6))
+def test_a_weekday_is_the_next_one_within_a_week(today: date, weekday: int) -> None:
+    name = ("monday", "terça", "quarta-feira", "thu", "sexta", "sábado", "dom")[weekday]
+    found = parse_date(name, today=today)
+    assert found.weekday() == weekday and 1 <= (found - today).days <= 7
+
+
+@given(st.dates(min_value=date(1990, 1, 1), max_value=date(2090, 12, 31)))
+def test_day_month_is_the_next_occurrence(today: date) -> None:
+    target = today + timedelta(days=200)
+    found = parse_date(f"{target.day}/{target.month}", today=today)
+    assert (found.day, found.month) == (target.day, target.month)
+    assert today <= found <= today + timedelta(days=366)
+
+
+def test_when_takes_portuguese_words_with_a_time() -> None:
+    now = datetime(2026, 12, 7, 9, 30)
+    assert parse_when("amanhã 14:30", now=now) == (datetime(2026, 12, 8, 14, 30), True)
+    assert parse_when("sexta 09:00", now=now) == (datetime(2026, 12, 11, 9, 0), True)

@@ -15,6 +15,7 @@ from crmcli.cli.common import (
     JsonOpt,
     QuietOpt,
     YesOpt,
+    activity_type_parser,
     db,
     delete_confirmed,
     id_argument,
@@ -72,6 +73,12 @@ Owner = Annotated[
     str | None, typer.Option(help="Whose activity it is (default: CRM_OWNER or you).")
 ]
 Notes = Annotated[str | None, typer.Option(help="Free text.")]
+TypeOpt = typer.Option(
+    "--type",
+    parser=activity_type_parser,
+    metavar="TYPE",
+    help="call, meeting, email, task or note (also ligação, reunião, e-mail, tarefa, nota).",
+)
 OwnerFilter = Annotated[str | None, typer.Option("--owner", help="Only this owner's.")]
 
 
@@ -181,9 +188,7 @@ def _due(ctx: typer.Context, text: str | None) -> Due | None:
 def add(
     ctx: typer.Context,
     subject: Annotated[str, typer.Argument(help="What to do or what happened.", metavar="SUBJECT")],
-    type_: Annotated[
-        ActivityType, typer.Option("--type", help="call, meeting, email, task or note.")
-    ],
+    type_: Annotated[ActivityType, TypeOpt],
     lead: Annotated[int | None, id_option("lead", "A lead's id.", "--lead")] = None,
     contact: Annotated[
         str | None,
@@ -283,9 +288,7 @@ def edit(
     ctx: typer.Context,
     activity_id: ActivityId,
     subject: Subject = None,
-    type_: Annotated[
-        ActivityType | None, typer.Option("--type", help="call, meeting, email, task or note.")
-    ] = None,
+    type_: Annotated[ActivityType | None, TypeOpt] = None,
     due: DueOpt = None,
     owner: Owner = None,
     notes: Notes = None,

@@ -291,8 +291,25 @@ def confirm(yes: bool, action: str, question: Callable[[], str]) -> None:
         return
     if not sys.stdin.isatty():
         raise UsageError(f"refusing to {action} without --yes when not on a terminal")
-    if not typer.confirm(question(), err=True):
+    if not ask(question()):
         raise typer.Exit(1)
+
+
+def ask(question: str) -> bool:
+    """Ask a yes/no question on stderr; the answer on stdin in either language (`y`, `yes`,
+    `s`, `sim` / `n`, `no`, `não`, or just Enter for no). Anything else asks again; the end
+    of the input is a no."""
+    while True:
+        sys.stderr.write(f"{question} [y/N]: ")
+        sys.stderr.flush()
+        line = sys.stdin.readline()
+        if not line:
+            sys.stderr.write("\n")
+            return False
+        answer = values.parse_answer(line)
+        if answer is not None:
+            return answer
+        sys.stderr.write("Answer y (yes, s, sim) or n (no, não).\n")
 
 
 def confirm_delete(yes: bool, describe: Callable[[], str]) -> None:
@@ -373,6 +390,7 @@ def date_parser(text: str) -> date:
 
 
 probability_parser = _bad(values.parse_probability)
+activity_type_parser = _bad(values.parse_activity_type)
 
 
 def _reference(kind: str, *, ids_only: bool = False) -> Callable[[str], Any]:

@@ -11,6 +11,7 @@ import unicodedata
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
+from crmcli.domain.models import ActivityType
 from crmcli.errors import UsageError, ValidationError
 
 __all__ = [
@@ -400,9 +401,26 @@ _MIN_YEAR = 1900
 _MAX_YEAR = 9999
 _ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
 _DMY_DATE = re.compile(r"([0-9]{1,2})([/.-])([0-9]{1,2})\2([0-9]{4})")
-_RELATIVE = re.compile(r"([+-])([0-9]{1,7})([dwm])", re.IGNORECASE)
-_KEYWORDS = {"today": 0, "tomorrow": 1, "yesterday": -1}
-_DATE_FORMS = "use YYYY-MM-DD, DD/MM/YYYY, today, tomorrow, yesterday or +3d/+2w/+1m/-3d"
+_DAY_MONTH = re.compile(r"([0-9]{1,2})([/.])([0-9]{1,2})")
+_RELATIVE = re.compile(r"([+-])([0-9]{1,7})(d|w|s|sem|m)", re.IGNORECASE)
+_UNITS = {"d": "d", "w": "w", "s": "w", "sem": "w", "m": "m"}
+"""Relative steps: days, weeks (English w, Portuguese s or sem), months."""
+_KEYWORDS = {"today": 0, "hoje": 0, "tomorrow": 1, "amanha": 1, "yesterday": -1, "ontem": -1}
+"""Day words of both languages, accents folded (amanhã is amanha)."""
+_WEEKDAYS = {
+    **dict.fromkeys(("monday", "mon", "segunda", "segunda-feira", "seg"), 0),
+    **dict.fromkeys(("tuesday", "tue", "terca", "terca-feira", "ter"), 1),
+    **dict.fromkeys(("wednesday", "wed", "quarta", "quarta-feira", "qua"), 2),
+    **dict.fromkeys(("thursday", "thu", "quinta", "quinta-feira", "qui"), 3),
+    **dict.fromkeys(("friday", "fri", "sexta", "sexta-feira", "sex"), 4),
+    **dict.fromkeys(("saturday", "sat", "sabado", "sab"), 5),
+    **dict.fromkeys(("sunday", "sun", "domingo", "dom"), 6),
+}
+"""Weekday names of both languages (full, short, and Portuguese with -feira), accents folded."""
+_DATE_FORMS = (
+    "use YYYY-MM-DD, DD/MM/YYYY, DD/MM, today/hoje, tomorrow/amanhã, yesterday/ontem,"
+    " a weekday, or +3d/+2w/+2s/+1m/-3d"
+)
 _TIME = re.compile(r"([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?")
 _DATE_TIME = re.compile(r"(\S+?)(T| +)([0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?)")
 _MONTHS = (
@@ -467,19 +485,51 @@ def _parse_date(text: str, today: date) -> tuple[date, bool]:
     if match := _DMY_DATE.fullmatch(text):
         day, month, year = int(match.group(1)), int(match.group(3)), int(match.group(4))
         return _make_date(year, month, day), False
-    keyword = text.lower()
-    if keyword in _KEYWORDS:
-        return _shift(today, _KEYWORDS[keyword], "d"), False
+    if match := _DAY_MONTH.fullmatch(text):
+        return _next_day_month(int(match.group(1)), int(match.group(3)), today), False
+    word = fold_word(text)
+    if word in _KEYWORDS:
+        return _shift(today, _KEYWORDS[word], "d"), False
+    if word in _WEEKDAYS:
+        ahead = (_WEEKDAYS[word] - today.weekday() - 1) % 7 + 1
+        return _shift(today, ahead, "d"), False
     if match := _RELATIVE.fullmatch(text):
         sign, number, unit = match.groups()
         amount = -int(number) if sign == "-" else int(number)
-        return _shift(today, amount, unit.lower()), False
+        return _shift(today, amount, _UNITS[unit.lower()]), False
     raise _Invalid(f"is not a valid date ({_DATE_FORMS})", unrecognised=True)
+
+
+def _next_day_month(day: int, month: int, today: date) -> date:
+    """DD/MM without a year: its next occurrence, today included (29/02: the next leap year)."""
+    if not 1 <= month <= 12:
+        raise _Invalid("is not a valid date (month must be from 1 to 12)")
+    longest = _days_in_month(2000, month)  # 2000 was a leap year: February's 29 counts
+    if not 1 <= day <= longest:
+        raise _Invalid(f"is not a valid date ({_MONTHS[month - 1]} has at most {longest} days)")
+    for year in range(today.year, today.year + 9):
+        try:
+            found = _make_date(year, month, day)
+        except _Invalid:
+            continue
+        if found >= today:
+            return found
+    raise _Invalid("is not a valid date (no such day in the next years)")
+
+
+def fold_word(text: str) -> str:
+    """A typed word as the parsers compare it: trimmed, accents dropped, case-folded
+    (``Amanhã`` → ``amanha``, ``Terça-Feira`` → ``terca-feira``)."""
+    decomposed = unicodedata.normalize("NFKD", text.strip())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
 
 def parse_date(text: str, *, field: str = "date", today: date) -> date:
     """Parse a date: ``2026-12-31``, ``31/12/2026`` (also ``-`` or ``.``; day first),
-    ``today``, ``tomorrow``, ``yesterday``, or ``+3d``, ``+2w``, ``+1m``, ``-3d`` from `today`.
+    ``31/12`` (its next occurrence, today included), ``today``/``hoje``,
+    ``tomorrow``/``amanhã``, ``yesterday``/``ontem``, a weekday name in English or Portuguese
+    (its next occurrence after today), or ``+3d``, ``+2w`` (also ``+2s``, ``+2sem``),
+    ``+1m``, ``-3d`` from `today`. Words ignore case and accents.
 
     `today` is the command's date (`clock.today()`, pinned by CRM_NOW), given by the caller:
     the domain reads no clock, so a relative date can never disagree with the timestamps the
@@ -545,3 +595,39 @@ def parse_when(text: str, *, field: str = "due", now: datetime) -> tuple[datetim
 def parse_datetime(text: str, *, field: str = "due", now: datetime) -> datetime:
     """Parse like `parse_when` and return only the naive datetime (00:00 for a bare date)."""
     return parse_when(text, field=field, now=now)[0]
+
+
+_ANSWERS = {
+    **dict.fromkeys(("y", "yes", "s", "sim"), True),
+    **dict.fromkeys(("", "n", "no", "nao"), False),
+}
+
+
+def parse_answer(text: str) -> bool | None:
+    """A yes/no answer typed at a prompt, in English or Portuguese (empty is no); None for
+    anything else."""
+    return _ANSWERS.get(fold_word(text))
+
+
+# ------------------------------------------------------------------------------ activity types
+
+_ACTIVITY_WORDS = {
+    **dict.fromkeys(("call", "ligacao", "chamada", "telefonema"), "call"),
+    **dict.fromkeys(("meeting", "reuniao", "visita"), "meeting"),
+    **dict.fromkeys(("email", "e-mail"), "email"),
+    **dict.fromkeys(("task", "tarefa"), "task"),
+    **dict.fromkeys(("note", "nota"), "note"),
+}
+"""Activity type words of both languages, accents folded, by the type they mean."""
+
+
+def parse_activity_type(text: str) -> ActivityType:
+    """An activity type as typed in English or Portuguese (``ligação``, ``Reunião``,
+    ``e-mail``, ``tarefa``, ``nota``), ignoring case and accents."""
+    found = _ACTIVITY_WORDS.get(fold_word(text))
+    if found is None:
+        names = ", ".join(t.value for t in ActivityType)
+        raise ValidationError(
+            f'type: "{text}" is not one of {names} (or ligação, reunião, e-mail, tarefa, nota)'
+        )
+    return ActivityType(found)

@@ -15,7 +15,7 @@ from crmcli import clock
 from crmcli.domain.models import Activity, ActivityType, Lead
 from crmcli.domain.records import record
 from crmcli.domain.rules import ACTIVITY_BUCKETS, ACTIVITY_LINKS, check_not_done
-from crmcli.domain.values import clean_text, parse_reference, parse_when
+from crmcli.domain.values import clean_text, parse_activity_type, parse_reference, parse_when
 from crmcli.errors import UsageError, ValidationError
 from crmcli.services.accounts import find_account, find_contact
 from crmcli.services.common import default_owner, required_name
@@ -55,11 +55,7 @@ def _due_input(value: Due | str | None, now: datetime) -> Due | None:
 def _activity_type(value: ActivityType | str) -> ActivityType:
     if isinstance(value, ActivityType):
         return value
-    try:
-        return ActivityType(value.strip().lower())
-    except ValueError:
-        names = ", ".join(t.value for t in ActivityType)
-        raise ValidationError(f'type: "{value}" is not one of {names}') from None
+    return parse_activity_type(value)
 
 
 def _one_link(links: Mapping[str, str | int | None]) -> tuple[str, str | int]:
