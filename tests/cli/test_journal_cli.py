@@ -174,3 +174,11 @@ def test_the_command_recorded_never_holds_the_database_url(crm: Run, backend_url
     crm("--db", backend_url, "lead", "add", "Ana")
     (added,) = _sets(crm)
     assert added["command"] == "lead add Ana"
+
+
+def test_a_summary_gives_its_id_range_low_to_high_whatever_the_order() -> None:
+    from crmcli.cli.history import summary
+    from crmcli.domain.models import Change
+
+    undo_order = [Change(entity="lead", id=i, op="update") for i in (5, 4, 2)]
+    assert summary(undo_order) == "lead update ×3 (2–5)"

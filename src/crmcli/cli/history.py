@@ -21,7 +21,7 @@ def summary(changes: Sequence[Change]) -> str:
     return ", ".join(
         f"{entity} {op} {found[0]}"
         if len(found) == 1
-        else f"{entity} {op} ×{len(found)} ({found[0]}–{found[-1]})"
+        else f"{entity} {op} ×{len(found)} ({min(found)}–{max(found)})"
         for (entity, op), found in ids.items()
     )
 

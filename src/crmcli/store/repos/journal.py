@@ -98,14 +98,21 @@ class Journal:
         after: Mapping[str, Any] | None,
     ) -> None:
         """One record changed (values in storage form)."""
+        self.record_text(entity, record_id, op, _text(before), _text(after))
+
+    def record_text(
+        self, entity: str, record_id: int, op: str, before: str | None, after: str | None
+    ) -> None:
+        """One record changed, its values already the journal's JSON text (an undo hands
+        back the text of the change it reverses, without decoding and encoding it again)."""
         self.changes.append(
             {
                 "entity": entity,
                 "op": op,
                 "record_id": record_id,
                 "last_id": None,
-                "before_values": _text(before),
-                "after_values": _text(after),
+                "before_values": before,
+                "after_values": after,
             }
         )
 

@@ -11,14 +11,15 @@ else refers to now. See docs/design.md, "Undo".
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from crmcli.errors import NotFound, ValidationError
 from crmcli.store.repos.journal import ENTITY_TABLES, REFERENCES
 from crmcli.store.schema import COLUMNS, load_value, to_row
-from crmcli.store.sql import IntegrityProblem
+from crmcli.store.sql import IntegrityProblem, in_list
 
 if TYPE_CHECKING:
     from crmcli.store.uow import UnitOfWork
@@ -36,16 +37,19 @@ class Target:
 
 @dataclass(frozen=True)
 class _Change:
+    """One recorded change; its values kept as the journal's JSON text (decoded only when a
+    reversal needs them: the before-values of an update or a delete)."""
+
     entity: str
     op: str
     first: int
     last: int
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
+    before_text: str | None
+    after_text: str | None
 
-
-def _values(text: str | None) -> dict[str, Any] | None:
-    return None if text is None else dict(json.loads(text))
+    def before(self) -> dict[str, Any]:
+        assert self.before_text is not None, f"{self.op} of {self.entity} without values"
+        return dict(json.loads(self.before_text))
 
 
 class UndoRepository:
@@ -105,37 +109,54 @@ class UndoRepository:
                 op=str(op),
                 first=int(first),
                 last=int(last if last is not None else first),
-                before=_values(before),
-                after=_values(after),
+                before_text=before,
+                after_text=after,
             )
             for entity, op, first, last, before, after in rows
         ]
 
-    def check_later(self, target: Target) -> None:
+    def check_later(self, target: Target, changes: Sequence[_Change] | None = None) -> None:
         """ValidationError naming the first later change set (neither undone nor an undo)
-        that touched one of the records `target` changed."""
-        found = self.conn.one(
-            "SELECT later.change_set_id AS id, later.entity AS entity,"
-            " later.record_id AS first, COALESCE(later.last_id, later.record_id) AS last,"
-            " mine.record_id AS mine_first, COALESCE(mine.last_id, mine.record_id) AS mine_last"
-            " FROM change AS mine JOIN change AS later ON later.entity = mine.entity"
-            " AND later.change_set_id > mine.change_set_id"
-            " AND later.record_id <= COALESCE(mine.last_id, mine.record_id)"
-            " AND COALESCE(later.last_id, later.record_id) >= mine.record_id"
-            " JOIN change_set AS cs ON cs.id = later.change_set_id"
-            " WHERE mine.change_set_id = :s AND cs.undone_by IS NULL"
-            " AND NOT EXISTS (SELECT 1 FROM change_set AS u WHERE u.undone_by = cs.id)"
-            " ORDER BY later.change_set_id LIMIT 1",
-            {"s": target.id},
-        )
-        if found is None:
+        that touched one of the records `target` changed (`changes`: its changes, if read).
+
+        Set-based: the records of `target` become sorted, merged id intervals per entity, the
+        later changes of those entities are read in one query (by change set, through its
+        index), and each is looked up among the intervals by bisection. A join of the two
+        sides in SQL would walk the record index once per change of `target`, quadratic in
+        an undo of many one-record changes (an import with --on-duplicate update)."""
+        mine = _intervals(self._changes(target.id) if changes is None else changes)
+        if not mine:
             return
-        record_id = max(int(found["first"]), int(found["mine_first"]))
-        raise ValidationError(
-            f"change set {target.id} cannot be undone: change set {found['id']}"
-            f" ({self._command(int(found['id']))}) changed {_named(found['entity'], record_id)}"
-            f" after it; undo that one first"
-        )
+        conn = self.conn
+        live = {
+            int(i)
+            for (i,) in conn.rows(
+                "SELECT id FROM change_set WHERE id > :s AND undone_by IS NULL AND id NOT IN"
+                " (SELECT undone_by FROM change_set WHERE undone_by IS NOT NULL)",
+                {"s": target.id},
+            )
+        }
+        if not live:
+            return
+        marks: dict[str, Any] = {"s": target.id}
+        entities = in_list("e", sorted(mine), marks)
+        for set_id, entity, first, last in conn.rows(
+            "SELECT change_set_id, entity, record_id, COALESCE(last_id, record_id) FROM change"
+            f" WHERE change_set_id > :s AND entity IN ({entities}) ORDER BY change_set_id, id",
+            marks,
+        ):
+            if int(set_id) not in live:
+                continue
+            starts, ends = mine[str(entity)]
+            at = bisect_right(starts, int(last)) - 1
+            if at < 0 or ends[at] < int(first):
+                continue
+            record_id = max(int(first), starts[at])
+            raise ValidationError(
+                f"change set {target.id} cannot be undone: change set {set_id}"
+                f" ({self._command(int(set_id))}) changed {_named(str(entity), record_id)}"
+                f" after it; undo that one first"
+            )
 
     def _command(self, set_id: int) -> str:
         command = self.conn.scalar("SELECT command FROM change_set WHERE id = :id", {"id": set_id})
@@ -145,26 +166,33 @@ class UndoRepository:
 
     def revert(self, target: Target) -> None:
         """Reverse every change of `target`, newest first, journaling each reversal; the new
-        change set marks `target` undone when it is written."""
-        self.check_later(target)
+        change set marks `target` undone when it is written.
+
+        A run of inserts of one entity (the id ranges of a bulk import, in any number) is
+        removed together: one reference check per referring entity and one DELETE per
+        `RANGES_PER_STATEMENT` merged id ranges, never one statement per row."""
+        changes = self._changes(target.id)
+        self.check_later(target, changes)
         journal = self.uow.journal
         journal.undoes = target.id
-        for change in reversed(self._changes(target.id)):
+        pending = list(reversed(changes))
+        at = 0
+        while at < len(pending):
+            change = pending[at]
             table = ENTITY_TABLES[change.entity]
             if change.op == "insert":
-                self._check_unreferenced(target, change)
-                self.conn.run(
-                    f"DELETE FROM {table} WHERE id BETWEEN :a AND :b",
-                    {"a": change.first, "b": change.last},
-                )
-                if change.after is None:
-                    ids = range(change.first, change.last + 1)
-                    journal.record_bulk(change.entity, "delete", ids)
-                else:
-                    journal.record(change.entity, change.first, "delete", change.after, None)
-            elif change.op == "update":
-                assert change.before is not None and change.after is not None
-                row = self._stored_form(table, change.before)
+                end = at + 1
+                while end < len(pending) and (pending[end].op, pending[end].entity) == (
+                    "insert",
+                    change.entity,
+                ):
+                    end += 1
+                self._remove_inserted(target, pending[at:end])
+                at = end
+                continue
+            at += 1
+            row = self._stored_form(table, change.before())
+            if change.op == "update":
                 sets = ", ".join(f"{c} = :{c}" for c in row)
                 self._guarded(
                     target,
@@ -172,10 +200,10 @@ class UndoRepository:
                     f"UPDATE {table} SET {sets} WHERE id = :id_",
                     {**row, "id_": change.first},
                 )
-                journal.record(change.entity, change.first, "update", change.after, change.before)
+                journal.record_text(
+                    change.entity, change.first, "update", change.after_text, change.before_text
+                )
             else:  # delete: put the row back as it was stored, with its id
-                assert change.before is not None
-                row = self._stored_form(table, change.before)
                 columns = list(row)
                 self._guarded(
                     target,
@@ -184,7 +212,25 @@ class UndoRepository:
                     f" VALUES ({', '.join(':' + c for c in columns)})",
                     row,
                 )
-                journal.record(change.entity, change.first, "insert", None, change.before)
+                journal.record_text(change.entity, change.first, "insert", None, change.before_text)
+
+    def _remove_inserted(self, target: Target, run: Sequence[_Change]) -> None:
+        """Delete the records of a run of insert changes of one entity (consecutive in the
+        reverse walk), after checking nothing left behind refers to them; journal each."""
+        entity = run[0].entity
+        merged = _merged((c.first, c.last) for c in run)
+        for chunk in _chunks(merged):
+            self._check_unreferenced(target, entity, chunk)
+        table = ENTITY_TABLES[entity]
+        for chunk in _chunks(merged):
+            where, params = _id_ranges("id", chunk)
+            self.conn.run(f"DELETE FROM {table} WHERE {where}", params)
+        journal = self.uow.journal
+        for change in run:
+            if change.after_text is None:
+                journal.record_bulk(entity, "delete", range(change.first, change.last + 1))
+            else:
+                journal.record_text(entity, change.first, "delete", change.after_text, None)
 
     def _stored_form(self, table: str, values: Mapping[str, Any]) -> dict[str, Any]:
         """Journaled storage values (JSON text of either backend) as this backend stores them."""
@@ -203,14 +249,18 @@ class UndoRepository:
                 f" {_named(change.entity, change.first)} clashes with the data now ({problem})"
             ) from None
 
-    def _check_unreferenced(self, target: Target, change: _Change) -> None:
-        """ValidationError when a record this insert made is referred to by something the
-        undo does not remove (it was made or linked later)."""
-        for entity, column in REFERENCES.get(change.entity, ()):
+    def _check_unreferenced(
+        self, target: Target, entity: str, ranges: Sequence[tuple[int, int]]
+    ) -> None:
+        """ValidationError when a record in `ranges` (ids of `entity` the undo removes) is
+        referred to by something the undo does not remove (it was made or linked later):
+        one query per referring entity for all the ranges."""
+        for child_entity, column in REFERENCES.get(entity, ()):
+            where, params = _id_ranges(column, ranges)
             found = self.conn.rows(
-                f"SELECT id, {column} FROM {ENTITY_TABLES[entity]} WHERE {column} BETWEEN :a AND :b"
+                f"SELECT id, {column} FROM {ENTITY_TABLES[child_entity]} WHERE {where}"
                 " ORDER BY id LIMIT 1",
-                {"a": change.first, "b": change.last},
+                params,
             )
             if not found:
                 continue
@@ -218,14 +268,62 @@ class UndoRepository:
             by = self.conn.scalar(
                 "SELECT MAX(change_set_id) FROM change WHERE entity = :e"
                 " AND record_id <= :i AND COALESCE(last_id, record_id) >= :i",
-                {"e": entity, "i": int(child)},
+                {"e": child_entity, "i": int(child)},
             )
             made = f", changed by change set {by} ({self._command(int(by))})" if by else ""
             raise ValidationError(
-                f"change set {target.id} cannot be undone: {_named(entity, int(child))}{made}"
-                f" refers to {_named(change.entity, int(parent))} it made; undo or delete"
+                f"change set {target.id} cannot be undone: {_named(child_entity, int(child))}"
+                f"{made} refers to {_named(entity, int(parent))} it made; undo or delete"
                 " that first"
             )
+
+
+RANGES_PER_STATEMENT = 400
+"""How many id ranges one DELETE or reference check names (two parameters each: within
+SQLite's and PostgreSQL's limits, and short enough to plan quickly)."""
+
+
+def _merged(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted, overlapping or adjacent id ranges joined: [(5, 9), (1, 4), (12, 12)] ->
+    [(1, 9), (12, 12)]."""
+    found: list[tuple[int, int]] = []
+    for first, last in sorted(ranges):
+        if found and first <= found[-1][1] + 1:
+            found[-1] = (found[-1][0], max(found[-1][1], last))
+        else:
+            found.append((first, last))
+    return found
+
+
+def _intervals(changes: Iterable[_Change]) -> dict[str, tuple[list[int], list[int]]]:
+    """Per entity, the merged id ranges `changes` touched, as (starts, ends) for bisection."""
+    by_entity: dict[str, list[tuple[int, int]]] = {}
+    for change in changes:
+        by_entity.setdefault(change.entity, []).append((change.first, change.last))
+    found: dict[str, tuple[list[int], list[int]]] = {}
+    for entity, ranges in by_entity.items():
+        merged = _merged(ranges)
+        found[entity] = ([a for a, _ in merged], [b for _, b in merged])
+    return found
+
+
+def _chunks(ranges: Sequence[tuple[int, int]]) -> Iterator[Sequence[tuple[int, int]]]:
+    for at in range(0, len(ranges), RANGES_PER_STATEMENT):
+        yield ranges[at : at + RANGES_PER_STATEMENT]
+
+
+def _id_ranges(column: str, ranges: Sequence[tuple[int, int]]) -> tuple[str, dict[str, Any]]:
+    """`column BETWEEN :a0 AND :b0 OR …` (`= :a0` for a single id), with its parameters."""
+    terms: list[str] = []
+    params: dict[str, Any] = {}
+    for n, (first, last) in enumerate(ranges):
+        params[f"a{n}"] = first
+        if first == last:
+            terms.append(f"{column} = :a{n}")
+        else:
+            params[f"b{n}"] = last
+            terms.append(f"{column} BETWEEN :a{n} AND :b{n}")
+    return " OR ".join(terms), params
 
 
 def _named(entity: str, record_id: int) -> str:
