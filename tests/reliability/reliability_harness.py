@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import ctypes
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,3 +147,59 @@ def has_open(pid: int, target: Path) -> bool:
         except OSError:
             continue
     return False
+
+
+def wal_size(db_path: Path) -> int:
+    """The size of the database's WAL file (0 without one)."""
+    try:  # the WAL goes away when the last connection closes: no exists-then-stat race
+        return Path(f"{db_path}-wal").stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def wait_for(condition: Callable[[], bool], proc: subprocess.Popen[bytes], what: str) -> None:
+    """Wait (at most 30 s) until `condition()` holds or `proc` has ended."""
+    deadline = time.monotonic() + 30
+    while not condition() and proc.poll() is None:
+        assert time.monotonic() < deadline, f"the command never {what}"
+        time.sleep(0.002)
+
+
+def kill_after(
+    proc: subprocess.Popen[bytes],
+    db_path: Path,
+    delay: float,
+    *,
+    writing: bool,
+    opened: Path | None,
+    wal_before: int | None = None,
+    must_succeed: bool = False,
+) -> str:
+    """SIGKILL `proc` `delay` s after it opened `opened` (None: no wait) or, with `writing`,
+    after its transaction began writing to the WAL (grown past `wal_before`, else past its
+    size once opened). "finished" when it ended first (exit 0 if `must_succeed`), else where
+    the kill landed: "reading" or "writing". Its stderr never holds a traceback."""
+    try:
+        if opened is not None:
+            wait_for(lambda: has_open(proc.pid, opened), proc, f"opened {opened.name}")
+        before = wal_size(db_path) if wal_before is None else wal_before
+        if writing:
+            wait_for(lambda: wal_size(db_path) > before, proc, "wrote to the WAL")
+        time.sleep(delay)
+        if proc.poll() is not None:
+            if must_succeed:
+                assert proc.returncode == 0, proc.returncode
+            return "finished"
+        state = "writing" if wal_size(db_path) > before else "reading"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        assert proc.returncode == -signal.SIGKILL
+        return state
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+        assert proc.stderr is not None
+        stderr = proc.stderr.read().decode(errors="replace")
+        proc.stderr.close()
+        assert "Traceback" not in stderr, stderr

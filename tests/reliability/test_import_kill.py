@@ -11,16 +11,13 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
 import sqlite3
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from reliability_harness import has_open
+from reliability_harness import kill_after, wal_size
 from typer.testing import CliRunner
 
 from crmcli.cli.app import app
@@ -55,20 +52,6 @@ def database_with_three_leads(path: Path) -> None:
         db.dispose()
 
 
-def wal_size(db_path: Path) -> int:
-    try:  # the WAL goes away when the last connection closes: no exists-then-stat race
-        return Path(f"{db_path}-wal").stat().st_size
-    except FileNotFoundError:
-        return 0
-
-
-def wait_for(condition: Callable[[], bool], proc: subprocess.Popen[bytes], what: str) -> None:
-    deadline = time.monotonic() + 30
-    while not condition() and proc.poll() is None:
-        assert time.monotonic() < deadline, f"the import never {what}"
-        time.sleep(0.005)
-
-
 def start_and_kill(db_path: Path, csv_path: Path, delay: float, *, writing: bool) -> str:
     """Start the import and SIGKILL it `delay` seconds after it opened the file or, with
     `writing`, after its write transaction began spilling pages into the WAL.
@@ -85,27 +68,8 @@ def start_and_kill(db_path: Path, csv_path: Path, delay: float, *, writing: bool
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    try:
-        if Path("/proc/self/fd").is_dir():
-            wait_for(lambda: has_open(proc.pid, csv_path), proc, "opened its file")
-        if writing:
-            wait_for(lambda: wal_size(db_path) > wal_before, proc, "wrote to the WAL")
-        time.sleep(delay)
-        if proc.poll() is not None:
-            return "finished"
-        state = "writing" if wal_size(db_path) > wal_before else "reading"
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-        assert proc.returncode == -signal.SIGKILL
-        return state
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=30)
-        assert proc.stderr is not None
-        stderr = proc.stderr.read().decode(errors="replace")
-        proc.stderr.close()
-        assert "Traceback" not in stderr, stderr
+    opened = csv_path if Path("/proc/self/fd").is_dir() else None
+    return kill_after(proc, db_path, delay, writing=writing, opened=opened, wal_before=wal_before)
 
 
 def check_database(db_path: Path) -> int:

@@ -17,15 +17,12 @@ from __future__ import annotations
 import json
 import random
 import shutil
-import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from reliability_harness import crm_env, has_open, integrity, rows
+from reliability_harness import crm_env, integrity, kill_after, rows
 from typer.testing import CliRunner
 
 from crmcli.cli.app import app
@@ -76,20 +73,6 @@ def template(folder: Path) -> Path:
     return path
 
 
-def wal_size(db_path: Path) -> int:
-    try:
-        return Path(f"{db_path}-wal").stat().st_size
-    except FileNotFoundError:
-        return 0
-
-
-def wait_for(condition: Callable[[], bool], proc: subprocess.Popen[bytes], what: str) -> None:
-    deadline = time.monotonic() + 30
-    while not condition() and proc.poll() is None:
-        assert time.monotonic() < deadline, f"the undo never {what}"
-        time.sleep(0.001)
-
-
 def kill_undo(db_path: Path, delay: float, *, writing: bool) -> str:
     """Start `crm undo --yes` and SIGKILL it `delay` s after it opened the file or, with
     `writing`, after its transaction began writing to the WAL. "finished" when it ended
@@ -101,28 +84,7 @@ def kill_undo(db_path: Path, delay: float, *, writing: bool) -> str:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    try:
-        wait_for(lambda: has_open(proc.pid, db_path), proc, "opened the database")
-        before = wal_size(db_path)
-        if writing:
-            wait_for(lambda: wal_size(db_path) > before, proc, "wrote to the WAL")
-        time.sleep(delay)
-        if proc.poll() is not None:
-            assert proc.returncode == 0, proc.returncode
-            return "finished"
-        state = "writing" if wal_size(db_path) > before else "reading"
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-        assert proc.returncode == -signal.SIGKILL
-        return state
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=30)
-        assert proc.stderr is not None
-        stderr = proc.stderr.read().decode(errors="replace")
-        proc.stderr.close()
-        assert "Traceback" not in stderr, stderr
+    return kill_after(proc, db_path, delay, writing=writing, opened=db_path, must_succeed=True)
 
 
 def count(db_path: Path, what: str) -> int:

@@ -136,20 +136,7 @@ def merge_contacts(
     db: Database, keep: str, others: Sequence[str], *, dry_run: bool = False
 ) -> Merge:
     """Merge the OTHER contacts (ids, e-mails or names) into KEEP."""
-    with db.write() as uow:
-        keep_id = find_contact(uow, keep).id
-        ids = [find_contact(uow, ref).id for ref in others]
-        _distinct("contact", keep_id, ids)
-        uow.merge.lock_all("contact", [keep_id, *ids])
-        kept = uow.contacts.get(keep_id)
-        merged = [uow.contacts.get(i) for i in ids]
-        picks, moved, changes = _finish(uow, "contact", kept, merged, CONTACT_FIELDS)
-        if "type" in changes:
-            changes["type"] = changes["type"].value
-        if changes:
-            kept = uow.contacts.update(kept, changes)
-        result = Merge("contact", keep_id, ids, picks, moved, kept, dry_run)
-        return _done(uow, result)
+    return _merge_named(db, "contact", keep, others, dry_run=dry_run)
 
 
 def merge_accounts(
@@ -157,15 +144,26 @@ def merge_accounts(
 ) -> Merge:
     """Merge the OTHER accounts (ids or names) into KEEP: their contacts, deals, activities
     and converted leads move to KEEP (two deals of one name may then share an account)."""
+    return _merge_named(db, "account", keep, others, dry_run=dry_run)
+
+
+def _merge_named(
+    db: Database, entity: str, keep: str, others: Sequence[str], *, dry_run: bool
+) -> Merge:
+    """A contact or account merge: the records are named by id or name, as elsewhere."""
+    find = find_contact if entity == "contact" else find_account
+    fields_ = CONTACT_FIELDS if entity == "contact" else ACCOUNT_FIELDS
     with db.write() as uow:
-        keep_id = find_account(uow, keep).id
-        ids = [find_account(uow, ref).id for ref in others]
-        _distinct("account", keep_id, ids)
-        uow.merge.lock_all("account", [keep_id, *ids])
-        kept = uow.accounts.get(keep_id)
-        merged = [uow.accounts.get(i) for i in ids]
-        picks, moved, changes = _finish(uow, "account", kept, merged, ACCOUNT_FIELDS)
+        repo = uow.contacts if entity == "contact" else uow.accounts
+        keep_id = find(uow, keep).id
+        ids = [find(uow, ref).id for ref in others]
+        _distinct(entity, keep_id, ids)
+        uow.merge.lock_all(entity, [keep_id, *ids])
+        kept: Any = repo.get(keep_id)
+        merged = [repo.get(i) for i in ids]
+        picks, moved, changes = _finish(uow, entity, kept, merged, fields_)
+        if "type" in changes:  # a contact's relationship type is stored by its value
+            changes["type"] = changes["type"].value
         if changes:
-            kept = uow.accounts.update(kept, changes)
-        result = Merge("account", keep_id, ids, picks, moved, kept, dry_run)
-        return _done(uow, result)
+            kept = repo.update(kept, changes)
+        return _done(uow, Merge(entity, keep_id, ids, picks, moved, kept, dry_run))
