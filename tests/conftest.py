@@ -16,6 +16,7 @@ Other tests can ask for `backend_url` (the database `CRM_DB` points at in this t
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,6 +24,7 @@ from urllib.parse import quote
 
 import pytest
 
+from crmcli import i18n
 from crmcli.store.db import Database
 
 POSTGRES_ENV = "CRM_TEST_POSTGRES_URL"
@@ -151,7 +153,8 @@ def backend_url(backend: str, tmp_path: Path, new_database_url: Callable[[], str
 
 @pytest.fixture(autouse=True)
 def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend_url: str) -> Path:
-    """Point CRM_DB and the XDG folders at a temp folder; pin owner, colour and width."""
+    """Point CRM_DB and the XDG folders at a temp folder; pin owner, colour, width, language
+    (English, whatever the machine's LANG) and time zone (UTC)."""
     data = tmp_path / "xdg-data"
     monkeypatch.setenv("XDG_DATA_HOME", str(data))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
@@ -162,6 +165,10 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backen
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.delenv("CRM_NOW", raising=False)
     monkeypatch.delenv("CRM_CURRENCY", raising=False)
+    monkeypatch.setenv("CRM_LANG", "en")
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    i18n.reset()
     return tmp_path
 
 

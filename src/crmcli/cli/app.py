@@ -11,9 +11,9 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperCommand
 
-from crmcli import __version__, interrupts
-from crmcli.cli import streams
-from crmcli.cli.common import CrmGroup, state
+from crmcli import __version__, i18n, interrupts
+from crmcli.cli import streams, translation
+from crmcli.cli.common import CrmGroup, state, usage_error_line
 
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "agenda": (
@@ -126,9 +126,29 @@ class RootGroup(CrmGroup):
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         if cmd_name in COMMANDS and cmd_name not in self.commands:
             if self.listing:  # help only needs the name and the short help
-                return TyperCommand(name=cmd_name, help=COMMANDS[cmd_name][2])
+                listed = TyperCommand(name=cmd_name, help=COMMANDS[cmd_name][2])
+                if i18n.portuguese():
+                    translation.translate_command(listed)
+                return listed
             self.add_command(load_command(cmd_name), cmd_name)
         return super().get_command(ctx, cmd_name)
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any
+    ) -> Any:
+        """The root context; the language is read again first (help is written while the
+        context is made), and a usage error of the root's own options is one line, as a
+        sub-command's is."""
+        if parent is not None:
+            return super().make_context(info_name, args, parent, **extra)
+        i18n.reset()
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except typer._click.exceptions.NoArgsIsHelpError:
+            raise
+        except typer._click.exceptions.UsageError as error:
+            usage_error_line(error)
+            raise typer.Exit(error.exit_code) from None
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         """Typer's, with "Did you mean …?" from every command's name (the commands not
@@ -153,6 +173,8 @@ class RootGroup(CrmGroup):
         finally:
             self.listing = False
 
+
+translation.install()
 
 app = typer.Typer(
     name="crm",

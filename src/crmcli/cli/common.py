@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar
 import typer
 from typer.core import TyperGroup
 
-from crmcli import clock, interrupts
+from crmcli import clock, i18n, interrupts
+from crmcli.cli import translation
 from crmcli.domain import values
 from crmcli.errors import CrmError, UsageError
+from crmcli.i18n import _
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -122,7 +124,19 @@ def _one_line(text: str) -> str:
 
 
 class CrmGroup(TyperGroup):
-    """Turns CrmError and usage errors of sub-commands into one line on stderr and an exit code."""
+    """Turns CrmError and usage errors of sub-commands into one line on stderr and an exit code;
+    hands out its commands with their help in the interface language."""
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None and i18n.portuguese():
+            translation.translate_command(command)
+        return command
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        if i18n.portuguese():
+            translation.translate_command(self)
+        super().format_help(ctx, formatter)
 
     def invoke(self, ctx: Any) -> Any:
         if ctx.parent is None:
@@ -147,30 +161,28 @@ class CrmGroup(TyperGroup):
             if state(ctx).debug:
                 _print_traceback(exc)
             elif interrupts.saved():
-                say("crm: interrupted after the change was saved (it is in the database)")
+                say(_("crm: interrupted after the change was saved (it is in the database)"))
             else:
-                say("crm: interrupted: nothing was written")
+                say(_("crm: interrupted: nothing was written"))
             raise typer.Exit(interrupts.exit_code(exc)) from None
         except CrmError as exc:
             if state(ctx).debug:
                 _print_traceback(exc)
             else:
-                say(f"crm: error: {_redacted(_one_line(str(exc)))}")
+                error_line(_redacted(_one_line(str(exc))))
             raise typer.Exit(exc.exit_code) from None
         except typer.TyperException as exc:
             message = getattr(exc, "format_message", None)
             code = getattr(exc, "exit_code", 1)
             if message is None or code == 0:
                 raise
-            where = getattr(getattr(exc, "ctx", None), "command_path", "crm")
-            text = _one_line(message()).replace("Value error, ", "")  # pydantic's prefix
-            say(f"{where}: error: {text} (see --help)")
+            usage_error_line(exc)
             raise typer.Exit(code) from None
         except OverflowError:
             # An id or count beyond SQLite's 64-bit integers (`lead show 99999999999999999999`)
             if state(ctx).debug:
                 raise
-            say(f"crm: error: {TOO_LARGE}")
+            error_line(too_large())
             raise typer.Exit(UsageError.exit_code) from None
         except (typer.Exit, typer.Abort):
             raise
@@ -187,8 +199,21 @@ class CrmGroup(TyperGroup):
             opened = state(ctx)._db
             where = opened.path if opened is not None else None
             text = _database_message(exc, where)
-            say(f"crm: error: {_redacted(_one_line(text))}")
+            error_line(_redacted(_one_line(text)))
             raise typer.Exit(1) from None
+
+
+def error_line(message: str) -> None:
+    """`crm: error: <message>` on stderr."""
+    say(_("crm: error: {message}").format(message=message))
+
+
+def usage_error_line(exc: Any) -> None:
+    """A usage error of Click's as one line on stderr: `crm lead add: error: … (see --help)`."""
+    where = getattr(getattr(exc, "ctx", None), "command_path", "crm")
+    text = _one_line(exc.format_message()).replace("Value error, ", "")  # pydantic's prefix
+    text = translation.usage_error(text)
+    say(_("{command}: error: {message} (see --help)").format(command=where, message=text))
 
 
 def typed_command(ctx: Any) -> str | None:
@@ -204,7 +229,11 @@ def typed_command(ctx: Any) -> str | None:
     return shlex.join([*named, *ctx.args]) or None
 
 
-TOO_LARGE = f"a number is too large for the database (the largest is {2**63 - 1})"
+def too_large() -> str:
+    """The message for an id or count beyond 64-bit integers."""
+    return _("a number is too large for the database (the largest is {largest})").format(
+        largest=2**63 - 1
+    )
 
 
 def _is_database_error(exc: Exception) -> bool:

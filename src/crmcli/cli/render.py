@@ -7,10 +7,13 @@ import os
 import sys
 import unicodedata
 from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from crmcli import i18n
 from crmcli.cli.streams import machine_stdout
+from crmcli.i18n import _
 from crmcli.jsondata import jsonable as jsonable  # cli code calls render.jsonable
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -55,8 +58,55 @@ def print_csv(rows: Iterable[Any], columns: Sequence[str]) -> None:
 
 
 def human_money(value: Decimal | None) -> str:
-    """An amount for people: thousands separated, two decimals."""
-    return "" if value is None else f"{value:,.2f}"
+    """An amount for people: thousands separated, two decimals; `1,234.56` in English,
+    `1.234,56` in Portuguese (as Babel's pt_BR `#,##0.00`: tests/test_display.py)."""
+    if value is None:
+        return ""
+    text = f"{value:,.2f}"
+    return text.translate(_PT_NUMBER) if i18n.portuguese() else text
+
+
+_PT_NUMBER = str.maketrans(",.", ".,")
+
+
+def human_count(value: int) -> str:
+    """A count for people: `12,345` in English, `12.345` in Portuguese."""
+    text = f"{value:,}"
+    return text.translate(_PT_NUMBER) if i18n.portuguese() else text
+
+
+def human_date(value: date | None) -> str:
+    """A date for people: ISO `2026-12-31` in English, `31/12/2026` in Portuguese."""
+    if value is None:
+        return ""
+    if i18n.portuguese():
+        return f"{value.day:02d}/{value.month:02d}/{value.year:04d}"
+    return value.isoformat()
+
+
+def human_moment(value: datetime | None) -> str:
+    """A stored moment (naive UTC) for people, in the local time zone to the minute:
+    `2026-12-31 14:05` in English, `31/12/2026 14:05` in Portuguese."""
+    if value is None:
+        return ""
+    local = value.replace(tzinfo=UTC).astimezone() if value.tzinfo is None else value.astimezone()
+    return f"{human_date(local.date())} {local.hour:02d}:{local.minute:02d}"
+
+
+def human_cell(value: Any) -> str:
+    """A value as text for a table (CSV and JSON use `cell`): money, dates, moments and yes/no
+    in the interface language."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, Decimal):
+        return human_money(value)
+    if isinstance(value, datetime):
+        return human_moment(value)
+    if isinstance(value, date):
+        return human_date(value)
+    return cell(value)
 
 
 def is_terminal() -> bool:
@@ -95,7 +145,8 @@ def shown(text: str) -> str:
     value can neither drive the terminal nor fake a line of the output."""
     suffix = ""
     if len(text) > CELL_LIMIT:
-        suffix = f"… ({len(text) - CELL_LIMIT:,} more characters; --json shows all)"
+        more = human_count(len(text) - CELL_LIMIT)
+        suffix = "… " + _("({count} more characters; --json shows all)").format(count=more)
         text = text[:CELL_LIMIT]
     if not text.isprintable():
         text = "".join(
@@ -236,7 +287,7 @@ def _simple_column(column: Sequence[str]) -> bool:
 
 def print_record(pairs: Sequence[tuple[str, str]], *, title: str | None = None) -> None:
     """One record as `field  value` lines; empty values are left out."""
-    print_table([(k, v) for k, v in pairs if v], ["field", "value"], title=title)
+    print_table([(k, v) for k, v in pairs if v], [_("field"), _("value")], title=title)
 
 
 def print_one(
@@ -248,7 +299,7 @@ def print_one(
     elif as_json:
         print_json(record)
     else:
-        print_record([(c, cell(getattr(record, c))) for c in columns], title=title)
+        print_record([(c, human_cell(getattr(record, c))) for c in columns], title=title)
 
 
 def print_list(

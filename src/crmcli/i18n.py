@@ -1,0 +1,90 @@
+"""The interface language: English or Brazilian Portuguese, from the environment.
+
+`CRM_LANG` if set (`pt_BR`, `pt`, `en`), else the first of `LC_ALL`, `LC_MESSAGES`, `LANG` that
+is set: Portuguese for `pt…`, English otherwise. The messages are English in the code, marked
+with `_()` (or `ngettext`, or `N_` where the text is only named and translated later), and
+looked up in the compiled catalog `locale/pt_BR/LC_MESSAGES/crmcli.mo`, made from the `.po`
+beside it by `scripts/catalogs.py`. The system's locales are never used: it works on a machine
+without any installed.
+
+Imports nothing heavy (`gettext` is imported by Typer anyway); English costs one comparison.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+DOMAIN = "crmcli"
+PORTUGUESE = "pt_BR"
+ENGLISH = "en"
+
+_language: str | None = None
+_catalog: Any = None
+
+
+def chosen_language(environ: Any = os.environ) -> str:
+    """`pt_BR` or `en`, as the environment asks (see the module's docstring)."""
+    for name in ("CRM_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = environ.get(name)
+        if value:
+            return PORTUGUESE if value.lower().startswith("pt") else ENGLISH
+    return ENGLISH
+
+
+def language() -> str:
+    """The language of this invocation (read from the environment once, see `reset`)."""
+    global _language, _catalog
+    if _language is None:
+        _language = chosen_language()
+        _catalog = _load(_language)
+    return _language
+
+
+def portuguese() -> bool:
+    """True when the interface speaks Portuguese."""
+    return language() == PORTUGUESE
+
+
+def reset() -> None:
+    """Read the environment again at the next message (each command of a test run in one
+    process, through CliRunner, may set another language)."""
+    global _language, _catalog
+    _language = None
+    _catalog = None
+
+
+def _load(lang: str) -> Any:
+    if lang == ENGLISH:
+        return None
+    import gettext
+
+    path = LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.mo"
+    try:
+        with path.open("rb") as file:
+            return gettext.GNUTranslations(file)
+    except OSError:  # an installation without the catalog still speaks (English)
+        return None
+
+
+def _(message: str) -> str:
+    """`message` in the interface language."""
+    if _language is None:
+        language()
+    return message if _catalog is None else str(_catalog.gettext(message))
+
+
+def ngettext(singular: str, plural: str, count: int) -> str:
+    """`singular` or `plural`, as `count` needs it, in the interface language."""
+    if _language is None:
+        language()
+    if _catalog is None:
+        return singular if count == 1 else plural
+    return str(_catalog.ngettext(singular, plural, count))
+
+
+def N_(message: str) -> str:
+    """Mark `message` for the catalog without translating it now (translated where shown)."""
+    return message
