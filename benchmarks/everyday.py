@@ -1,6 +1,9 @@
 """The everyday commands against a bare Typer app's `--help` (issue 12's speed budget).
 
     .venv/bin/python benchmarks/everyday.py [--repeat 7] [--src OTHER/src] [--only TEXT]
+    CRM_LANG=pt_BR .venv/bin/python benchmarks/everyday.py   # with the Portuguese catalog
+
+Shell completion requests are measured too (`<TAB> …`: crm called back as bash does).
 
 On a database of 10k leads and 10k deals (built once by `speed.deals_database`), each command
 and the bare app's `--help` (crm's own command tree, empty bodies: `speed.bare_app`) alternate
@@ -47,6 +50,13 @@ COMMANDS = [
     "pipeline report",
     "history --limit 20",
 ]
+
+COMPLETIONS = {
+    "<TAB> crm le": ("crm le", "1"),
+    "<TAB> crm lead list --s": ("crm lead list --s", "3"),
+    "<TAB> crm opp advance 1 --to N": ("crm opp advance 1 --to N", "5"),
+}
+"""Shell completion requests (bash's protocol): the name shown, then COMP_WORDS, COMP_CWORD."""
 
 
 def prepare(db: Path, src: Path | None, repeat: int) -> dict[str, list[int]]:
@@ -112,9 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     crm = [sys.executable, "-m", "crmcli", "--db", str(work)]
     print(f"crm from {args.src or 'this tree'}; {args.repeat} rounds; medians in seconds")
     print(f"{'command':44} {'bare --help':>11} {'crm':>7} {'ratio':>6}")
-    for template in COMMANDS:
+    for template in [*COMMANDS, *COMPLETIONS]:
         if args.only and args.only not in template:
             continue
+        asked = COMPLETIONS.get(template)
         base: list[float] = []
         mine: list[float] = []
         for i in range(1, args.repeat + 1):
@@ -122,8 +133,13 @@ def main(argv: list[str] | None = None) -> int:
             start = time.perf_counter()
             subprocess.run([sys.executable, str(bare), "--help"], capture_output=True, check=True)
             base.append(time.perf_counter() - start)
+            run_env, argv = env, [*crm, *words.split()]
+            if asked is not None:  # the shell calls crm back with the words typed so far
+                run_env = {**env, "_CRM_COMPLETE": "complete_bash", "COMP_WORDS": asked[0]}
+                run_env |= {"COMP_CWORD": asked[1], "CRM_DB": str(work)}
+                argv = [sys.executable, "-m", "crmcli"]
             start = time.perf_counter()
-            done = subprocess.run([*crm, *words.split()], capture_output=True, env=env)
+            done = subprocess.run(argv, capture_output=True, env=run_env)
             mine.append(time.perf_counter() - start)
             if done.returncode != 0:
                 print(f"  {words}: exit {done.returncode}: {done.stderr.decode()[:200]}")

@@ -134,6 +134,9 @@ def build(messages: dict[str, Message], known: dict[str, str | tuple[str, ...]])
         header_comment="# Brazilian Portuguese messages of crmcli (scripts/catalogs.py).",
     )
     catalog.revision_date = catalog.creation_date  # stable files: no dates that change
+    # Two forms, as gettext has always had them for Brazilian Portuguese (CLDR's third,
+    # "many" for exact millions, would need a third translation of every plural)
+    catalog._num_plurals, catalog._plural_expr = 2, "(n > 1)"
     for message in messages.values():
         value = known.get(message.msgid, ("", "") if message.plural else "")
         if message.plural and isinstance(value, str):

@@ -154,7 +154,8 @@ def backend_url(backend: str, tmp_path: Path, new_database_url: Callable[[], str
 @pytest.fixture(autouse=True)
 def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend_url: str) -> Path:
     """Point CRM_DB and the XDG folders at a temp folder; pin owner, colour, width, language
-    (English, whatever the machine's LANG) and time zone (UTC)."""
+    (English, whatever the machine's LANG), a new database's currency (BRL) and time zone
+    (UTC)."""
     data = tmp_path / "xdg-data"
     monkeypatch.setenv("XDG_DATA_HOME", str(data))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
@@ -166,6 +167,9 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backen
     monkeypatch.delenv("CRM_NOW", raising=False)
     monkeypatch.delenv("CRM_CURRENCY", raising=False)
     monkeypatch.setenv("CRM_LANG", "en")
+    # new test databases keep reais, as the test data write them (`R$ 1.234,56`)
+    monkeypatch.setenv("LC_MONETARY", "pt_BR.UTF-8")
+    monkeypatch.delenv("LC_ALL", raising=False)
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
     i18n.reset()

@@ -2,7 +2,8 @@
 
 `cli/` and `reports/` never import `crmcli.store` (not even under TYPE_CHECKING), `store/` and
 `reports/` never import what stands above them (`services`, `cli`; `reports` for `store`);
-`domain/` is pure: the standard library, `crmcli.domain`, `crmcli.errors` and `crmcli.clock`, nothing else.
+`domain/` is pure: the standard library, `crmcli.domain`, `crmcli.errors`, `crmcli.clock` and
+`crmcli.i18n` (stdlib-only message lookup), nothing else.
 Absolute and relative imports, at module level or inside functions, all count.
 """
 
@@ -14,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "crmcli"
-DOMAIN_MAY_IMPORT = ("crmcli.domain", "crmcli.errors", "crmcli.clock")
+DOMAIN_MAY_IMPORT = ("crmcli.domain", "crmcli.errors", "crmcli.clock", "crmcli.i18n")
 UPPER = ("crmcli.services", "crmcli.cli")
 
 
@@ -47,7 +48,7 @@ def broken(layer: str, name: str) -> str | None:
     top = name.partition(".")[0]
     stdlib = top != "crmcli" and top in sys.stdlib_module_names | {"__future__"}
     if layer == "domain" and not stdlib and not _within(name, *DOMAIN_MAY_IMPORT):
-        return "domain/ imports only crmcli.domain, crmcli.errors and crmcli.clock"
+        return "domain/ imports only crmcli.domain, crmcli.errors, crmcli.clock and crmcli.i18n"
     return None
 
 

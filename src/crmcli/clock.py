@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
 from crmcli.errors import UsageError
+from crmcli.i18n import _
 
 _pinned: datetime | None = None
 
@@ -34,15 +35,18 @@ def _from_env(text: str) -> datetime:
             moment = moment.astimezone(UTC).replace(tzinfo=None)
     except ValueError:
         raise UsageError(
-            f'CRM_NOW: "{shown}" is not an ISO 8601 date or time'
-            " (such as 2026-12-31 or 2026-12-31T09:00:00; unset it to use the clock)"
+            _(
+                'CRM_NOW: "{value}" is not an ISO 8601 date or time'
+                " (such as 2026-12-31 or 2026-12-31T09:00:00; unset it to use the clock)"
+            ).format(value=shown)
         ) from None
     except OverflowError:  # 0001-01-01T00:00+01:00 is before the first UTC moment
         moment = datetime.min
     if not EARLIEST <= moment <= LATEST:
         raise UsageError(
-            f'CRM_NOW: "{shown}" is out of range'
-            f" (from {EARLIEST.date().isoformat()} to {LATEST.date().isoformat()})"
+            _('CRM_NOW: "{value}" is out of range (from {earliest} to {latest})').format(
+                value=shown, earliest=EARLIEST.date().isoformat(), latest=LATEST.date().isoformat()
+            )
         )
     _parsed = (text, moment)
     return moment

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from crmcli.i18n import _
 from crmcli.jsondata import jsonable
 
 if TYPE_CHECKING:
@@ -83,9 +84,9 @@ def payload(event: str, change_set: int | None, records: list[Any]) -> bytes:
 def _unsafe(path: Path, found: os.stat_result) -> str | None:
     """Why a hook file or folder must not be trusted, or None."""
     if found.st_uid != os.geteuid():
-        return f"{path} is not owned by you"
+        return _("{path} is not owned by you").format(path=path)
     if found.st_mode & 0o022:
-        return f"{path} is writable by group or others (chmod go-w {path})"
+        return _("{path} is writable by group or others (chmod go-w {path})").format(path=path)
     return None
 
 
@@ -108,10 +109,18 @@ class HookRunner:
         try:
             self._run_all(change_set, events)
         except Exception as exc:  # a hook never changes what the command did
-            self.notify(f"warning: hooks: {type(exc).__name__}: {exc}")
+            self.notify(
+                _("warning: hooks: {error}: {message}").format(
+                    error=type(exc).__name__, message=exc
+                )
+            )
 
     def _warn(self, event: str, why: str) -> None:
-        self.notify(f"warning: hook {event} {why} (the change itself is saved)")
+        self.notify(
+            _("warning: hook {event} {problem} (the change itself is saved)").format(
+                event=event, problem=why
+            )
+        )
 
     def _run_all(self, change_set: int | None, events: list[Event]) -> None:
         base = self.where if self.where is not None else folder()
@@ -120,7 +129,11 @@ class HookRunner:
         except (FileNotFoundError, NotADirectoryError):
             return  # no hooks folder: the usual case, and free
         except OSError as exc:
-            self.notify(f"warning: hooks not run: cannot read {base}: {exc.strerror}")
+            self.notify(
+                _("warning: hooks not run: cannot read {path}: {reason}").format(
+                    path=base, reason=exc.strerror
+                )
+            )
             return
         if not stat.S_ISDIR(here.st_mode):
             return
@@ -132,13 +145,22 @@ class HookRunner:
             except (FileNotFoundError, NotADirectoryError):
                 continue
             except OSError as exc:
-                self._warn(event, f"not run: cannot read {path}: {exc.strerror}")
+                self._warn(
+                    event,
+                    _("not run: cannot read {path}: {reason}").format(
+                        path=path, reason=exc.strerror
+                    ),
+                )
         if not found:
             return
         why = _unsafe(base, here)
         if why is not None:
-            names = ", ".join(dict.fromkeys(event for event, *_ in found))
-            self.notify(f"warning: hooks not run ({names}): the folder {why}")
+            names = ", ".join(dict.fromkeys(event for event, *_rest in found))
+            self.notify(
+                _("warning: hooks not run ({events}): the folder {problem}").format(
+                    events=names, problem=why
+                )
+            )
             return
         for event, records, path, info in found:
             self._run_one(event, change_set, records, path, info)
@@ -152,14 +174,16 @@ class HookRunner:
         info: os.stat_result,
     ) -> None:
         if not stat.S_ISREG(info.st_mode):
-            self._warn(event, f"not run: {path} is not a file")
+            self._warn(event, _("not run: {path} is not a file").format(path=path))
             return
         why = _unsafe(path, info)
         if why is not None:
-            self._warn(event, f"not run: {why}")
+            self._warn(event, _("not run: {problem}").format(problem=why))
             return
         if not os.access(path, os.X_OK):
-            self._warn(event, f"not run: {path} is not executable (chmod u+x {path})")
+            self._warn(
+                event, _("not run: {path} is not executable (chmod u+x {path})").format(path=path)
+            )
             return
         import subprocess
 
@@ -176,22 +200,31 @@ class HookRunner:
                 start_new_session=True,  # its own process group, killed whole on timeout
             )
         except OSError as exc:
-            self._warn(event, f"could not start: {exc.strerror or exc} ({path})")
+            self._warn(
+                event,
+                _("could not start: {reason} ({path})").format(
+                    reason=exc.strerror or exc, path=path
+                ),
+            )
             return
         limit = self.seconds if self.seconds is not None else timeout()
         try:
             proc.communicate(data, timeout=limit)
         except subprocess.TimeoutExpired:
             _kill(proc)
-            self._warn(event, f"ran past {limit:g} s and was stopped")
+            self._warn(
+                event, _("ran past {seconds} s and was stopped").format(seconds=f"{limit:g}")
+            )
             return
         except BaseException:  # Ctrl-C: the hook goes too, then the interrupt is reported
             _kill(proc)
             raise
         if proc.returncode < 0:
-            self._warn(event, f"failed: killed by signal {-proc.returncode}")
+            self._warn(
+                event, _("failed: killed by signal {signal}").format(signal=-proc.returncode)
+            )
         elif proc.returncode > 0:
-            self._warn(event, f"failed: exit status {proc.returncode}")
+            self._warn(event, _("failed: exit status {status}").format(status=proc.returncode))
 
 
 def _stderr_fd() -> int:

@@ -69,20 +69,57 @@ def _load(lang: str) -> Any:
         return None
 
 
+class Message(str):
+    """A message in the interface language that remembers its English: machine output (JSON,
+    CSV, an import's rejects file) uses `english_of`, so it never changes with the language.
+
+    `format` fills the English beside the translation (a placeholder's value that is itself a
+    Message gives its English), and `str()` of an exception holding one keeps it. Text built
+    otherwise (`+`, f-strings, `join`) is plain again: it is the translation everywhere.
+    """
+
+    english: str = ""
+
+    def __str__(self) -> str:
+        return self
+
+    def format(self, *args: Any, **kwargs: Any) -> str:
+        return _message(
+            str.format(self, *args, **kwargs),
+            str.format(
+                self.english,
+                *(english_of(a) for a in args),
+                **{k: english_of(v) for k, v in kwargs.items()},
+            ),
+        )
+
+
+def _message(text: str, english: str) -> Message:
+    message = Message(text)
+    message.english = english
+    return message
+
+
+def english_of(value: Any) -> Any:
+    """The English of a Message; anything else as it is."""
+    return value.english if isinstance(value, Message) else value
+
+
 def _(message: str) -> str:
-    """`message` in the interface language."""
+    """`message` in the interface language (a `Message` when it is not English)."""
     if _language is None:
         language()
-    return message if _catalog is None else str(_catalog.gettext(message))
+    return message if _catalog is None else _message(_catalog.gettext(message), message)
 
 
 def ngettext(singular: str, plural: str, count: int) -> str:
     """`singular` or `plural`, as `count` needs it, in the interface language."""
     if _language is None:
         language()
+    english = singular if count == 1 else plural
     if _catalog is None:
-        return singular if count == 1 else plural
-    return str(_catalog.ngettext(singular, plural, count))
+        return english
+    return _message(_catalog.ngettext(singular, plural, count), english)
 
 
 def N_(message: str) -> str:

@@ -11,6 +11,7 @@ from enum import Enum
 from typing import Any
 
 from crmcli.domain.values import format_money
+from crmcli.i18n import Message, english_of
 
 # Properties worth adding to a record's JSON beside its fields.
 _EXTRA_PROPERTIES = ("probability_source",)
@@ -47,6 +48,8 @@ def jsonable(value: Any) -> Any:
         _CONVERTERS[cls] = _utc_text
     elif isinstance(value, date):
         _CONVERTERS[cls] = date.isoformat
+    elif isinstance(value, Message):
+        _CONVERTERS[cls] = english_of  # machine output never changes with the language
     else:
         return value
     return _CONVERTERS[cls](value)

@@ -27,6 +27,7 @@ from types import TracebackType
 from typing import IO
 
 from crmcli.errors import Duplicate, StorageError, ValidationError
+from crmcli.i18n import _
 
 SIDECARS = ("-wal", "-shm", "-journal")
 
@@ -38,18 +39,20 @@ def database_files(path: Path | None) -> list[Protected]:
     """The database file (None for a server: nothing to protect) and its SQLite companions."""
     if path is None:
         return []
-    found: list[Protected] = [(path, "the database itself")]
-    found += [(Path(f"{path}{s}"), f"the database's {s} file") for s in SIDECARS]
+    found: list[Protected] = [(path, _("the database itself"))]
+    found += [
+        (Path(f"{path}{s}"), _("the database's {suffix} file").format(suffix=s)) for s in SIDECARS
+    ]
     return found
 
 
 def input_file(source: str) -> list[Protected]:
     """The file an import reads (`-`: standard input, when it is a regular file)."""
     if source != "-":
-        return [(Path(source), "the file being imported")]
+        return [(Path(source), _("the file being imported"))]
     with suppress(OSError, ValueError):
         if stat.S_ISREG(os.fstat(0).st_mode):
-            return [(0, "the file being imported (standard input)")]
+            return [(0, _("the file being imported (standard input)"))]
     return []
 
 
@@ -90,27 +93,39 @@ class Output:
         self.replace = replace
         for other, what in protect:
             if _same(self.path, other):
-                raise ValidationError(f"{option} {self.path} is {what}; refusing to write over it")
+                raise ValidationError(
+                    _("{option} {path} is {what}; refusing to write over it").format(
+                        option=option, path=self.path, what=what
+                    )
+                )
         try:
             found = os.stat(self.path)
         except FileNotFoundError:
             found = None
         except OSError as exc:
             raise StorageError(
-                f"cannot write {_where(self.path, option)}: {exc.strerror}"
+                _("cannot write {target}: {reason}").format(
+                    target=_where(self.path, option), reason=exc.strerror
+                )
             ) from None
         if found is not None and stat.S_ISDIR(found.st_mode):
-            raise ValidationError(f"cannot write {_where(self.path, option)}: it is a directory")
+            raise ValidationError(
+                _("cannot write {target}: it is a directory").format(
+                    target=_where(self.path, option)
+                )
+            )
         self.direct = found is not None and not stat.S_ISREG(found.st_mode)
         # a symlink to a regular file keeps its link: the file it points at is replaced
         self.final = self.path if self.direct else Path(os.path.realpath(self.path))
         folder = self.final.parent
         if not self.direct and not folder.is_dir():
             raise ValidationError(
-                f"cannot write {_where(self.path, option)}: the folder {folder} does not exist"
+                _("cannot write {target}: the folder {folder} does not exist").format(
+                    target=_where(self.path, option), folder=folder
+                )
             )
         if found is not None and not replace and not self.direct:
-            raise Duplicate(f"{self.path} exists: pass --force to overwrite it")
+            raise _exists(self.path)
         self.temp: str | None = None
         self.made: list[str] = []  # every temporary name tried (see `staged`)
         self._handle: IO[str] | None = None
@@ -190,7 +205,7 @@ class Output:
         """Create the temporary file 0600; its name is recorded before it exists, so an
         interrupt at any moment leaves `discard` something to remove (mkstemp returns it only
         after creating the file)."""
-        for _ in range(100):
+        for _attempt in range(100):
             self.temp = str(self.final.parent / f".{self.final.name}.{os.urandom(4).hex()}.tmp")
             self.made.append(self.temp)
             try:
@@ -217,7 +232,11 @@ class Output:
             self.temp = None
 
     def _error(self, exc: OSError) -> StorageError:
-        return StorageError(f"cannot write {self.path}: {exc.strerror or exc}")
+        return StorageError(
+            _("cannot write {target}: {reason}").format(
+                target=self.path, reason=exc.strerror or exc
+            )
+        )
 
 
 @contextmanager
@@ -248,10 +267,14 @@ def _link_no_clobber(temp: str, final: Path, shown: Path) -> None:
     try:
         os.link(temp, final)
     except FileExistsError:
-        raise Duplicate(f"{shown} exists: pass --force to overwrite it") from None
+        raise _exists(shown) from None
     except OSError:  # no hard links on this file system
         if final.exists():
-            raise Duplicate(f"{shown} exists: pass --force to overwrite it") from None
+            raise _exists(shown) from None
         os.replace(temp, final)
         return
     os.unlink(temp)
+
+
+def _exists(path: Path) -> Duplicate:
+    return Duplicate(_("{file} exists: pass --force to overwrite it").format(file=path))

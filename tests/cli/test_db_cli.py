@@ -46,11 +46,16 @@ def test_db_backup_is_a_verified_0600_single_file_and_never_overwrites(
     crm("db", "backup", str(dest), "--force")
 
 
-def test_db_init_sets_the_currency_once(crm: Run) -> None:
+def test_db_init_changes_the_currency_until_an_amount_is_stored(crm: Run) -> None:
     info = json.loads(crm("db", "init", "--currency", "brl", "--json").stdout)
-    assert info["currency"] == "BRL"
-    assert "set once" in crm("db", "init", "--currency", "EUR", code=1).stderr
+    assert info["currency"] == "BRL" and info["previous_currency"] is None
+    changed = json.loads(crm("db", "init", "--currency", "EUR", "--json").stdout)
+    assert (changed["currency"], changed["previous_currency"]) == ("EUR", "BRL")
+    crm("opp", "add", "Site", "--account", "Acme", "--amount", "10")
+    refused = crm("db", "init", "--currency", "BRL", code=1).stderr
+    assert "already stores amounts in EUR" in refused and "crm export" in refused
     assert crm("db", "init", "--currency", "EURO", code=1).exit_code == 1
+    assert json.loads(crm("db", "init", "--json").stdout)["currency"] == "EUR"
 
 
 def test_db_migrate_on_a_current_database_applies_nothing(crm: Run) -> None:

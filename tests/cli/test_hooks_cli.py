@@ -196,6 +196,7 @@ def test_a_missing_folder_says_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, crm: Run
 ) -> None:
     monkeypatch.setenv("CRM_HOOKS_DIR", str(tmp_path / "no-such-folder"))
+    crm("db", "init")
     result = crm("lead", "add", "Ana")
     assert result.stderr == ""
 

@@ -85,6 +85,7 @@ def test_unknown_option_exits_2(crm: Run) -> None:
 
 
 def test_missing_lead_exits_1_with_one_line(crm: Run) -> None:
+    crm("db", "init")  # else the first line says the database was created
     result = crm("lead", "show", "99", code=1)
     assert result.stderr == "crm: error: no lead with id 99\n"
 

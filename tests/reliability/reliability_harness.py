@@ -203,3 +203,40 @@ def kill_after(
         stderr = proc.stderr.read().decode(errors="replace")
         proc.stderr.close()
         assert "Traceback" not in stderr, stderr
+
+
+def on_terminal(
+    *args: str, env: dict[str, str], columns: int = 80, lines: int = 24, timeout: float = 60
+) -> tuple[int, str]:
+    """Run `python -m crmcli ARGS` with a pseudo-terminal of `columns` x `lines` as its
+    stdin, stdout and stderr; its exit code and everything it wrote (newlines as `\\n`)."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
+    sized = {k: v for k, v in env.items() if k not in ("COLUMNS", "LINES")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "crmcli", *args],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=sized,
+        close_fds=True,
+    )
+    os.close(slave)
+    chunks = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the child closed its side
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    code = proc.wait(timeout=max(deadline - time.monotonic(), 1))
+    os.close(master)
+    return code, b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")

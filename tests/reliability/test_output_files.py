@@ -273,6 +273,7 @@ def test_export_and_backup_on_a_full_disk_leave_nothing(tmp_path: Path) -> None:
 def test_a_closed_stderr_never_rolls_back_an_import(tmp_path: Path) -> None:
     """`crm lead import f.csv 2>&1 | head -1`: the reader goes after the first reject line."""
     db = tmp_path / "crm.db"
+    assert crm("db", "init", db=db).code == 0  # else the first line says it was created
     source = _leads_file(tmp_path / "in.csv", good=2000, bad=3000)
     proc = subprocess.Popen(
         [sys.executable, "-m", "crmcli", "lead", "import", str(source)],

@@ -239,3 +239,52 @@ def test_upgrade_back_fills_the_keys_of_duplicates(
         ]
     finally:
         db.dispose()
+
+
+def test_upgrade_folds_the_accents_out_of_every_matching_key(
+    backend_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """0007 rewrites the keys of accented names without their accents, on either backend; an
+    account whose folded key another account already has keeps its old key (nothing merged)."""
+    import crmcli.store.db as dbmod
+
+    before = next(i for i, m in enumerate(MIGRATIONS) if m.name == "0007_fold_accents")
+    monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS[:before])
+    monkeypatch.setattr(dbmod, "MIGRATIONS", MIGRATIONS[:before])
+    old = Database(backend_url)
+    old.upgrade()
+    at = "'2026-01-02 03:04:05'"
+    with old.write() as uow:
+        for name, key in [("Açaí Ltda", "açaí ltda"), ("Acai", "acai"), ("AÇAÍ", "açaí")]:
+            uow.conn.run(
+                f"INSERT INTO account (name, name_key, created_at) VALUES (:n, :k, {at})",
+                {"n": name, "k": key},
+            )
+        uow.conn.run(
+            "INSERT INTO stage (name, name_key, position, probability, expected_days)"
+            " VALUES ('Negociação final', 'negociação final', 9, 90, 7)"
+        )
+        uow.conn.run(
+            "INSERT INTO lead (name, email, company, status, search_key, owner, owner_key,"
+            f" created_at, updated_at) VALUES ('Maria Conceição', 'm@x.br', 'Açaí', 'new',"
+            f" 'maria conceição\x1fm@x.br\x1façaí', 'João', 'joão', {at}, {at})"
+        )
+        uow.commit()
+    old.dispose()
+    monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS)
+    monkeypatch.setattr(dbmod, "MIGRATIONS", MIGRATIONS)
+
+    db = Database(backend_url)
+    try:
+        with db.read() as uow:
+            accounts = uow.conn.rows("SELECT name, name_key FROM account ORDER BY id")
+            stage = uow.conn.scalar("SELECT name_key FROM stage WHERE position = 9")
+            lead = uow.conn.rows("SELECT search_key, owner_key FROM lead")
+            found = uow.stages.find("negociacao FINAL")
+        assert accounts == [("Açaí Ltda", "acai ltda"), ("Acai", "acai"), ("AÇAÍ", "açaí")]
+        assert stage == "negociacao final"
+        assert lead == [("maria conceicao\x1fm@x.br\x1facai", "joao")]
+        assert found.name == "Negociação final"
+        assert "0007_fold_accents" in db.applied_migrations()
+    finally:
+        db.dispose()

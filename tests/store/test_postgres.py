@@ -232,9 +232,9 @@ def test_bulk_lead_insert_stores_values_exactly_as_a_single_insert_does(db: Data
     same = [(*row[:5], *row[6:9]) for row in stored]  # search_key holds the e-mail
     assert same[0] == same[1] == same[2]
     assert [row[5] for row in stored] == [
-        "ana lúcia\x1fone@x.br\x1fpão & cia",
-        "ana lúcia\x1ftwo@x.br\x1fpão & cia",
-        "ana lúcia\x1f\x1fpão & cia",
+        "ana lucia\x1fone@x.br\x1fpao & cia",
+        "ana lucia\x1ftwo@x.br\x1fpao & cia",
+        "ana lucia\x1f\x1fpao & cia",
     ]
     assert stored[0][:4] == (
         123450,

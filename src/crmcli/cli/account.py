@@ -20,6 +20,7 @@ from crmcli.cli.common import (
 )
 from crmcli.cli.merge import DryRunOpt, keep_argument, others_argument
 from crmcli.domain.models import ContactType
+from crmcli.i18n import _
 
 account_app = sub_app("Accounts: the companies you sell to.")
 contact_app = sub_app("Contacts: people with an ongoing relationship, usually at an account.")
@@ -54,14 +55,22 @@ def account_add(
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Record a company (refused if one with the same normalised name exists)."""
+    """Record a company (refused if one with the same normalised name exists).
+
+    \b
+    Example: crm account add "Açaí Comércio" --industry Alimentos --phone "(11) 3456-7890"
+    """
     from crmcli.services.accounts import add_account
 
     account = add_account(
         db(ctx), name, industry=industry, website=website, phone=phone, notes=notes
     )
     render.print_one(
-        account, ACCOUNT_COLUMNS, as_json=as_json, quiet=quiet, title=f"Account {account.id} added"
+        account,
+        ACCOUNT_COLUMNS,
+        as_json=as_json,
+        quiet=quiet,
+        title=_("Account {id} added").format(id=account.id),
     )
 
 
@@ -81,7 +90,8 @@ def account_list(
         accounts, ACCOUNT_COLUMNS, as_json=as_json, as_csv=as_csv, quiet=quiet
     ):
         rows = [[str(a.id), a.name, a.industry or "", a.website or ""] for a in accounts]
-        render.print_table(rows, ["id", "name", "industry", "website"], right=[0])
+        headers = [_("id"), _("name"), _("industry"), _("website")]
+        render.print_table(rows, headers, right=[0])
 
 
 @account_app.command("show")
@@ -98,10 +108,19 @@ def account_show(ctx: typer.Context, ref: Ref, as_json: JsonOpt = False) -> None
         return
     account = detail.account
     render.print_one(
-        account, ACCOUNT_COLUMNS, as_json=False, quiet=False, title=f"Account {account.id}"
+        account,
+        ACCOUNT_COLUMNS,
+        as_json=False,
+        quiet=False,
+        title=_("Account {id}").format(id=account.id),
     )
     contacts = [[str(c.id), c.name, c.type.value, c.email or ""] for c in detail.contacts]
-    render.print_table(contacts, ["id", "name", "type", "email"], title="Contacts", right=[0])
+    render.print_table(
+        contacts,
+        [_("id"), _("name"), _("type"), _("email")],
+        title=_("Contacts"),
+        right=[0],
+    )
     deals = [
         [
             str(o.id),
@@ -113,8 +132,8 @@ def account_show(ctx: typer.Context, ref: Ref, as_json: JsonOpt = False) -> None
         ]
         for o in detail.opportunities
     ]
-    headers = ["id", "name", "stage", "status", "amount", "prob."]
-    render.print_table(deals, headers, title="Opportunities", right=[0, 4, 5])
+    headers = [_("id"), _("name"), _("stage"), _("status"), _("amount"), _("prob.")]
+    render.print_table(deals, headers, title=_("Opportunities"), right=[0, 4, 5])
 
 
 @account_app.command("edit")
@@ -140,7 +159,7 @@ def account_edit(
         ACCOUNT_COLUMNS,
         as_json=as_json,
         quiet=quiet,
-        title=f"Account {account.id} updated",
+        title=_("Account {id} updated").format(id=account.id),
     )
 
 
@@ -207,7 +226,11 @@ def contact_add(
     announce_created_account(result.created_account)
     contact = result.contact
     render.print_one(
-        contact, CONTACT_COLUMNS, as_json=as_json, quiet=quiet, title=f"Contact {contact.id} added"
+        contact,
+        CONTACT_COLUMNS,
+        as_json=as_json,
+        quiet=quiet,
+        title=_("Contact {id} added").format(id=contact.id),
     )
 
 
@@ -240,7 +263,8 @@ def contact_list(
             ]
             for c in contacts
         ]
-        render.print_table(rows, ["id", "name", "type", "email", "phone", "account"], right=[0, 5])
+        headers = [_("id"), _("name"), _("type"), _("email"), _("phone"), _("account")]
+        render.print_table(rows, headers, right=[0, 5])
 
 
 @contact_app.command("show")
@@ -254,7 +278,11 @@ def contact_show(
 
     contact = get_contact(db(ctx), ref)
     render.print_one(
-        contact, CONTACT_COLUMNS, as_json=as_json, quiet=False, title=f"Contact {contact.id}"
+        contact,
+        CONTACT_COLUMNS,
+        as_json=as_json,
+        quiet=False,
+        title=_("Contact {id}").format(id=contact.id),
     )
 
 
@@ -293,7 +321,7 @@ def contact_edit(
         CONTACT_COLUMNS,
         as_json=as_json,
         quiet=quiet,
-        title=f"Contact {contact.id} updated",
+        title=_("Contact {id} updated").format(id=contact.id),
     )
 
 

@@ -23,9 +23,11 @@ from crmcli.cli.common import (
     reference_option,
     sub_app,
 )
+from crmcli.cli.completion import activity_types
 from crmcli.domain.models import ActivityType
 from crmcli.domain.rules import activity_bucket
 from crmcli.errors import CrmError
+from crmcli.i18n import N_, _
 
 if TYPE_CHECKING:
     from crmcli.domain.models import Activity, Opportunity
@@ -76,10 +78,20 @@ Notes = Annotated[str | None, typer.Option(help="Free text.")]
 TypeOpt = typer.Option(
     "--type",
     parser=activity_type_parser,
+    shell_complete=activity_types,
     metavar="TYPE",
     help="call, meeting, email, task or note (also ligação, reunião, e-mail, tarefa, nota).",
 )
 OwnerFilter = Annotated[str | None, typer.Option("--owner", help="Only this owner's.")]
+
+STATUS_WORDS = {
+    "done": N_("done"),
+    "overdue": N_("overdue"),
+    "today": N_("today"),
+    "upcoming": N_("upcoming"),
+    "pending": N_("pending"),
+}
+"""An activity's status (`status_text`) as a table shows it, translated where shown."""
 
 
 # -- rendering ---------------------------------------------------------------------------------
@@ -99,6 +111,20 @@ def activity_json(activity: Activity) -> dict[str, Any]:
     data: dict[str, Any] = render.jsonable(activity)
     data["due"] = due_text(activity)
     return {key: data[key] for key in ACTIVITY_COLUMNS}
+
+
+def due_shown(activity: Activity) -> str:
+    """The due moment for people: `human_date`, then HH:MM when it has a time (local time, as
+    stored: no time zone to convert)."""
+    if activity.due is None:
+        return ""
+    day = render.human_date(activity.due.date())
+    return f"{day} {activity.due:%H:%M}" if activity.due_has_time else day
+
+
+def status_shown(status: str) -> str:
+    """A status of `status_text` in the interface language."""
+    return _(STATUS_WORDS[status]) if status in STATUS_WORDS else status
 
 
 def link_text(activity: Activity) -> str:
@@ -123,24 +149,34 @@ def activities_table(
     *,
     title: str | None = None,
     status: str | None = None,
+    screenful: bool = False,
 ) -> None:
     """Activities as a table: id, type, subject, due, status, what they belong to, owner.
 
-    `status` is every row's when the caller knows it (the agenda's overdue and today)."""
+    `status` is every row's when the caller knows it (the agenda's overdue and today);
+    overdue rows are red on a terminal, today's yellow, done ones dim; with `screenful`, a
+    long list on a terminal stops at a screenful (render.print_table)."""
     rows = [
         [
             str(a.id),
             a.type.value,
             a.subject,
-            due_text(a, sep=" ") or "",
-            status or status_text(a, now),
+            due_shown(a),
+            status_shown(status or status_text(a, now)),
             link_text(a),
             a.owner or "",
         ]
         for a in activities
     ]
-    headers = ["id", "type", "subject", "due", "status", "for", "owner"]
-    render.print_table(rows, headers, title=title, right=[0])
+    headers = [_("id"), _("type"), _("subject"), _("due"), _("status"), _("for"), _("owner")]
+    styles = [_STATUS_STYLES.get(status or status_text(a, now)) for a in activities]
+    render.print_table(
+        rows, headers, title=title, right=[0], optional=[6, 1], styles=styles, screenful=screenful
+    )
+
+
+_STATUS_STYLES = {"overdue": "red", "today": "yellow", "done": "dim"}
+"""The colour of an activity's row on a terminal (unless NO_COLOR)."""
 
 
 def show_activity(activity: Activity, *, as_json: bool, quiet: bool, title: str) -> None:
@@ -157,13 +193,13 @@ def show_activity(activity: Activity, *, as_json: bool, quiet: bool, title: str)
         ("id", str(activity.id)),
         ("type", activity.type.value),
         ("subject", activity.subject),
-        ("due", due_text(activity, sep=" ") or ""),
-        ("status", status_text(activity, local_now())),
-        *((attr, render.cell(getattr(activity, attr))) for _, attr in _LINKS),
+        ("due", due_shown(activity)),
+        ("status", status_shown(status_text(activity, local_now()))),
+        *((attr, render.cell(getattr(activity, attr))) for _kind, attr in _LINKS),
         ("owner", activity.owner or ""),
         ("notes", activity.notes or ""),
-        ("done_at", render.cell(activity.done_at)),
-        ("created_at", render.cell(activity.created_at)),
+        ("done_at", render.human_moment(activity.done_at)),
+        ("created_at", render.human_moment(activity.created_at)),
     ]
     render.print_record(pairs, title=title)
 
@@ -208,7 +244,11 @@ def add(
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Record an activity on exactly one lead, contact, account or opportunity."""
+    """Record an activity on exactly one lead, contact, account or opportunity.
+
+    \b
+    Example: crm activity add "Ligar para a Maria" --type ligação --due amanhã --opp 3
+    """
     from crmcli.services.activities import add_activity
 
     activity = add_activity(
@@ -223,7 +263,12 @@ def add(
         owner=owner,
         notes=notes,
     )
-    show_activity(activity, as_json=as_json, quiet=quiet, title=f"Activity {activity.id} added")
+    show_activity(
+        activity,
+        as_json=as_json,
+        quiet=quiet,
+        title=_("Activity {id} added").format(id=activity.id),
+    )
 
 
 @app.command("list")
@@ -271,7 +316,7 @@ def list_(
     elif as_csv:
         render.print_csv([activity_json(a) for a in activities], ACTIVITY_COLUMNS)
     else:
-        activities_table(activities, now)
+        activities_table(activities, now, screenful=True)
 
 
 @app.command("show")
@@ -280,7 +325,9 @@ def show(ctx: typer.Context, activity_id: ActivityId, as_json: JsonOpt = False) 
     from crmcli.services.activities import get_activity
 
     activity = get_activity(db(ctx), activity_id)
-    show_activity(activity, as_json=as_json, quiet=False, title=f"Activity {activity.id}")
+    show_activity(
+        activity, as_json=as_json, quiet=False, title=_("Activity {id}").format(id=activity.id)
+    )
 
 
 @app.command("edit")
@@ -308,7 +355,12 @@ def edit(
         owner=owner,
         notes=notes,
     )
-    show_activity(activity, as_json=as_json, quiet=quiet, title=f"Activity {activity.id} updated")
+    show_activity(
+        activity,
+        as_json=as_json,
+        quiet=quiet,
+        title=_("Activity {id} updated").format(id=activity.id),
+    )
 
 
 @app.command("done")
@@ -319,7 +371,9 @@ def done(
     from crmcli.services.activities import complete_activity
 
     activity = complete_activity(db(ctx), activity_id)
-    show_activity(activity, as_json=as_json, quiet=quiet, title=f"Activity {activity.id} done")
+    show_activity(
+        activity, as_json=as_json, quiet=quiet, title=_("Activity {id} done").format(id=activity.id)
+    )
 
 
 @app.command("delete")
@@ -338,7 +392,9 @@ def delete(
         as_json=as_json,
         get=lambda: get_activity(database, activity_id),
         remove=lambda: delete_activity(database, activity_id),
-        describe=lambda activity: f"activity {activity.id} ({activity.subject})",
+        describe=lambda activity: _("activity {id} ({subject})").format(
+            id=activity.id, subject=activity.subject
+        ),
     )
 
 
@@ -349,14 +405,13 @@ def _deals_table(opps: Sequence[Opportunity], title: str) -> None:
             o.name,
             o.stage or "",
             render.human_money(o.amount),
-            render.cell(o.expected_close),
+            render.human_date(o.expected_close),
             o.owner or "",
         ]
         for o in opps
     ]
-    render.print_table(
-        rows, ["id", "name", "stage", "amount", "close", "owner"], title=title, right=[0, 3]
-    )
+    headers = [_("id"), _("name"), _("stage"), _("amount"), _("close"), _("owner")]
+    render.print_table(rows, headers, title=title, right=[0, 3])
 
 
 def agenda(
@@ -372,6 +427,9 @@ def agenda(
 
     The first command of the morning. Open deals with no next step are open opportunities
     without a pending activity: give each one (crm activity add … --opp ID --due …).
+
+    \b
+    Example: crm agenda --owner ana --limit 5
     """
     from crmcli.services.agenda import agenda as build_agenda
 
@@ -388,19 +446,20 @@ def agenda(
         )
         return
     sections: list[tuple[str, Sequence[Any], str]] = [
-        ("Overdue", day.overdue, "overdue"),
-        (f"Today ({day.now:%Y-%m-%d})", day.today, "today"),
-        ("Open deals with no next step", day.no_next_step, ""),
+        (_("Overdue"), day.overdue, "overdue"),
+        (_("Today ({date})").format(date=render.human_date(day.now.date())), day.today, "today"),
+        (_("Open deals with no next step"), day.no_next_step, ""),
     ]
     for index, (title, items, status) in enumerate(sections):
         if index:
             sys.stdout.write("\n")
         if not items:
-            sys.stdout.write(f"{title}: nothing\n")
+            sys.stdout.write(_("{title}: nothing").format(title=title) + "\n")
         elif index < 2:
             activities_table(items, day.now, title=title, status=status)
         else:
             _deals_table(items, title)
             hidden = day.no_next_step_total - len(items)
             if hidden > 0:
-                sys.stdout.write(f"… and {hidden} more (crm report stale lists them all)\n")
+                more = _("… and {count} more (crm report stale lists them all)")
+                sys.stdout.write(more.format(count=hidden) + "\n")

@@ -6,6 +6,7 @@ Importing this module must stay cheap: no database layer, no Rich tables.
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Annotated, Any
 
 import typer
@@ -90,6 +91,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         " command for each.",
     ),
     "db": ("crmcli.cli.db", "app", "The database: path, check, backup, migrate."),
+    "completion": (
+        "crmcli.cli.completion",
+        "completion",
+        "Print the shell completion script: commands, options, values, stage names.",
+    ),
 }
 """Every top-level command: (module, attribute, short help), in `crm --help` order.
 
@@ -166,6 +172,14 @@ class RootGroup(CrmGroup):
                     error.message = f"{message.rstrip('.')}. Did you mean {listed}?"
             raise
 
+    def shell_complete(self, ctx: Any, incomplete: str) -> Any:
+        """Click's completion of command names, without importing every command's module."""
+        self.listing = True
+        try:
+            return super().shell_complete(ctx, incomplete)
+        finally:
+            self.listing = False
+
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         self.listing = True
         try:
@@ -228,5 +242,9 @@ def root(
 def main() -> None:
     """Console entry point."""
     streams.set_up()  # output the terminal cannot encode: look-alikes, never a traceback
+    if "_CRM_COMPLETE" in os.environ:  # the shell asks for completions (crm completion SHELL)
+        from typer._completion_classes import completion_init
+
+        completion_init()
     interrupts.install()  # SIGTERM cleans up as Ctrl-C does: one line, exit 143, no temp files
     app(prog_name="crm")

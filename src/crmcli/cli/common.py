@@ -21,7 +21,7 @@ from crmcli import clock, i18n, interrupts
 from crmcli.cli import translation
 from crmcli.domain import values
 from crmcli.errors import CrmError, UsageError
-from crmcli.i18n import _
+from crmcli.i18n import N_, _
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -263,10 +263,12 @@ def _database_message(exc: BaseException, path: Path | None = None) -> str:
     text = str(inner).strip()
     first = text.splitlines()[0].strip() if text else type(inner).__name__
     if getattr(inner, "sqlstate", None) == LOCK_NOT_AVAILABLE:
-        first = f"database is locked ({first}: another connection held the lock past lock_timeout)"
+        first = _(
+            "database is locked ({message}: another connection held the lock past lock_timeout)"
+        ).format(message=first)
     elif type(inner).__name__ == "ConnectionTimeout":
-        first = f"cannot connect to the server: {first} (connect_timeout)"
-    return f"database: {first}"
+        first = _("cannot connect to the server: {message} (connect_timeout)").format(message=first)
+    return _("database: {message}").format(message=first)
 
 
 def _redacted(text: str) -> str:
@@ -313,13 +315,28 @@ def _print_traceback(exc: BaseException) -> None:
     print(_redacted(text), end="", file=sys.stderr)
 
 
+_REFUSALS = {
+    "delete": N_("refusing to delete without --yes when not on a terminal"),
+    "undo": N_("refusing to undo without --yes when not on a terminal"),
+}
+"""The refusal of `confirm` off a terminal, whole, for each action the commands name."""
+
+
 def confirm(yes: bool, action: str, question: Callable[[], str]) -> None:
     """Ask `question()` on a terminal (no: exit 1); off a terminal `--yes` is required to
-    `action` (exit 2). `question` is called only when asking."""
+    `action` (exit 2). `question` is called only when asking.
+
+    `action` is a verb in English (`delete`, `undo`: the refusal is then said whole in the
+    interface language, see `_REFUSALS`) or, for any other, already in that language."""
     if yes:
         return
     if not sys.stdin.isatty():
-        raise UsageError(f"refusing to {action} without --yes when not on a terminal")
+        refusal = _REFUSALS.get(action)
+        if refusal is not None:
+            raise UsageError(_(refusal))
+        raise UsageError(
+            _("refusing to {action} without --yes when not on a terminal").format(action=action)
+        )
     if not ask(question()):
         raise typer.Exit(1)
 
@@ -329,7 +346,7 @@ def ask(question: str) -> bool:
     `s`, `sim` / `n`, `no`, `não`, or just Enter for no). Anything else asks again; the end
     of the input is a no."""
     while True:
-        sys.stderr.write(f"{question} [y/N]: ")
+        sys.stderr.write(_("{question} [y/N]: ").format(question=question))
         sys.stderr.flush()
         line = sys.stdin.readline()
         if not line:
@@ -338,12 +355,12 @@ def ask(question: str) -> bool:
         answer = values.parse_answer(line)
         if answer is not None:
             return answer
-        sys.stderr.write("Answer y (yes, s, sim) or n (no, não).\n")
+        sys.stderr.write(_("Answer y (yes, s, sim) or n (no, não).") + "\n")
 
 
 def confirm_delete(yes: bool, describe: Callable[[], str]) -> None:
     """`confirm` a delete; `describe` names the record ("lead 3 (Ana)")."""
-    confirm(yes, "delete", lambda: f"Delete {describe()} for good?")
+    confirm(yes, "delete", lambda: _("Delete {record} for good?").format(record=describe()))
 
 
 class _Record(Protocol):
@@ -374,13 +391,13 @@ def delete_confirmed(
 
         render.print_json({"id": record.id, "deleted": True})
     else:
-        note(f"deleted {describe(record)}")
+        note(_("deleted {record}").format(record=describe(record)))
 
 
 def announce_created_account(created: Account | None) -> None:
     """Tell stderr that naming an unknown account created it (`opp add`, `contact add`...)."""
     if created is not None:
-        note(f'created account {created.id} "{created.name}"')
+        note(_('created account {id} "{name}"').format(id=created.id, name=created.name))
 
 
 def sub_app(help_text: str) -> typer.Typer:
@@ -404,7 +421,7 @@ def _bad(parse: Callable[[str], T]) -> Callable[[str], T]:
     return parser
 
 
-money_parser = _bad(values.parse_money)
+money_parser = _bad(values.typed_amount)
 
 
 def date_parser(text: str) -> date:
@@ -439,12 +456,29 @@ def _reference(kind: str, *, ids_only: bool = False) -> Callable[[str], Any]:
 
 def reference_argument(kind: str, help_text: str, metavar: str = "ID|NAME") -> Any:
     """A positional argument naming a record of `kind` by id or name (never blank)."""
-    return typer.Argument(parser=_reference(kind), metavar=metavar, help=help_text)
+    return typer.Argument(
+        parser=_reference(kind), metavar=metavar, help=help_text, shell_complete=_completer(kind)
+    )
 
 
 def reference_option(kind: str, help_text: str, *names: str, metavar: str = "ID|NAME") -> Any:
     """An option naming a record of `kind` by id or name (never blank)."""
-    return typer.Option(*names, parser=_reference(kind), metavar=metavar, help=help_text)
+    return typer.Option(
+        *names,
+        parser=_reference(kind),
+        metavar=metavar,
+        help=help_text,
+        shell_complete=_completer(kind),
+    )
+
+
+def _completer(kind: str) -> Any:
+    """The shell completion of a reference to a record of `kind` (stage names; else none)."""
+    if kind != "stage":
+        return None
+    from crmcli.cli.completion import stage_names
+
+    return stage_names
 
 
 def id_argument(kind: str, help_text: str) -> Any:

@@ -9,6 +9,7 @@ import typer
 
 from crmcli.cli import render
 from crmcli.cli.common import JsonOpt, db, note, state, sub_app
+from crmcli.i18n import _
 
 app = sub_app("The database: path, check, backup, migrate.")
 
@@ -44,11 +45,19 @@ def check(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         for line in result.problems or ["ok"]:
             print(line)
         note(
-            f"schema {result.schema}, {result.leads} leads, {result.opportunities} deals; "
-            f"checked: {result.checked}"
+            _("schema {schema}, {leads} leads, {deals} deals; checked: {checked}").format(
+                schema=result.schema,
+                leads=result.leads,
+                deals=result.opportunities,
+                checked=result.checked,
+            )
         )
     if result.problems:
-        raise StorageError(f"{len(result.problems)} problem(s) found in {result.path}")
+        raise StorageError(
+            _("{count} problem(s) found in {path}").format(
+                count=len(result.problems), path=result.path
+            )
+        )
 
 
 @app.command("backup")
@@ -65,7 +74,11 @@ def backup(
     if as_json:
         render.print_json(result)
     else:
-        note(f"backed up to {result.path} ({result.bytes} bytes, verified)")
+        note(
+            _("backed up to {path} ({size} bytes, verified)").format(
+                path=result.path, size=result.bytes
+            )
+        )
 
 
 @app.command("migrate")
@@ -77,9 +90,9 @@ def migrate(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     if as_json:
         render.print_json({"applied": applied})
     elif applied:
-        note("applied " + ", ".join(applied))
+        note(_("applied {migrations}").format(migrations=", ".join(applied)))
     else:
-        note("the schema is up to date")
+        note(_("the schema is up to date"))
 
 
 @app.command("copy")
@@ -108,15 +121,23 @@ def copy(
         render.print_json(result)
     else:
         rows = [[entity, str(count)] for entity, count in result.copied.items()]
-        render.print_table(rows, ["copied", "rows"], right=[1])
-        note(f"copied {result.source} to {result.target} (currency {result.currency})")
+        render.print_table(rows, [_("copied"), _("rows")], right=[1])
+        note(
+            _("copied {source} to {target} (currency {currency})").format(
+                source=result.source, target=result.target, currency=result.currency
+            )
+        )
 
 
 @app.command("init")
 def init(
     ctx: typer.Context,
     currency: Annotated[
-        str | None, typer.Option(help="ISO 4217 code, set once (default: from the locale).")
+        str | None,
+        typer.Option(
+            help="ISO 4217 code (default: from the locale); changes the currency of a database"
+            " that stores no amount yet."
+        ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -127,4 +148,14 @@ def init(
     if as_json:
         render.print_json(info)
     else:
-        note(f"{info.path}: currency {info.currency}, schema {info.schema}")
+        if info.previous_currency is not None:
+            note(
+                _("{path}: currency changed from {previous} to {currency}").format(
+                    path=info.path, previous=info.previous_currency, currency=info.currency
+                )
+            )
+        note(
+            _("{path}: currency {currency}, schema {schema}").format(
+                path=info.path, currency=info.currency, schema=info.schema
+            )
+        )

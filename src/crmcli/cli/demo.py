@@ -9,6 +9,7 @@ import typer
 
 from crmcli.cli import render
 from crmcli.cli.common import JsonOpt, note
+from crmcli.i18n import _
 
 
 def demo(
@@ -34,4 +35,4 @@ def demo(
         render.print_json(pipeline_json(report))
     else:
         print_pipeline(report)
-    note(f"demo database: {target}  (explore it: crm --db {target} opp list)")
+    note(_("demo database: {file}  (explore it: crm --db {file} opp list)").format(file=target))

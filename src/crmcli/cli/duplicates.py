@@ -10,6 +10,7 @@ import typer
 
 from crmcli.cli import render
 from crmcli.cli.common import CsvOpt, JsonOpt, db
+from crmcli.i18n import _
 
 if TYPE_CHECKING:
     from crmcli.domain.duplicates import DuplicateGroup
@@ -43,7 +44,8 @@ def print_groups(groups: Sequence[DuplicateGroup]) -> None:
         [g.entity, " ".join(str(i) for i in g.ids), " | ".join(g.names), g.reason_text(), g.merge]
         for g in groups
     ]
-    render.print_table(rows, ["entity", "ids", "names", "reason", "merge with"])
+    headers = [_("entity"), _("ids"), _("names"), _("reason"), _("merge with")]
+    render.print_table(rows, headers)
 
 
 def duplicates(
@@ -71,6 +73,6 @@ def duplicates(
         rows = [{**group_json(g), "ids": " ".join(str(i) for i in g.ids)} for g in groups]
         render.print_csv(rows, COLUMNS)
     elif not groups:
-        typer.echo("No likely duplicates.")
+        typer.echo(_("No likely duplicates."))
     else:
         print_groups(groups)

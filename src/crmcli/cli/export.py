@@ -18,6 +18,7 @@ from crmcli.cli import render
 from crmcli.cli.common import JsonOpt, db, note
 from crmcli.cli.streams import machine_stdout
 from crmcli.errors import UsageError, ValidationError
+from crmcli.i18n import N_, _
 from crmcli.outfiles import Output, database_files
 
 
@@ -107,7 +108,7 @@ def export_cmd(
     picked = [e.value for e in entity or []]
     if fmt is ExportFormat.CSV:
         if len(set(picked)) != 1:
-            raise UsageError("--format csv needs exactly one --entity (leads, accounts, …)")
+            raise UsageError(_("--format csv needs exactly one --entity (leads, accounts, …)"))
         name = picked[0]
         header = columns(name)
         text = text_columns(name)
@@ -121,19 +122,40 @@ def export_cmd(
             document = export_data(db(ctx), picked or None)
             stream.write(json.dumps(encode(document), ensure_ascii=False, indent=2) + "\n")
     if output is not None:
-        note(f"exported to {output}")
+        note(_("exported to {file}").format(file=output))
+
+
+def _stdin_or(source: str) -> str:
+    """How a message names the file read: "stdin" for `-`."""
+    return "stdin" if source == "-" else source
+
+
+RESTORED = {
+    "stages": N_("stages"),
+    "accounts": N_("accounts"),
+    "contacts": N_("contacts"),
+    "leads": N_("leads"),
+    "opportunities": N_("opportunities"),
+    "history": N_("history"),
+    "activities": N_("activities"),
+}
+"""The restored entities as `crm import`'s table names them (its `--json` keeps the keys)."""
 
 
 def _read(source: str) -> str:
-    name = "stdin" if source == "-" else source
+    name = _stdin_or(source)
     try:
         raw = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
     except OSError as exc:
-        raise ValidationError(f"cannot read {name}: {exc.strerror or exc}") from None
+        raise ValidationError(
+            _("cannot read {file}: {reason}").format(file=name, reason=exc.strerror or exc)
+        ) from None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ValidationError(f"{name} is not UTF-8 text (is it a `crm export` file?)") from None
+        raise ValidationError(
+            _("{file} is not UTF-8 text (is it a `crm export` file?)").format(file=name)
+        ) from None
 
 
 def import_cmd(
@@ -152,13 +174,14 @@ def import_cmd(
     try:
         document = json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
-        name = "stdin" if source == "-" else source
         raise ValidationError(
-            f"{name} is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+            _("{file} is not JSON: {reason} at line {line} column {column}").format(
+                file=_stdin_or(source), reason=exc.msg, line=exc.lineno, column=exc.colno
+            )
         ) from None
     counts = import_data(db(ctx), document)
     if as_json:
         render.print_json(counts)
     else:
-        rows = [[entity, str(count)] for entity, count in counts.items()]
-        render.print_table(rows, ["restored", "rows"], right=[1])
+        rows = [[_(RESTORED.get(entity, entity)), str(count)] for entity, count in counts.items()]
+        render.print_table(rows, [_("restored"), _("rows")], right=[1])

@@ -17,6 +17,7 @@ from crmcli import interrupts
 from crmcli.cli import render
 from crmcli.cli.common import db, note
 from crmcli.errors import CrmError, PartialImport, ValidationError
+from crmcli.i18n import _, english_of, ngettext
 from crmcli.outfiles import Output, database_files, input_file
 
 if TYPE_CHECKING:
@@ -70,7 +71,9 @@ def _open_input(file: str) -> Iterator[BinaryIO]:
     try:
         handle = open(file, "rb")  # noqa: SIM115 - closed below
     except OSError as exc:
-        raise ValidationError(f"cannot read {file}: {exc.strerror}") from None
+        raise ValidationError(
+            _("cannot read {file}: {reason}").format(file=file, reason=exc.strerror)
+        ) from None
     try:
         yield handle
     finally:
@@ -105,11 +108,12 @@ class _Rejects:
 
     def __call__(self, problem: RowProblem) -> None:
         self.count += 1
-        note(f"line {problem.line}: {problem.reason}")
+        line = _("line {line}: {reason}").format(line=problem.line, reason=problem.reason)
+        note(line)
         cells = [render.neutralise(c) for c in problem.cells]
         # short rows are padded, so the reason sits in the reason column
         cells += [""] * (self.width - len(cells))
-        self._write([*cells, f"line {problem.line}: {problem.reason}"])
+        self._write([*cells, english_of(line)])  # a CSV: the same in every language
 
     def close(self, keep: bool) -> None:
         """Give the file its name (`keep`) or remove it; raises what went wrong writing it."""
@@ -129,15 +133,18 @@ def _progress_reporter() -> tuple[Any, Any]:
         return None, lambda _: None
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    def said(read: int) -> str:
+        return _("importing: {count} rows read").format(count=render.human_count(read))
+
     bar = Progress(
         SpinnerColumn(),
-        TextColumn("importing: {task.completed:,} rows read"),
+        TextColumn("{task.description}"),
         TimeElapsedColumn(),
         console=render.console(stderr=True),
         transient=True,
     )
-    task = bar.add_task("import", total=None)
-    return bar, lambda read: bar.update(task, completed=read)
+    task = bar.add_task(said(0), total=None)
+    return bar, lambda read: bar.update(task, completed=read, description=said(read))
 
 
 def run_import(
@@ -171,7 +178,11 @@ def run_import(
             stream, name="stdin" if file == "-" else file, encoding=encoding, delimiter=delimiter
         )
         if encoding is None and table.encoding not in ("utf-8", "utf-8-sig"):
-            note(f"{table.name}: not UTF-8, read as {table.encoding}")
+            note(
+                _("{file}: not UTF-8, read as {encoding}").format(
+                    file=table.name, encoding=table.encoding
+                )
+            )
         bar, progress = _progress_reporter()
         run = import_leads if kind == "lead" else import_opportunities
         sink: _Rejects | None = None
@@ -197,10 +208,17 @@ def run_import(
             failure = exc
     _print_summary(summary, as_json, kind)
     if failure is not None:
-        done = "the import itself was saved" if summary.committed else "nothing was imported"
-        raise CrmError(f"{failure} ({done})")
+        if summary.committed:
+            raise CrmError(_("{error} (the import itself was saved)").format(error=failure))
+        raise CrmError(_("{error} (nothing was imported)").format(error=failure))
     if strict and summary.rejected:
-        raise CrmError(f"--strict: {summary.rejected} bad row(s), nothing was imported")
+        raise CrmError(  # one English text; the plural forms are for the translation
+            ngettext(
+                "--strict: {count} bad row(s), nothing was imported",
+                "--strict: {count} bad row(s), nothing was imported",
+                summary.rejected,
+            ).format(count=summary.rejected)
+        )
     if summary.rejected:
         raise typer.Exit(PartialImport.exit_code)
 
@@ -223,8 +241,14 @@ def _print_summary(summary: ImportSummary, as_json: bool, kind: str) -> None:
             }
         )
         return
-    what = "leads" if kind == "lead" else "deals"
-    title = f"Import of {what}" + (" (dry run: nothing written)" if summary.dry_run else "")
-    render.print_table(
-        [[str(v) for v in counts.values()]], list(counts), title=title, right=range(5)
-    )
+    leads = kind == "lead"
+    if summary.dry_run:
+        title = (
+            _("Import of leads (dry run: nothing written)")
+            if leads
+            else _("Import of deals (dry run: nothing written)")
+        )
+    else:
+        title = _("Import of leads") if leads else _("Import of deals")
+    headers = [_("read"), _("inserted"), _("updated"), _("skipped"), _("rejected")]
+    render.print_table([[str(v) for v in counts.values()]], headers, title=title, right=range(5))

@@ -25,6 +25,7 @@ from crmcli.cli.common import (
 )
 from crmcli.cli.merge import DryRunOpt, keep_argument, others_argument
 from crmcli.domain.models import LeadStatus
+from crmcli.i18n import _
 
 if TYPE_CHECKING:
     from crmcli.domain.models import Activity, Lead
@@ -78,18 +79,18 @@ def show_lead(
             data["activities"] = [activity_json(a) for a in activities]
         render.print_json(data)
     else:
-        pairs = [(c, render.cell(getattr(lead, c))) for c in LEAD_COLUMNS]
+        pairs = [(c, render.human_cell(getattr(lead, c))) for c in LEAD_COLUMNS]
         pairs += [
             ("notes", lead.notes or ""),
             ("disqualify_reason", lead.disqualify_reason or ""),
-            ("created_at", render.cell(lead.created_at)),
+            ("created_at", render.human_moment(lead.created_at)),
         ]
         pairs += [(f"extra: {k}", v) for k, v in lead.extras.items()]
         render.print_record(pairs, title=title)
         if activities:
             from crmcli.services.activities import local_now
 
-            activities_table(activities, local_now(), title="Activities")
+            activities_table(activities, local_now(), title=_("Activities"))
 
 
 @app.command("add")
@@ -108,7 +109,11 @@ def add(
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Record a new lead (status new)."""
+    """Record a new lead (status new).
+
+    \b
+    Example: crm lead add "Maria Souza" --company Açaí --email maria@acai.com.br
+    """
     from crmcli.services.leads import add_lead
 
     lead = add_lead(
@@ -124,7 +129,7 @@ def add(
         owner=owner,
         notes=notes,
     )
-    show_lead(lead, as_json=as_json, quiet=quiet, title=f"Lead {lead.id} added")
+    show_lead(lead, as_json=as_json, quiet=quiet, title=_("Lead {id} added").format(id=lead.id))
 
 
 @app.command("list")
@@ -142,7 +147,11 @@ def list_(
     as_csv: CsvOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """List leads (archived ones only with --all or --status archived)."""
+    """List leads (archived ones only with --all or --status archived).
+
+    \b
+    Example: crm lead list --status qualified --search acai
+    """
     from crmcli.services.leads import list_leads
 
     leads = list_leads(
@@ -164,13 +173,25 @@ def list_(
                 x.status.value,
                 x.source or "",
                 render.human_money(x.budget),
-                render.cell(x.timeline),
+                render.human_date(x.timeline),
                 x.owner or "",
             ]
             for x in leads
         ]
-        headers = ["id", "name", "company", "email", "status", "source", "budget", "timeline"]
-        render.print_table(rows, [*headers, "owner"], right=[0, 6])
+        headers = [
+            _("id"),
+            _("name"),
+            _("company"),
+            _("email"),
+            _("status"),
+            _("source"),
+            _("budget"),
+            _("timeline"),
+            _("owner"),
+        ]
+        render.print_table(
+            rows, headers, right=[0, 6], optional=[8, 5, 7, 3], screenful=limit is None
+        )
 
 
 @app.command("show")
@@ -216,7 +237,7 @@ def edit(
         owner=owner,
         notes=notes,
     )
-    show_lead(lead, as_json=as_json, quiet=quiet, title=f"Lead {lead.id} updated")
+    show_lead(lead, as_json=as_json, quiet=quiet, title=_("Lead {id} updated").format(id=lead.id))
 
 
 @app.command("contact")
@@ -227,7 +248,7 @@ def contact(
     from crmcli.services.leads import mark_contacted
 
     lead = mark_contacted(db(ctx), lead_id)
-    show_lead(lead, as_json=as_json, quiet=quiet, title=f"Lead {lead.id} contacted")
+    show_lead(lead, as_json=as_json, quiet=quiet, title=_("Lead {id} contacted").format(id=lead.id))
 
 
 @app.command("qualify")
@@ -239,11 +260,15 @@ def qualify(
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Mark a lead qualified: it needs both a budget and a timeline."""
+    """Mark a lead qualified: it needs both a budget and a timeline.
+
+    \b
+    Example: crm lead qualify 7 --budget 15000 --timeline 2026-09-30
+    """
     from crmcli.services.leads import qualify_lead
 
     lead = qualify_lead(db(ctx), lead_id, budget=budget, timeline=timeline)
-    show_lead(lead, as_json=as_json, quiet=quiet, title=f"Lead {lead.id} qualified")
+    show_lead(lead, as_json=as_json, quiet=quiet, title=_("Lead {id} qualified").format(id=lead.id))
 
 
 @app.command("disqualify")
@@ -258,7 +283,9 @@ def disqualify(
     from crmcli.services.leads import disqualify_lead
 
     lead = disqualify_lead(db(ctx), lead_id, reason)
-    show_lead(lead, as_json=as_json, quiet=quiet, title=f"Lead {lead.id} disqualified")
+    show_lead(
+        lead, as_json=as_json, quiet=quiet, title=_("Lead {id} disqualified").format(id=lead.id)
+    )
 
 
 @app.command("archive")
@@ -269,7 +296,7 @@ def archive(
     from crmcli.services.leads import archive_lead
 
     lead = archive_lead(db(ctx), lead_id)
-    show_lead(lead, as_json=as_json, quiet=quiet, title=f"Lead {lead.id} archived")
+    show_lead(lead, as_json=as_json, quiet=quiet, title=_("Lead {id} archived").format(id=lead.id))
 
 
 @app.command("reopen")
@@ -280,7 +307,7 @@ def reopen(
     from crmcli.services.leads import reopen_lead
 
     lead = reopen_lead(db(ctx), lead_id)
-    show_lead(lead, as_json=as_json, quiet=quiet, title=f"Lead {lead.id} reopened")
+    show_lead(lead, as_json=as_json, quiet=quiet, title=_("Lead {id} reopened").format(id=lead.id))
 
 
 @app.command("delete")
@@ -299,7 +326,7 @@ def delete(
         as_json=as_json,
         get=lambda: get_lead(database, lead_id),
         remove=lambda: delete_lead(database, lead_id),
-        describe=lambda lead: f"lead {lead.id} ({lead.name})",
+        describe=lambda lead: _("lead {id} ({name})").format(id=lead.id, name=lead.name),
     )
 
 
@@ -341,6 +368,9 @@ def import_(
 
     Exit 0 when every row was good, 3 when some were rejected (the good ones are imported),
     1 with --strict and a bad row (nothing is imported).
+
+    \b
+    Example: crm lead import feira.csv --source "Feira 2026" --rejects rejeitados.csv
     """
     imports.run_import(
         ctx,
@@ -395,7 +425,11 @@ def convert(
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Turn a qualified lead into a contact, an account and an opportunity, in one step."""
+    """Turn a qualified lead into a contact, an account and an opportunity, in one step.
+
+    \b
+    Example: crm lead convert 7 --account "Açaí Ltda" --amount 15000
+    """
     from crmcli.services.leads import ConvertOptions, convert_lead
 
     options = ConvertOptions(account, opportunity, amount, stage, no_opportunity)
@@ -408,29 +442,36 @@ def convert(
         render.print_ids([chosen.id] if chosen else [])
         return
     plan = result.plan
-    verb = "would" if result.dry_run else "did"
+    dry = result.dry_run
     account_id = result.account.id if result.account else plan.account.id
     contact_id = result.contact.id if result.contact else plan.contact.id
     rows = [
-        ["account", _step(plan.account.action, verb), plan.account.name, _id(account_id)],
-        ["contact", _step(plan.contact.action, verb), plan.contact.name, _id(contact_id)],
+        [_("account"), _step(plan.account.action, dry), plan.account.name, _id(account_id)],
+        [_("contact"), _step(plan.contact.action, dry), plan.contact.name, _id(contact_id)],
     ]
     if plan.opportunity is not None:
+        opp = plan.opportunity
         opp_id = _id(result.opportunity.id if result.opportunity else None)
-        details = (
-            f"{plan.opportunity.name} · {render.human_money(plan.opportunity.amount)}"
-            f" · {plan.opportunity.stage} ({plan.opportunity.probability}%)"
-            f" · close {render.cell(plan.opportunity.expected_close) or '-'}"
+        details = _("{name} · {amount} · {stage} ({probability}%) · close {close}").format(
+            name=opp.name,
+            amount=render.human_money(opp.amount),
+            stage=opp.stage,
+            probability=opp.probability,
+            close=render.human_date(opp.expected_close) or "-",
         )
-        rows.append(["opportunity", _step("create", verb), details, opp_id])
-    title = f"Lead {lead_id}: " + ("conversion plan (dry run)" if result.dry_run else "converted")
-    render.print_table(rows, ["record", "action", "name", "id"], title=title)
+        rows.append([_("opportunity"), _step("create", dry), details, opp_id])
+    title = (
+        _("Lead {id}: conversion plan (dry run)") if dry else _("Lead {id}: converted")
+    ).format(id=lead_id)
+    headers = [_("record"), _("action"), _("name"), _("id")]
+    render.print_table(rows, headers, title=title)
 
 
-def _step(action: str, verb: str) -> str:
-    if verb == "would":
-        return f"would {action}"
-    return "created" if action == "create" else "reused"
+def _step(action: str, dry_run: bool) -> str:
+    """What a conversion does (or would do) with one record: `action` is create or reuse."""
+    if dry_run:
+        return _("would create") if action == "create" else _("would reuse")
+    return _("created") if action == "create" else _("reused")
 
 
 def _id(value: int | None) -> str:

@@ -25,6 +25,7 @@ from crmcli.cli.common import (
     sub_app,
 )
 from crmcli.domain.models import OppStatus
+from crmcli.i18n import N_, _
 
 if TYPE_CHECKING:
     from crmcli.domain.models import Activity, HistoryEntry, Opportunity
@@ -52,13 +53,17 @@ Owner = Annotated[str | None, typer.Option(help="Who works the deal (default: CR
 Contact = Annotated[str | None, typer.Option(help="Contact id, e-mail or name.")]
 
 
-def _source_text(opp: Opportunity) -> str:
-    return {
-        "stage": f"stage default ({opp.stage})",
-        "manual": "set by hand",
-        "won": "won",
-        "lost": "lost",
-    }[opp.probability_source]
+_SOURCES = {
+    "stage": N_("{percent}% (stage default ({stage}))"),
+    "manual": N_("{percent}% (set by hand)"),
+    "won": N_("{percent}% (won)"),
+    "lost": N_("{percent}% (lost)"),
+}
+"""The probability of a deal with where it came from, by `Opportunity.probability_source`."""
+
+
+def _probability_text(opp: Opportunity) -> str:
+    return _(_SOURCES[opp.probability_source]).format(percent=opp.probability, stage=opp.stage)
 
 
 def show_opp(
@@ -82,9 +87,9 @@ def show_opp(
             data["activities"] = [activity_json(a) for a in activities]
         render.print_json(data)
         return
-    pairs = [(c, render.cell(getattr(opp, c))) for c in OPP_COLUMNS]
+    pairs = [(c, render.human_cell(getattr(opp, c))) for c in OPP_COLUMNS]
     pairs[4] = ("amount", render.human_money(opp.amount))
-    pairs[5] = ("probability", f"{opp.probability}% ({_source_text(opp)})")
+    pairs[5] = ("probability", _probability_text(opp))
     pairs += [
         ("lost_reason", opp.lost_reason or ""),
         ("competitor", opp.competitor or ""),
@@ -95,11 +100,12 @@ def show_opp(
         rows = [
             [render.cell(h.at), h.stage or "", h.status.value, f"{h.probability}%"] for h in history
         ]
-        render.print_table(rows, ["at (UTC)", "stage", "status", "prob."], title="History")
+        headers = [_("at (UTC)"), _("stage"), _("status"), _("prob.")]
+        render.print_table(rows, headers, title=_("History"))
     if activities:
         from crmcli.services.activities import local_now
 
-        activities_table(activities, local_now(), title="Activities")
+        activities_table(activities, local_now(), title=_("Activities"))
 
 
 @app.command("add")
@@ -122,7 +128,11 @@ def add(
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Open a deal with an account."""
+    """Open a deal with an account.
+
+    \b
+    Example: crm opp add "Site novo" --account Açaí --amount "R$ 12.000,00" --close 31/12
+    """
     from crmcli.services.opportunities import add_opportunity
 
     result = add_opportunity(
@@ -138,7 +148,7 @@ def add(
     )
     announce_created_account(result.created_account)
     opp = result.opportunity
-    show_opp(opp, as_json=as_json, quiet=quiet, title=f"Opportunity {opp.id} added")
+    show_opp(opp, as_json=as_json, quiet=quiet, title=_("Opportunity {id} added").format(id=opp.id))
 
 
 @app.command("list")
@@ -156,7 +166,11 @@ def list_(
     as_csv: CsvOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """List opportunities."""
+    """List opportunities.
+
+    \b
+    Example: crm opp list --status open --owner ana --stage Proposta
+    """
     from crmcli.services.opportunities import list_opportunities
 
     opps = list_opportunities(db(ctx), stage=stage, status=status, owner=owner, account=account)
@@ -169,13 +183,29 @@ def list_(
                 o.status.value,
                 render.human_money(o.amount),
                 f"{o.probability}%",
-                render.cell(o.expected_close),
+                render.human_date(o.expected_close),
                 o.owner or "",
             ]
             for o in opps
         ]
-        headers = ["id", "name", "stage", "status", "amount", "prob.", "close", "owner"]
-        render.print_table(rows, headers, right=[0, 4, 5])
+        headers = [
+            _("id"),
+            _("name"),
+            _("stage"),
+            _("status"),
+            _("amount"),
+            _("prob."),
+            _("close"),
+            _("owner"),
+        ]
+        styles = [_OPP_STYLES.get(o.status.value) for o in opps]
+        render.print_table(
+            rows, headers, right=[0, 4, 5], optional=[7, 5, 3], styles=styles, screenful=True
+        )
+
+
+_OPP_STYLES = {"won": "green", "lost": "dim"}
+"""The colour of a closed deal's row on a terminal (unless NO_COLOR)."""
 
 
 @app.command("show")
@@ -190,7 +220,7 @@ def show(ctx: typer.Context, ref: Ref, as_json: JsonOpt = False) -> None:
         opp,
         as_json=as_json,
         quiet=False,
-        title=f"Opportunity {opp.id}",
+        title=_("Opportunity {id}").format(id=opp.id),
         history=detail.history,
         activities=shown.activities,
     )
@@ -228,7 +258,9 @@ def edit(
     )
     announce_created_account(result.created_account)
     opp = result.opportunity
-    show_opp(opp, as_json=as_json, quiet=quiet, title=f"Opportunity {opp.id} updated")
+    show_opp(
+        opp, as_json=as_json, quiet=quiet, title=_("Opportunity {id} updated").format(id=opp.id)
+    )
 
 
 @app.command("advance")
@@ -245,11 +277,17 @@ def advance(
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Move a deal to the next stage (or --to any stage)."""
+    """Move a deal to the next stage (or --to any stage).
+
+    \b
+    Example: crm opp advance 7 --to Negociação --probability 70
+    """
     from crmcli.services.opportunities import advance_opportunity
 
     opp = advance_opportunity(db(ctx), ref, to=to, probability=probability)
-    title = f"Opportunity {opp.id} now in {opp.stage} ({opp.probability}%)"
+    title = _("Opportunity {id} now in {stage} ({percent}%)").format(
+        id=opp.id, stage=opp.stage, percent=opp.probability
+    )
     show_opp(opp, as_json=as_json, quiet=quiet, title=title)
 
 
@@ -265,7 +303,7 @@ def win(
     from crmcli.services.opportunities import win_opportunity
 
     opp = win_opportunity(db(ctx), ref, amount=amount)
-    show_opp(opp, as_json=as_json, quiet=quiet, title=f"Opportunity {opp.id} won")
+    show_opp(opp, as_json=as_json, quiet=quiet, title=_("Opportunity {id} won").format(id=opp.id))
 
 
 @app.command("lose")
@@ -281,7 +319,7 @@ def lose(
     from crmcli.services.opportunities import lose_opportunity
 
     opp = lose_opportunity(db(ctx), ref, reason=reason, competitor=competitor)
-    show_opp(opp, as_json=as_json, quiet=quiet, title=f"Opportunity {opp.id} lost")
+    show_opp(opp, as_json=as_json, quiet=quiet, title=_("Opportunity {id} lost").format(id=opp.id))
 
 
 @app.command("reopen")
@@ -290,7 +328,9 @@ def reopen(ctx: typer.Context, ref: Ref, as_json: JsonOpt = False, quiet: QuietO
     from crmcli.services.opportunities import reopen_opportunity
 
     opp = reopen_opportunity(db(ctx), ref)
-    show_opp(opp, as_json=as_json, quiet=quiet, title=f"Opportunity {opp.id} reopened")
+    show_opp(
+        opp, as_json=as_json, quiet=quiet, title=_("Opportunity {id} reopened").format(id=opp.id)
+    )
 
 
 @app.command("delete")

@@ -9,6 +9,7 @@ import typer
 
 from crmcli.cli import render
 from crmcli.cli.common import CsvOpt, JsonOpt, date_option, db, note, sub_app
+from crmcli.i18n import _
 
 if TYPE_CHECKING:
     from crmcli.reports.pipeline import PipelineReport
@@ -50,19 +51,36 @@ def print_pipeline(report: PipelineReport, as_of: date | None = None) -> None:
     """The report as a table, with a bar per stage on a terminal."""
     tty = render.is_terminal()
     biggest = float(max((r.weighted for r in report.stages), default=0))
-    rows = []
-    for r in report.stages:
-        row = [r.stage, str(r.count), render.human_money(r.amount), render.human_money(r.weighted)]
-        if tty:
-            row.append(bar(float(r.weighted), biggest))
-        rows.append(row)
-    cur = f" ({report.currency})" if report.currency else ""
-    headers = ["stage", "deals", f"amount{cur}", f"weighted{cur}"] + (["weighted"] if tty else [])
+    rows = [
+        [r.stage, str(r.count), render.human_money(r.amount), render.human_money(r.weighted)]
+        for r in report.stages
+    ]
+    currency = report.currency
+    headers = [
+        _("stage"),
+        _("deals"),
+        _("amount ({currency})").format(currency=currency) if currency else _("amount"),
+        _("weighted ({currency})").format(currency=currency) if currency else _("weighted"),
+    ] + ([_("weighted")] if tty else [])
     t = report.total
-    footer = ["Total", str(t.count), render.human_money(t.amount), render.human_money(t.weighted)]
-    title = "Pipeline" + (f" of {report.owner}" if report.owner else "") + " (open deals)"
+    footer = [
+        _("Total"),
+        str(t.count),
+        render.human_money(t.amount),
+        render.human_money(t.weighted),
+    ]
+    if tty:  # the bars take what the terminal has left beside the numbers, up to BAR_WIDTH
+        widths = [max(len(line[i]) for line in [*rows, footer, headers]) for i in range(4)]
+        room = render.terminal_size()[0] - sum(widths) - 3 * 5 - 1  # padding, edges
+        room = room if room >= 4 else 0  # too little for a bar: the column is left out
+        for r, row in zip(report.stages, rows, strict=True):
+            row.append(bar(float(r.weighted), biggest, max(1, min(BAR_WIDTH, room))))
+    if report.owner:
+        title = _("Pipeline of {owner} (open deals)").format(owner=report.owner)
+    else:
+        title = _("Pipeline (open deals)")
     if as_of is not None:
-        title += f" as of {as_of.isoformat()}"
+        title = _("{title} as of {date}").format(title=title, date=render.human_date(as_of))
     if not tty:
         rows.append(footer)
     render.print_table(
@@ -71,6 +89,7 @@ def print_pipeline(report: PipelineReport, as_of: date | None = None) -> None:
         title=title,
         right=[1, 2, 3],
         footer=[*footer, ""] if tty else None,
+        optional=[4, 2],  # on a narrow terminal: first the bars, then the unweighted amount
     )
 
 
@@ -82,7 +101,11 @@ def report(
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
 ) -> None:
-    """Open deals per stage in pipeline order: count, amount, weighted amount, and a total."""
+    """Open deals per stage in pipeline order: count, amount, weighted amount, and a total.
+
+    \b
+    Example: crm pipeline report --owner ana --as-of 31/12/2026
+    """
     if as_of is not None:
         report_as_of(ctx, as_of, owner=owner, as_json=as_json, as_csv=as_csv)
         return

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from crmcli.cli import render
 from crmcli.cli.common import confirm, note, say
+from crmcli.i18n import N_, _, ngettext
 
 if TYPE_CHECKING:
     from crmcli.services.accounts import Removal
@@ -19,13 +20,26 @@ Remove = Callable[[str, bool, "Removal | None"], "Removal"]
 """A delete use case bound to its database and options: (ref, dry_run, expected) -> Removal."""
 
 
-def _count(n: int, one: str, many: str | None = None) -> str:
-    return f"{n} {one if n == 1 else many or one + 's'}"
+RECORDS = {
+    "account": N_('account {id} "{name}"'),
+    "contact": N_('contact {id} "{name}"'),
+    "opportunity": N_('opportunity {id} "{name}"'),
+}
+"""A deleted record in a message, by entity."""
+
+QUESTIONS = {
+    "account": N_('Delete account {id} "{name}" for good?'),
+    "contact": N_('Delete contact {id} "{name}" for good?'),
+    "opportunity": N_('Delete opportunity {id} "{name}" for good?'),
+}
+"""The question asked before a delete, by entity."""
 
 
-def named(removal: Removal) -> str:
-    """The deleted record in a message: `account 3 "Acme"`."""
-    return f'{removal.entity} {removal.record.id} "{render.shown(removal.record.name)}"'
+def named(removal: Removal, *, question: bool = False) -> str:
+    """The deleted record in a message: `account 3 "Acme"`; with `question`, the question
+    asked before deleting it: `Delete account 3 "Acme" for good?`."""
+    template = (QUESTIONS if question else RECORDS)[removal.entity]
+    return _(template).format(id=removal.record.id, name=render.shown(removal.record.name))
 
 
 def summary(removal: Removal, *, done: bool) -> str:
@@ -33,27 +47,42 @@ def summary(removal: Removal, *, done: bool) -> str:
     unlinks 1 converted lead.` (the preview), or the same with `deleted`/`unlinked` (done)."""
     deleted, unlinked = removal.deleted, removal.unlinked
     history = len(deleted["history"])
-    rows = f" ({_count(history, 'history row')})" if history else ""
+    rows = ""
+    if history:
+        text = ngettext("{count} history row", "{count} history rows", history)
+        rows = f" ({text.format(count=history)})"
     parts = [named(removal) + (rows if removal.entity == "opportunity" else "")]
     if deleted["contact"]:
-        parts.append(_count(len(deleted["contact"]), "contact"))
+        n = len(deleted["contact"])
+        parts.append(ngettext("{count} contact", "{count} contacts", n).format(count=n))
     if deleted["opportunity"]:
-        parts.append(_count(len(deleted["opportunity"]), "deal") + rows)
+        n = len(deleted["opportunity"])
+        parts.append(ngettext("{count} deal", "{count} deals", n).format(count=n) + rows)
     if deleted["activity"]:
-        parts.append(_count(len(deleted["activity"]), "activity", "activities"))
+        n = len(deleted["activity"])
+        parts.append(ngettext("{count} activity", "{count} activities", n).format(count=n))
     links = []
     if unlinked["opportunity"]:
-        links.append(_count(len(unlinked["opportunity"]), "deal"))
+        n = len(unlinked["opportunity"])
+        links.append(ngettext("{count} deal", "{count} deals", n).format(count=n))
     leads, converted = len(unlinked["lead"]), removal.converted_leads
     if leads and converted == leads:
-        links.append(_count(leads, "converted lead"))
+        text = ngettext("{count} converted lead", "{count} converted leads", leads)
+        links.append(text.format(count=leads))
     elif leads:
-        links.append(_count(leads, "lead") + (f" ({converted} converted)" if converted else ""))
-    verb, unlinks = ("deleted", "unlinked") if done else ("Deletes", "unlinks")
-    text = f"{verb} {', '.join(parts)}"
+        text = ngettext("{count} lead", "{count} leads", leads).format(count=leads)
+        if converted:
+            of = ngettext("{count} converted", "{count} converted", converted)
+            text += f" ({of.format(count=converted)})"
+        links.append(text)
+    records, others = ", ".join(parts), ", ".join(links)
+    if done:
+        if links:
+            return _("deleted {records}; unlinked {others}").format(records=records, others=others)
+        return _("deleted {records}").format(records=records)
     if links:
-        text += f"; {unlinks} {', '.join(links)}"
-    return text if done else text + "."
+        return _("Deletes {records}; unlinks {others}.").format(records=records, others=others)
+    return _("Deletes {records}.").format(records=records)
 
 
 def removal_json(removal: Removal) -> dict[str, Any]:
@@ -79,7 +108,7 @@ def delete_previewed(ref: str, *, yes: bool, as_json: bool, remove: Remove) -> N
         preview = remove(ref, True, None)
         previews.append(preview)
         say(summary(preview, done=False))
-        return f"Delete {named(preview)} for good?"
+        return named(preview, question=True)
 
     confirm(yes, "delete", question)
     expected = previews[0] if previews else None

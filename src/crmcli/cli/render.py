@@ -13,7 +13,7 @@ from typing import Any
 
 from crmcli import i18n
 from crmcli.cli.streams import machine_stdout
-from crmcli.i18n import _
+from crmcli.i18n import N_, _
 from crmcli.jsondata import jsonable as jsonable  # cli code calls render.jsonable
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -110,7 +110,13 @@ def human_cell(value: Any) -> str:
 
 
 def is_terminal() -> bool:
-    """True when stdout is a terminal and colour is allowed."""
+    """True when stdout is a terminal: boxed tables, bars, a screenful of a long list.
+    `NO_COLOR` changes none of that, only the colours (`colour`)."""
+    return sys.stdout.isatty()
+
+
+def colour() -> bool:
+    """True when stdout is a terminal and `NO_COLOR` is not set."""
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
@@ -128,6 +134,14 @@ def console(stderr: bool = False) -> Any:
         width=None if tty else 240,
         soft_wrap=False,
     )
+
+
+def terminal_size() -> tuple[int, int]:
+    """(columns, lines) of the terminal stdout is (COLUMNS and LINES win, as in Rich)."""
+    import shutil
+
+    size = shutil.get_terminal_size()
+    return size.columns, size.lines
 
 
 CELL_LIMIT = 2_000
@@ -173,10 +187,18 @@ def print_table(
     title: str | None = None,
     right: Sequence[int] = (),
     footer: Sequence[str] | None = None,
+    optional: Sequence[int] = (),
+    styles: Sequence[str | None] | None = None,
+    screenful: bool = False,
 ) -> None:
     """A table on stdout: boxed on a terminal, plain aligned columns when piped.
 
-    Every cell, header, title and footer goes through `shown` (escaped, capped).
+    Every cell, header, title and footer goes through `shown` (escaped, capped). On a
+    terminal: numbers, amounts and dates never wrap or shrink; text columns shrink with an
+    ellipsis; the `optional` columns (least valuable first) are left out while the table is
+    wider than the terminal; `styles` colours whole rows (unless NO_COLOR); with
+    `screenful`, a long list shows what fits and says how many more rows there are. Piped
+    output is never cut.
     """
     rows = [_shown_row(row) for row in rows]
     headers = [shown(text) for text in headers]
@@ -191,6 +213,14 @@ def print_table(
     from rich import box
     from rich.table import Table
 
+    width, lines = terminal_size() if tty else (PLAIN_WIDTH, 0)
+    keep = _columns_that_fit(rows, headers, footer, optional, width) if tty else None
+    hidden = 0
+    if tty and screenful:
+        room = max(lines - 6 - (title is not None), 5)
+        if len(rows) > room:
+            hidden, rows = len(rows) - room, rows[:room]
+            styles = None if styles is None else styles[:room]
     table = Table(
         title=title,
         box=box.SIMPLE_HEAD if tty else None,
@@ -200,22 +230,106 @@ def print_table(
         header_style="bold" if tty else "",
         title_justify="left",
     )
-    for index, header in enumerate(headers):
+    columns = [i for i in range(len(headers)) if keep is None or i in keep]
+    limits = _widths(rows, headers, footer, columns, width) if tty else {}
+    for index in columns:
         table.add_column(
-            header,
+            headers[index],
             justify="right" if index in right else "left",
             footer=footer[index] if footer else "",
-            overflow="fold",
+            overflow="ellipsis" if tty else "fold",
+            no_wrap=tty,
+            max_width=limits.get(index),
         )
-    for row in rows:
-        table.add_row(*row)
+    paint = styles is not None and colour()
+    for number, row in enumerate(rows):
+        style = styles[number] if paint and styles is not None else None
+        table.add_row(*(row[i] for i in columns), style=style)
     out = console()
     if tty:
         out.print(table)
+        if hidden:
+            out.print(
+                _(
+                    "… {count} more rows: piped output is never cut (add `| less` to see them all)"
+                ).format(count=human_count(hidden))
+            )
         return
     with out.capture() as captured:
         out.print(table)
     sys.stdout.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
+
+
+_FIXED = frozenset("0123456789 .,:/%+-−R$€£¥#\u00a0")
+
+
+def _fixed(cells: Sequence[str]) -> bool:
+    """True for a column of numbers, amounts, dates, times or ids: it must never be cut."""
+    return all(not text or set(text) <= _FIXED for text in cells)
+
+
+def _natural(
+    rows: Sequence[Sequence[str]], headers: Sequence[str], footer: Sequence[str] | None
+) -> list[int]:
+    lines = [headers, *rows, *([footer] if footer else [])]
+    return [max(len(line[i]) for line in lines) for i in range(len(headers))]
+
+
+def _overhead(count: int) -> int:
+    """The characters a boxed table of `count` columns adds: padding, separators, edges."""
+    return 3 * count + 1
+
+
+def _columns_that_fit(
+    rows: Sequence[Sequence[str]],
+    headers: Sequence[str],
+    footer: Sequence[str] | None,
+    optional: Sequence[int],
+    width: int,
+) -> set[int]:
+    """The columns to draw in `width`: all, less the `optional` ones (in order) while even
+    the narrowest table (numbers whole, text cut to `TEXT_MIN` characters) is wider than
+    the terminal."""
+    natural = _natural(rows, headers, footer)
+    narrowest = [
+        n if _fixed([row[i] for row in rows]) else min(n, TEXT_MIN) for i, n in enumerate(natural)
+    ]
+    keep = set(range(len(headers)))
+    for index in optional:
+        if sum(narrowest[i] for i in keep) + _overhead(len(keep)) <= width:
+            break
+        keep.discard(index)
+    return keep
+
+
+TEXT_MIN = 10
+"""The fewest characters a text column is cut to before a column is left out instead."""
+
+
+def _widths(
+    rows: Sequence[Sequence[str]],
+    headers: Sequence[str],
+    footer: Sequence[str] | None,
+    columns: Sequence[int],
+    width: int,
+) -> dict[int, int]:
+    """The widest each text column may be so the table fits `width`: numbers, amounts,
+    dates and ids keep their full width; the text columns share what is left: a column
+    narrower than an equal share keeps its width, the others split the rest (at least 4
+    characters each, when even that does not fit)."""
+    natural = _natural(rows, headers, footer)
+    fixed = [i for i in columns if _fixed([row[i] for row in rows])]
+    room = width - _overhead(len(columns)) - sum(natural[i] for i in fixed)
+    todo = sorted((i for i in columns if i not in fixed), key=lambda i: natural[i])
+    limits: dict[int, int] = {}
+    while todo:
+        share = room // len(todo)
+        if natural[todo[0]] <= share:
+            room -= natural[todo.pop(0)]
+            continue
+        limits.update(dict.fromkeys(todo, max(4, share)))
+        break
+    return limits
 
 
 PLAIN_WIDTH = 240
@@ -285,9 +399,26 @@ def _simple_column(column: Sequence[str]) -> bool:
     )
 
 
+FIELD_LABELS = (
+    N_("id"), N_("name"), N_("company"), N_("email"), N_("phone"), N_("title"), N_("source"),
+    N_("status"), N_("budget"), N_("timeline"), N_("owner"), N_("notes"), N_("created_at"),
+    N_("updated_at"), N_("industry"), N_("website"), N_("type"), N_("account_id"),
+    N_("contact_id"), N_("lead_id"), N_("opportunity_id"), N_("amount"), N_("probability"),
+    N_("stage"), N_("expected_close"), N_("subject"), N_("due"), N_("due_has_time"),
+    N_("done"), N_("done_at"), N_("position"), N_("expected_days"),
+)  # fmt: skip
+"""The field names a record's `field  value` table shows, translated as labels there (JSON and
+CSV keep the names)."""
+
+
 def print_record(pairs: Sequence[tuple[str, str]], *, title: str | None = None) -> None:
-    """One record as `field  value` lines; empty values are left out."""
-    print_table([(k, v) for k, v in pairs if v], [_("field"), _("value")], title=title)
+    """One record as `field  value` lines (the field's label in the interface language);
+    empty values are left out."""
+    rows = [(_(k) if k in _LABELLED else k, v) for k, v in pairs if v]
+    print_table(rows, [_("field"), _("value")], title=title)
+
+
+_LABELLED = frozenset(FIELD_LABELS)
 
 
 def print_one(

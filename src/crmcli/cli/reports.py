@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from crmcli import i18n
 from crmcli.cli import render
 from crmcli.cli.common import CsvOpt, JsonOpt, date_option, db, note, sub_app
 from crmcli.cli.pipeline import AsOfOpt, bar
-from crmcli.domain.rules import MAX_STALE_DAYS
+from crmcli.domain.rules import DEFAULT_STALE_DAYS, MAX_STALE_DAYS, NO_GROUP
+from crmcli.i18n import N_, _, ngettext
 
 if TYPE_CHECKING:
     from crmcli.reports.analytics import (
@@ -46,8 +48,21 @@ def tenths(value: Decimal | None) -> str | None:
     return None if value is None else f"{value:.1f}"
 
 
+_PT_NUMBER = str.maketrans(",.", ".,")
+
+
 def _human_tenths(value: Decimal | None, unit: str = "") -> str:
-    return "—" if value is None else f"{value:,.1f}{unit}"
+    """A rate or a number of days for people, one decimal: `1,234.5` in English, `1.234,5` in
+    Portuguese; a dash when there is none."""
+    if value is None:
+        return "—"
+    text = f"{value:,.1f}"
+    return (text.translate(_PT_NUMBER) if i18n.portuguese() else text) + unit
+
+
+def _group_shown(name: str) -> str:
+    """A group of a report (an owner, a source) as a table shows it: "(none)" translated."""
+    return _("(none)") if name == NO_GROUP else name
 
 
 def _record(row: Any, tenth_fields: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -64,6 +79,14 @@ def _currency(code: str | None) -> str:
 # -- forecast ------------------------------------------------------------------------------
 
 FORECAST_COLUMNS = ["period", "count", "amount", "weighted", "won"]
+
+FORECAST_TITLES = {
+    ("month", False): N_("Forecast by month, {first} to {last}"),
+    ("month", True): N_("Forecast by month of {owner}, {first} to {last}"),
+    ("quarter", False): N_("Forecast by quarter, {first} to {last}"),
+    ("quarter", True): N_("Forecast by quarter of {owner}, {first} to {last}"),
+}
+"""The forecast's title, by period kind and whether an owner was asked for."""
 
 
 def forecast_json(report: ForecastReport) -> dict[str, object]:
@@ -108,26 +131,26 @@ def print_forecast(report: ForecastReport, as_of: date | None = None) -> None:
         rows.append([*row, bar(float(r.weighted), biggest)] if tty else row)
     end = report.periods[-1].period if report.periods else ""
     for label, bucket in (
-        ("overdue", report.overdue),
-        (f"after {end}", report.later),
-        ("no close date", report.no_close_date),
+        (_("overdue"), report.overdue),
+        (_("after {period}").format(period=end), report.later),
+        (_("no close date"), report.no_close_date),
     ):
         row = [label, str(bucket.count), money(bucket.amount), money(bucket.weighted), ""]
         rows.append([*row, ""] if tty else row)
     cur = _currency(report.currency)
-    headers = ["period", "deals", f"amount{cur}", f"weighted{cur}", f"won{cur}"]
+    headers = [_("period"), _("deals"), _("amount") + cur, _("weighted") + cur, _("won") + cur]
     t = report.total
-    footer = ["Total", str(t.count), money(t.amount), money(t.weighted), money(t.won)]
+    footer = [_("Total"), str(t.count), money(t.amount), money(t.weighted), money(t.won)]
     if not tty:
         rows.append(footer)
     first = report.periods[0].period if report.periods else ""
-    owner = f" of {report.owner}" if report.owner else ""
-    title = f"Forecast by {report.by}{owner}, {first} to {end}"
+    template = FORECAST_TITLES[(report.by, bool(report.owner))]
+    title = _(template).format(owner=report.owner, first=first, last=end)
     if as_of is not None:
-        title += f", as of {as_of.isoformat()}"
+        title += _(", as of {date}").format(date=render.human_date(as_of))
     render.print_table(
         rows,
-        [*headers, "weighted"] if tty else headers,
+        [*headers, _("weighted")] if tty else headers,
         title=title,
         right=[1, 2, 3, 4],
         footer=[*footer, ""] if tty else None,
@@ -154,7 +177,11 @@ def forecast(
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
 ) -> None:
-    """Open deals by expected-close month or quarter, with overdue deals and won amounts."""
+    """Open deals by expected-close month or quarter, with overdue deals and won amounts.
+
+    \b
+    Example: crm forecast --by quarter --months 12 --owner ana
+    """
     if as_of is not None:
         forecast_as_of(
             ctx, as_of, by=by, months=months, owner=owner, as_json=as_json, as_csv=as_csv
@@ -202,6 +229,17 @@ def forecast_as_of(
 _RATE_FIELDS = ("win_rate", "value_win_rate")
 WIN_RATE_COLUMNS = ["group", "won", "lost", "won_amount", "lost_amount", *_RATE_FIELDS]
 
+GROUP_HEADERS = {"owner": N_("owner"), "source": N_("source")}
+"""The heading of the win rate's first column, by grouping."""
+
+WIN_RATE_TITLES = {
+    ("owner", False): N_("Win rate by owner (won / (won + lost))"),
+    ("owner", True): N_("Win rate by owner, closed since {date} (won / (won + lost))"),
+    ("source", False): N_("Win rate by source (won / (won + lost))"),
+    ("source", True): N_("Win rate by source, closed since {date} (won / (won + lost))"),
+}
+"""The win rate's title, by grouping and whether a --since date was given."""
+
 
 def win_rate_json(report: WinRateReport) -> dict[str, object]:
     """Groups and an overall row; rates as one-decimal strings, null when nothing closed."""
@@ -215,9 +253,9 @@ def win_rate_json(report: WinRateReport) -> dict[str, object]:
     }
 
 
-def _win_cells(r: WinRateRow) -> list[str]:
+def _win_cells(r: WinRateRow, label: str | None = None) -> list[str]:
     return [
-        r.group,
+        _group_shown(r.group) if label is None else label,
         str(r.won),
         str(r.lost),
         _human_tenths(r.win_rate, " %"),
@@ -233,15 +271,23 @@ def print_win_rate(report: WinRateReport) -> None:
     for r in report.groups:
         cells = _win_cells(r)
         rows.append([*cells, bar(float(r.win_rate or 0), 100.0)] if tty else cells)
-    headers = [report.by, "won", "lost", "win rate", "won amount", "lost amount", "by value"]
-    footer = _win_cells(report.total)
+    headers = [
+        _(GROUP_HEADERS[report.by]),
+        _("won"),
+        _("lost"),
+        _("win rate"),
+        _("won amount"),
+        _("lost amount"),
+        _("by value"),
+    ]
+    footer = _win_cells(report.total, _("Total"))
     if not tty:
         rows.append(footer)
-    since = f", closed since {report.since.isoformat()}" if report.since else ""
+    template = WIN_RATE_TITLES[(report.by, report.since is not None)]
     render.print_table(
         rows,
-        [*headers, "win rate"] if tty else headers,
-        title=f"Win rate by {report.by}{since} (won / (won + lost))",
+        [*headers, _("win rate")] if tty else headers,
+        title=_(template).format(date=render.human_date(report.since)),
         right=[1, 2, 3, 4, 5, 6],
         footer=[*footer, ""] if tty else None,
     )
@@ -259,7 +305,11 @@ def win_rate(
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
 ) -> None:
-    """Won / (won + lost) by count and by value, per owner or lead source and overall."""
+    """Won / (won + lost) by count and by value, per owner or lead source and overall.
+
+    \b
+    Example: crm report win-rate --by source --since 2026-01-01
+    """
     from crmcli.services.reports import win_rate_report
 
     data = win_rate_report(db(ctx), by=by.value, since=since)
@@ -296,9 +346,9 @@ def conversion_json(report: ConversionReport) -> dict[str, object]:
 def print_conversion(report: ConversionReport) -> None:
     tty = render.is_terminal()
 
-    def cells(r: Any) -> list[str]:
+    def cells(r: Any, label: str | None = None) -> list[str]:
         return [
-            r.source,
+            _group_shown(r.source) if label is None else label,
             str(r.leads),
             str(r.qualified),
             str(r.disqualified),
@@ -309,14 +359,21 @@ def print_conversion(report: ConversionReport) -> None:
     rows = []
     for r in report.sources:
         rows.append([*cells(r), bar(float(r.conversion_rate or 0), 100.0)] if tty else cells(r))
-    headers = ["source", "leads", "qualified", "disqualified", "converted", "conversion"]
-    footer = cells(report.total)
+    headers = [
+        _("source"),
+        _("leads"),
+        _("qualified"),
+        _("disqualified"),
+        _("converted"),
+        _("conversion"),
+    ]
+    footer = cells(report.total, _("Total"))
     if not tty:
         rows.append(footer)
     render.print_table(
         rows,
-        [*headers, "converted"] if tty else headers,
-        title="Lead conversion by source (converted / leads)",
+        [*headers, _("converted")] if tty else headers,
+        title=_("Lead conversion by source (converted / leads)"),
         right=[1, 2, 3, 4, 5],
         footer=[*footer, ""] if tty else None,
     )
@@ -363,18 +420,18 @@ def print_velocity(report: VelocityReport) -> None:
             _human_tenths(r.median_days),
         ]
         rows.append([*cells, bar(float(r.average_days or 0), biggest)] if tty else cells)
-    headers = ["stage", "expected days", "stays", "average days", "median days"]
+    headers = [_("stage"), _("expected days"), _("stays"), _("average days"), _("median days")]
     render.print_table(
         rows,
-        [*headers, "average"] if tty else headers,
-        title="Days per stage (completed stays)",
+        [*headers, _("average")] if tty else headers,
+        title=_("Days per stage (completed stays)"),
         right=[1, 2, 3, 4],
     )
     c = report.sales_cycle
     render.print_table(
         [[str(c.won), _human_tenths(c.average_days), _human_tenths(c.median_days)]],
-        ["won deals", "average days", "median days"],
-        title="Sales cycle (created → won)",
+        [_("won deals"), _("average days"), _("median days")],
+        title=_("Sales cycle (created → won)"),
         right=[0, 1, 2],
     )
 
@@ -429,16 +486,16 @@ def _reason_text(deal: StaleDeal, as_of: date) -> str:
     texts = []
     for reason in deal.reasons:
         if reason == NO_NEXT_STEP:
-            texts.append("no next step")
+            texts.append(_("no next step"))
         elif reason == NO_RECENT_ACTIVITY:
-            limit = f"(limit {deal.limit_days})"
             if deal.last_activity:
-                texts.append(f"quiet for {deal.idle_days} d {limit}")
+                text = _("quiet for {days} d (limit {limit})")
             else:
-                texts.append(f"no activity since created {deal.idle_days} d ago {limit}")
+                text = _("no activity since created {days} d ago (limit {limit})")
+            texts.append(text.format(days=deal.idle_days, limit=deal.limit_days))
         elif reason == PAST_CLOSE_DATE and deal.expected_close is not None:
             late = (as_of - deal.expected_close).days
-            texts.append(f"close date passed {late} d ago")
+            texts.append(_("close date passed {days} d ago").format(days=late))
     return "; ".join(texts)
 
 
@@ -451,22 +508,31 @@ def print_stale(report: StaleReport) -> None:
             d.stage or "",
             d.owner or "",
             render.human_money(d.amount),
-            render.cell(d.last_activity.date()) if d.last_activity else "never",
+            render.human_date(d.last_activity.date()) if d.last_activity else _("never"),
             _reason_text(d, report.as_of),
         ]
         for d in report.deals
     ]
     tty = render.is_terminal()
-    footer = ["", f"{report.total.count} deals", "", "", ""]
-    footer += [render.human_money(report.total.amount), "", ""]
+    count = report.total.count
+    footer = ["", ngettext("{count} deal", "{count} deals", count).format(count=count), "", ""]
+    footer += ["", render.human_money(report.total.amount), "", ""]
     if not tty:
         rows.append(footer)
-    limit = f"{report.days} days" if report.days else "the stage's expected days, else 14"
-    owner = f" of {report.owner}" if report.owner else ""
+    if report.days:
+        limit = ngettext("{count} day", "{count} days", report.days).format(count=report.days)
+    else:
+        limit = _("the stage's expected days, else {days}").format(days=DEFAULT_STALE_DAYS)
+    if report.owner:
+        title = _("Stale deals of {owner} on {date} (quiet limit: {limit})")
+    else:
+        title = _("Stale deals on {date} (quiet limit: {limit})")
+    headers = [_("id"), _("deal"), _("account"), _("stage"), _("owner"), _("amount")]
+    headers += [_("last activity"), _("why")]
     render.print_table(
         rows,
-        ["id", "deal", "account", "stage", "owner", "amount", "last activity", "why"],
-        title=f"Stale deals{owner} on {report.as_of.isoformat()} (quiet limit: {limit})",
+        headers,
+        title=title.format(owner=report.owner, date=render.human_date(report.as_of), limit=limit),
         right=[0, 5],
         footer=footer if tty else None,
     )

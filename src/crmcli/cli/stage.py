@@ -19,6 +19,7 @@ from crmcli.cli.common import (
     reference_option,
     sub_app,
 )
+from crmcli.i18n import _, ngettext
 
 if TYPE_CHECKING:
     from crmcli.domain.models import Stage
@@ -38,7 +39,8 @@ def _print_stages(stages: list[Stage], *, as_json: bool, as_csv: bool, quiet: bo
             [str(s.position), s.name, f"{s.probability}%", render.cell(s.expected_days), str(s.id)]
             for s in stages
         ]
-        render.print_table(rows, ["#", "stage", "prob.", "days", "id"], right=[0, 2, 3, 4])
+        headers = ["#", _("stage"), _("prob."), _("days"), _("id")]
+        render.print_table(rows, headers, right=[0, 2, 3, 4])
 
 
 @app.command("list")
@@ -68,7 +70,11 @@ def add(
 
     stage = add_stage(db(ctx), name, probability=probability, after=after, expected_days=days)
     render.print_one(
-        stage, STAGE_COLUMNS, as_json=as_json, quiet=quiet, title=f"Stage {stage.id} added"
+        stage,
+        STAGE_COLUMNS,
+        as_json=as_json,
+        quiet=quiet,
+        title=_("Stage {id} added").format(id=stage.id),
     )
 
 
@@ -85,7 +91,11 @@ def rename(
 
     stage = rename_stage(db(ctx), ref, new_name)
     render.print_one(
-        stage, STAGE_COLUMNS, as_json=as_json, quiet=quiet, title=f"Stage {stage.id} renamed"
+        stage,
+        STAGE_COLUMNS,
+        as_json=as_json,
+        quiet=quiet,
+        title=_("Stage {id} renamed").format(id=stage.id),
     )
 
 
@@ -130,10 +140,19 @@ def set_probability(
 
     result = set_stage_probability(db(ctx), ref, probability, update_open=update_open)
     if update_open:
-        note(f"updated {result.updated_deals} open deal(s)")
+        count = result.updated_deals
+        note(
+            ngettext("updated {count} open deal(s)", "updated {count} open deal(s)", count).format(
+                count=count
+            )
+        )
     stage = result.stage
     render.print_one(
-        stage, STAGE_COLUMNS, as_json=as_json, quiet=quiet, title=f"Stage {stage.id} updated"
+        stage,
+        STAGE_COLUMNS,
+        as_json=as_json,
+        quiet=quiet,
+        title=_("Stage {id} updated").format(id=stage.id),
     )
 
 
@@ -155,10 +174,17 @@ def remove(
 
     result = remove_stage(db(ctx), ref, move_to=move_to)
     if result.moved_deals:
-        note(f"moved {result.moved_deals} deal(s) out of {result.stage.name}")
+        count = result.moved_deals
+        note(
+            ngettext(
+                "moved {count} deal(s) out of {stage}",
+                "moved {count} deal(s) out of {stage}",
+                count,
+            ).format(count=count, stage=result.stage.name)
+        )
     if quiet:
         render.print_ids([result.stage.id])
     elif as_json:
         render.print_json({**render.jsonable(result.stage), "removed": True})
     else:
-        note(f'removed stage "{result.stage.name}"')
+        note(_('removed stage "{stage}"').format(stage=result.stage.name))

@@ -8,7 +8,8 @@ import typer
 
 from crmcli.cli import render
 from crmcli.cli.common import JsonOpt, YesOpt, confirm, db, note
-from crmcli.cli.history import summary
+from crmcli.cli.history import summary, zone_name
+from crmcli.i18n import _
 
 
 def undo(
@@ -33,6 +34,9 @@ def undo(
     Shows what it will revert and asks on a terminal (scripts pass --yes). Refused when a
     later change set touched the same records (undo that one first). The undo is itself a
     change set, listed by crm history; it cannot be undone in turn.
+
+    \b
+    Example: crm undo --dry-run
     """
     from crmcli.services.undo import Undone
     from crmcli.services.undo import undo as revert
@@ -43,8 +47,8 @@ def undo(
     def question() -> str:  # a dry run shows exactly what would go, refusals included
         preview = revert(database, change_set, dry_run=True)
         previews.append(preview)
-        return (
-            f"Undo change set {preview.undone} (crm {preview.command}): {summary(preview.changes)}?"
+        return _("Undo change set {id} (crm {command}): {changes}?").format(
+            id=preview.undone, command=preview.command, changes=summary(preview.changes)
         )
 
     confirm(yes or dry_run, "undo", question)
@@ -60,10 +64,13 @@ def undo(
         }
         render.print_json(payload)
         return
-    verb = "would undo" if dry_run else "undid"
-    at = done.at.strftime("%Y-%m-%d %H:%M")
-    typer.echo(f"{verb} change set {done.undone} (crm {done.command}, {at} UTC)")
+    if dry_run:
+        line = _("would undo change set {id} (crm {command}, {at} {zone})")
+    else:
+        line = _("undid change set {id} (crm {command}, {at} {zone})")
+    at, zone = render.human_moment(done.at), zone_name(done.at)
+    typer.echo(line.format(id=done.undone, command=done.command, at=at, zone=zone))
     if done.changes:
         typer.echo(summary(done.changes))
     if dry_run:
-        note("dry run: nothing was changed")
+        note(_("dry run: nothing was changed"))

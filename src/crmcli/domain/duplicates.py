@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from crmcli.domain.records import record
 from crmcli.domain.values import normalise_name
+from crmcli.i18n import N_, _
 
 __all__ = [
     "ENTITIES",
@@ -32,12 +33,14 @@ REASONS = ("email", "phone", "name")
 phone key, the same name key (with the same company for leads, the same account for
 contacts)."""
 
+_SAME_EMAIL = N_("same e-mail")
+_SAME_PHONE = N_("same phone")
 REASON_TEXT = {
-    "lead": {"email": "same e-mail", "phone": "same phone", "name": "same name and company"},
-    "contact": {"email": "same e-mail", "phone": "same phone", "name": "same name and account"},
-    "account": {"email": "same e-mail", "phone": "same phone", "name": "same name"},
+    "lead": {"email": _SAME_EMAIL, "phone": _SAME_PHONE, "name": N_("same name and company")},
+    "contact": {"email": _SAME_EMAIL, "phone": _SAME_PHONE, "name": N_("same name and account")},
+    "account": {"email": _SAME_EMAIL, "phone": _SAME_PHONE, "name": N_("same name")},
 }
-"""How a table says each reason."""
+"""How a table says each reason (English, translated where shown)."""
 
 _APOSTROPHES = frozenset("'’ʼ`´")
 
@@ -169,8 +172,9 @@ class DuplicateGroup:
         return f"crm {self.entity} merge {' '.join(str(i) for i in self.ids)}"
 
     def reason_text(self) -> str:
-        """The reasons in words, for a table: ``same e-mail; same phone``."""
-        return "; ".join(REASON_TEXT[self.entity][r] for r in self.reasons)
+        """The reasons in words, for a table: ``same e-mail; same phone`` (in the interface
+        language)."""
+        return "; ".join(_(REASON_TEXT[self.entity][r]) for r in self.reasons)
 
 
 def group_duplicates(
@@ -185,7 +189,7 @@ def group_duplicates(
         by_key.setdefault((reason, key), set()).add(record_id)
         names[record_id] = name
     reasons: dict[tuple[int, ...], set[str]] = {}
-    for (reason, _), ids in by_key.items():
+    for (reason, _key), ids in by_key.items():
         if len(ids) > 1:
             reasons.setdefault(tuple(sorted(ids)), set()).add(reason)
     return [

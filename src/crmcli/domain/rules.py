@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 
 from crmcli.domain.models import Activity, Lead, LeadStatus, Opportunity, OppStatus, Stage
 from crmcli.errors import InvalidTransition, ValidationError
+from crmcli.i18n import N_, _
 
 # Which lead statuses each action may start from, and where it leads.
 _LEAD_ACTIONS: dict[str, tuple[frozenset[LeadStatus], LeadStatus]] = {
@@ -32,14 +33,15 @@ _LEAD_ACTIONS: dict[str, tuple[frozenset[LeadStatus], LeadStatus]] = {
 }
 
 _LEAD_HINTS: dict[tuple[str, LeadStatus], str] = {
-    ("convert", LeadStatus.CONVERTED): "it was already converted",
-    ("convert", LeadStatus.NEW): "qualify it first (crm lead qualify)",
-    ("convert", LeadStatus.CONTACTED): "qualify it first (crm lead qualify)",
-    ("qualify", LeadStatus.QUALIFIED): "it is already qualified",
-    ("reopen", LeadStatus.CONVERTED): (
+    ("convert", LeadStatus.CONVERTED): N_("it was already converted"),
+    ("convert", LeadStatus.NEW): N_("qualify it first (crm lead qualify)"),
+    ("convert", LeadStatus.CONTACTED): N_("qualify it first (crm lead qualify)"),
+    ("qualify", LeadStatus.QUALIFIED): N_("it is already qualified"),
+    ("reopen", LeadStatus.CONVERTED): N_(
         "a converted lead stays the record of its conversion (crm undo takes a conversion back)"
     ),
 }
+"""Why an action is refused, where a better reason than the statuses it needs can be given."""
 
 
 def lead_transition(lead: Lead, action: str) -> LeadStatus:
@@ -48,26 +50,36 @@ def lead_transition(lead: Lead, action: str) -> LeadStatus:
     if lead.status not in allowed:
         hint = _LEAD_HINTS.get((action, lead.status))
         starts = ", ".join(sorted(s.value for s in allowed))
-        done = "reopened" if action == "reopen" else target.value
-        reason = hint or f"only a lead that is {starts} can be {done}"
-        raise InvalidTransition(f"lead {lead.id} is {lead.status.value}: {reason}")
+        if hint is not None:
+            reason = _(hint)
+        elif action == "reopen":
+            reason = _("only a lead that is {statuses} can be reopened").format(statuses=starts)
+        else:
+            reason = _("only a lead that is {statuses} can be {status}").format(
+                statuses=starts, status=target.value
+            )
+        raise InvalidTransition(
+            _("lead {id} is {status}: {reason}").format(
+                id=lead.id, status=lead.status.value, reason=reason
+            )
+        )
     return target
 
 
 def check_qualifiable(lead: Lead) -> None:
     """Refuse qualification unless the lead has both a budget and a timeline."""
-    missing = [
-        what
-        for what, value in (
-            ("budget (--budget)", lead.budget),
-            ("timeline (--timeline)", lead.timeline),
+    if lead.budget is None and lead.timeline is None:
+        message = _(
+            "lead {id} cannot be qualified: it needs a budget (--budget) and a timeline"
+            " (--timeline)"
         )
-        if value is None
-    ]
-    if missing:
-        raise ValidationError(
-            f"lead {lead.id} cannot be qualified: it needs a {' and a '.join(missing)}"
-        )
+    elif lead.budget is None:
+        message = _("lead {id} cannot be qualified: it needs a budget (--budget)")
+    elif lead.timeline is None:
+        message = _("lead {id} cannot be qualified: it needs a timeline (--timeline)")
+    else:
+        return
+    raise ValidationError(message.format(id=lead.id))
 
 
 def ordered(stages: Sequence[Stage]) -> list[Stage]:
@@ -79,45 +91,82 @@ def next_stage(stages: Sequence[Stage], current_id: int | None) -> Stage:
     """The stage after `current_id`; past the last one is an error that suggests `opp win`."""
     pipeline = ordered(stages)
     if not pipeline:
-        raise ValidationError("the pipeline has no stages: add one with `crm stage add`")
+        raise ValidationError(_("the pipeline has no stages: add one with `crm stage add`"))
     ids = [s.id for s in pipeline]
     if current_id not in ids:
         return pipeline[0]
     index = ids.index(current_id)
     if index + 1 >= len(pipeline):
         raise InvalidTransition(
-            f'"{pipeline[index].name}" is the last stage: close the deal with `crm opp win`'
+            _('"{stage}" is the last stage: close the deal with `crm opp win`').format(
+                stage=pipeline[index].name
+            )
         )
     return pipeline[index + 1]
 
 
+_CLOSED = {
+    "advanced": N_(
+        "opportunity {id} is {status}: it cannot be advanced (reopen it first with"
+        " `crm opp reopen`)"
+    ),
+    "moved": N_(
+        "opportunity {id} is {status}: it cannot be moved (reopen it first with `crm opp reopen`)"
+    ),
+    "won": N_(
+        "opportunity {id} is {status}: it cannot be won (reopen it first with `crm opp reopen`)"
+    ),
+    "lost": N_(
+        "opportunity {id} is {status}: it cannot be lost (reopen it first with `crm opp reopen`)"
+    ),
+    "given a probability": N_(
+        "opportunity {id} is {status}: it cannot be given a probability (reopen it first with"
+        " `crm opp reopen`)"
+    ),
+}
+"""The refusal of each action on a closed opportunity (`check_open`)."""
+
+
 def check_open(opp: Opportunity, action: str) -> None:
-    """Refuse `action` on a closed opportunity."""
+    """Refuse `action` (`advanced`, `moved`, `won`, `lost`, `given a probability`) on a closed
+    opportunity."""
     if opp.status is not OppStatus.OPEN:
-        raise InvalidTransition(
-            f"opportunity {opp.id} is {opp.status.value}: it cannot be {action}"
-            " (reopen it first with `crm opp reopen`)"
-        )
+        template = _CLOSED.get(action)
+        if template is None:  # an action with no message of its own: said in English
+            message = _(
+                "opportunity {id} is {status}: it cannot be {action}"
+                " (reopen it first with `crm opp reopen`)"
+            ).format(id=opp.id, status=opp.status.value, action=action)
+        else:
+            message = _(template).format(id=opp.id, status=opp.status.value)
+        raise InvalidTransition(message)
 
 
 def check_move(opp: Opportunity, target: Stage) -> None:
     """Refuse moving an opportunity to the stage it is already in."""
     check_open(opp, "moved")
     if opp.stage_id == target.id:
-        raise InvalidTransition(f'opportunity {opp.id} is already in stage "{target.name}"')
+        raise InvalidTransition(
+            _('opportunity {id} is already in stage "{stage}"').format(id=opp.id, stage=target.name)
+        )
 
 
 def check_reopen(opp: Opportunity) -> None:
     """Only a won or lost opportunity can be reopened."""
     if opp.status is OppStatus.OPEN:
-        raise InvalidTransition(f"opportunity {opp.id} is already open")
+        raise InvalidTransition(_("opportunity {id} is already open").format(id=opp.id))
 
 
 def check_not_done(activity: Activity) -> None:
     """An activity is marked done once; a second time is refused."""
     if activity.done:
-        when = f" at {activity.done_at:%Y-%m-%d %H:%M} UTC" if activity.done_at else ""
-        raise InvalidTransition(f"activity {activity.id} is already done (marked{when})")
+        if activity.done_at is None:
+            message = _("activity {id} is already done (marked)").format(id=activity.id)
+        else:
+            message = _("activity {id} is already done (marked at {moment} UTC)").format(
+                id=activity.id, moment=f"{activity.done_at:%Y-%m-%d %H:%M}"
+            )
+        raise InvalidTransition(message)
 
 
 # -- activities: where a pending one stands -----------------------------------------------------

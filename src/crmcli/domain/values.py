@@ -10,9 +10,14 @@ import re
 import unicodedata
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, localcontext
+from typing import TYPE_CHECKING
 
 from crmcli.domain.models import ActivityType
 from crmcli.errors import UsageError, ValidationError
+from crmcli.i18n import N_, _
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = [
     "MAX_AMOUNT",
@@ -66,7 +71,9 @@ def _quote(value: str) -> str:
 
 
 def _error(field: str, value: str, reason: str) -> ValidationError:
-    return ValidationError(f"{field}: {_quote(value)} {reason}")
+    return ValidationError(
+        _("{field}: {value} {reason}").format(field=field, value=_quote(value), reason=reason)
+    )
 
 
 # --------------------------------------------------------------------------------------- text
@@ -92,35 +99,50 @@ def parse_reference(text: str, kind: str, *, ids_only: bool = False) -> int | st
     stripped = text.strip()
     if is_id_text(stripped):
         return int(stripped)
-    expected = "give an id" if ids_only else "give an id or a name"
     if not stripped or not normalise_name(stripped):
-        raise UsageError(f"{kind}: an empty reference ({expected})")
+        if ids_only:
+            raise UsageError(_("{kind}: an empty reference (give an id)").format(kind=kind))
+        raise UsageError(_("{kind}: an empty reference (give an id or a name)").format(kind=kind))
     if ids_only:
-        raise UsageError(f"{kind}: {_quote(text)} is not an id ({kind}s are named by id)")
+        raise UsageError(
+            _("{kind}: {value} is not an id ({kind}s are named by id)").format(
+                kind=kind, value=_quote(text)
+            )
+        )
     return stripped
 
 
 def normalise_name(text: str) -> str:
-    """Return the key used to compare names: NFKC, trimmed, single-spaced, case-folded.
+    """Return the key used to compare names: accents dropped, trimmed, single-spaced,
+    case-folded (``Açaí`` and ``acai`` share ``acai``; ``Negociação`` is ``negociacao``).
 
     Invisible format characters (Unicode category Cf: zero-width spaces and joiners, bidi
     marks and overrides, the BOM, the soft hyphen) are dropped; line and paragraph separators
-    and every other whitespace count as one space; NFKC folds compatibility forms (full-width
-    ``Ａｃｍｅ``, ligatures, ``™``) onto their plain letters. Accents are kept. ASCII names get
-    the same key as before any of this (lower-cased, single-spaced).
+    and every other whitespace count as one space; NFKD folds compatibility forms (full-width
+    ``Ａｃｍｅ``, ligatures, ``™``) onto their plain letters and splits accented letters, whose
+    combining marks are then dropped. ASCII names get the same key as before any of this
+    (lower-cased, single-spaced). The same key on every backend: it is computed here, never
+    by the database's `lower()`.
     """
-    if text.isascii():  # fast path: NFKC is a no-op, no Cf, and casefold is lower-casing
+    if text.isascii():  # fast path: NFKD is a no-op, no Cf, and casefold is lower-casing
         return " ".join(text.split()).lower()
     if not text.isprintable():
         # bytes of a non-UTF-8 argument (surrogateescape) can match no stored name
         text = _SURROGATES.sub("\ufffd", text)
         text = _drop_format_characters(text)
-    text = unicodedata.normalize("NFKC", text)
-    text = " ".join(text.split())
-    key = unicodedata.normalize("NFKC", text.casefold())
-    if not key.isprintable():  # NFKC of the case-folded text may bring back a space or a Cf
-        key = " ".join(_drop_format_characters(key).split())
-    return key
+    key = _without_marks(" ".join(text.split()).casefold())
+    key = _without_marks(key.casefold())  # casefold can bring back a decomposable letter
+    if not key.isprintable():  # NFKD of the case-folded text may bring back a space or a Cf
+        key = _drop_format_characters(key)
+    return " ".join(key.split())
+
+
+def _without_marks(text: str) -> str:
+    """NFKD of `text` without its combining marks (accents, cedillas, tildes)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    if decomposed.isascii():
+        return decomposed
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
@@ -157,9 +179,13 @@ def name_rules(cleaned: str | None, *, field: str = "name") -> str:
         cleaned = _drop_format_characters(cleaned)
         cleaned = "".join(" " if ch.isspace() else ch for ch in cleaned).strip()
     if not cleaned:
-        raise ValidationError(f"{field}: must not be empty")
+        raise ValidationError(_("{field}: must not be empty").format(field=field))
     if len(cleaned) > MAX_NAME_LENGTH:
-        raise ValidationError(f"{field}: is longer than {MAX_NAME_LENGTH} characters")
+        raise ValidationError(
+            _("{field}: is longer than {limit} characters").format(
+                field=field, limit=MAX_NAME_LENGTH
+            )
+        )
     return cleaned
 
 
@@ -177,9 +203,9 @@ def clean_text(text: str | None, *, field: str = "text") -> str | None:
         for ch in cleaned:
             category = unicodedata.category(ch)
             if ch not in "\t\n" and category == "Cc":
-                raise _error(field, text, "contains a control character")
+                raise _error(field, text, _("contains a control character"))
             if category == "Cs":  # a byte of an argument that was not UTF-8 (surrogateescape)
-                raise _error(field, text, "is not valid text (bytes that are not UTF-8)")
+                raise _error(field, text, _("is not valid text (bytes that are not UTF-8)"))
     cleaned = cleaned.strip()
     return cleaned or None
 
@@ -223,7 +249,7 @@ def normalise_email(text: str, *, field: str = "email") -> str:
         address = unicodedata.normalize("NFC", address)
     address = address.lower()
     if not _valid_email(address):
-        raise _error(field, text, "is not a valid e-mail address")
+        raise _error(field, text, _("is not a valid e-mail address"))
     return address
 
 
@@ -255,7 +281,7 @@ def _is_grouped(groups: list[str]) -> bool:
 def _amount_digits(body: str) -> tuple[str, str]:
     """Split a number (without sign or currency) into integer and fraction digits."""
     if not _AMOUNT_BODY.fullmatch(body):
-        raise _Invalid("is not an amount")
+        raise _Invalid(_("is not an amount"))
     parts = _AMOUNT_SEPARATOR.split(body)
     groups = parts[0::2]
     seps = [" " if sep in _SPACES else sep for sep in parts[1::2]]
@@ -268,15 +294,15 @@ def _amount_digits(body: str) -> tuple[str, str]:
         has_fraction = seps[-1] != " "
         integer_seps = seps[:-1] if has_fraction else seps
         if len(set(integer_seps)) != 1 or (has_fraction and seps[-1] in integer_seps):
-            raise _Invalid("is not an amount")
+            raise _Invalid(_("is not an amount"))
         integer_groups = groups[:-1] if has_fraction else groups
         fraction = groups[-1] if has_fraction else ""
         if not _is_grouped(integer_groups):
-            raise _Invalid("is not an amount")
+            raise _Invalid(_("is not an amount"))
     elif len(seps) > 1:
         # One kind of mark, several times: thousands separators.
         if not _is_grouped(groups):
-            raise _Invalid("is not an amount")
+            raise _Invalid(_("is not an amount"))
         integer_groups, fraction = groups, ""
     else:
         # One mark, once: thousands before exactly 3 digits, otherwise decimal.
@@ -286,14 +312,14 @@ def _amount_digits(body: str) -> tuple[str, str]:
         else:
             integer_groups, fraction = [head], tail
     if len(fraction) > 2:
-        raise _Invalid("has more than 2 decimal places")
+        raise _Invalid(_("has more than 2 decimal places"))
     return "".join(integer_groups), fraction
 
 
 def _parse_amount(text: str) -> Decimal:
     stripped = text.strip()
     if not stripped:
-        raise _Invalid("is empty")
+        raise _Invalid(_("is empty"))
     negative, rest = _split_sign(stripped)
     currency = _CURRENCY.match(rest)
     if currency:
@@ -302,10 +328,10 @@ def _parse_amount(text: str) -> Decimal:
             negative, rest = _split_sign(rest)
     integer, fraction = _amount_digits(rest)
     if negative:
-        raise _Invalid("must not be negative")
+        raise _Invalid(_("must not be negative"))
     value = Decimal(f"{integer}.{fraction or '0'}")
     if value > MAX_AMOUNT:
-        raise _Invalid("is too large")
+        raise _Invalid(_("is too large"))
     return value.quantize(_CENT)
 
 
@@ -340,6 +366,44 @@ def parse_money(text: str, *, field: str = "amount") -> Decimal:
         raise _error(field, text, exc.reason) from None
 
 
+class Amount(Decimal):
+    """An amount as typed, remembering the currency its symbol named (`€ 10.000` → EUR), so
+    the service storing it can refuse another currency than the database's."""
+
+    currency: str | None = None
+    text: str = ""
+
+
+_SYMBOLS = {"R$": "BRL", "US$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "$": "$"}
+_DOLLARS = frozenset(("USD", "CAD", "AUD", "NZD", "MXN", "ARS", "CLP", "COP", "UYU", "BRL"))
+"""Currencies whose symbol is (or ends in) `$`: a bare `$` fits any of them."""
+
+
+def typed_amount(text: str, *, field: str = "amount") -> Decimal:
+    """`parse_money`, as an `Amount` naming its currency when the text has a symbol or code."""
+    value = parse_money(text, field=field)
+    marker = _CURRENCY.match(text.strip().lstrip("-").strip())
+    if marker is None:
+        return value
+    symbol = marker.group().strip(" \u00a0\u202f")
+    amount = Amount(value)
+    amount.currency = _SYMBOLS.get(symbol, symbol)
+    amount.text = text
+    return amount
+
+
+def check_currency(amount: Decimal | None, currency: str, *, field: str = "amount") -> None:
+    """Refuse an `Amount` typed in another currency than `currency` (the database's)."""
+    named = getattr(amount, "currency", None)
+    if named is None or named == currency or (named == "$" and currency in _DOLLARS):
+        return
+    raise ValidationError(
+        _("{field}: {value} is in {named}, but this database keeps amounts in {currency}").format(
+            field=field, value=_quote(getattr(amount, "text", "")), named=named, currency=currency
+        )
+    )
+
+
 def _to_cents(value: Decimal) -> Decimal:
     """Round `value` half-up to whole cents, however large it is."""
     if not value.is_finite():
@@ -356,6 +420,29 @@ def format_money(value: Decimal) -> str:
     if value.as_tuple().exponent == -2 and value.is_finite() and value.adjusted() < 26:
         return f"{value:f}" if value or not value.is_signed() else "0.00"  # already in cents
     return f"{_to_cents(value):f}"
+
+
+_TERRITORY_CURRENCY = {
+    **dict.fromkeys(("AT", "BE", "CY", "DE", "EE", "ES", "FI", "FR", "GR", "HR"), "EUR"),
+    **dict.fromkeys(("IE", "IT", "LT", "LU", "LV", "MT", "NL", "PT", "SI", "SK"), "EUR"),
+    "AO": "AOA", "AR": "ARS", "AU": "AUD", "BO": "BOB", "BR": "BRL", "CA": "CAD", "CH": "CHF",
+    "CL": "CLP", "CN": "CNY", "CO": "COP", "CV": "CVE", "DK": "DKK", "GB": "GBP", "IN": "INR",
+    "JP": "JPY", "MX": "MXN", "MZ": "MZN", "NO": "NOK", "NZ": "NZD", "PE": "PEN", "PL": "PLN",
+    "PY": "PYG", "SE": "SEK", "US": "USD", "UY": "UYU", "ZA": "ZAR",
+}  # fmt: skip
+_LOCALE_TERRITORY = re.compile(r"[A-Za-z]{2,3}[_-]([A-Za-z]{2})\b")
+
+
+def locale_currency(environ: Mapping[str, str]) -> str:
+    """The currency of the locale the environment names (`LC_ALL`, `LC_MONETARY`, `LANG`,
+    then `CRM_LANG`; the first one set decides): its territory's (`pt_BR` → BRL,
+    `de_DE.UTF-8` → EUR), else USD. Read from the names alone: no system locale needed."""
+    for name in ("LC_ALL", "LC_MONETARY", "LANG", "CRM_LANG"):
+        value = environ.get(name)
+        if value:
+            found = _LOCALE_TERRITORY.match(value)
+            return _TERRITORY_CURRENCY.get(found.group(1).upper(), "USD") if found else "USD"
+    return "USD"
 
 
 def money_to_cents(value: Decimal) -> int:
@@ -378,20 +465,20 @@ def cents_to_money(cents: int) -> Decimal:
 # -------------------------------------------------------------------------------- probability
 
 _PROBABILITY = re.compile(r"0*([0-9]{1,3})(?:[ \u00a0\u202f]*%)?")
+_PROBABILITY_RANGE = N_("must be a whole number from 0 to 100")
 
 
 def parse_probability(text: str | int, *, field: str = "probability") -> int:
     """Parse a whole percentage from 0 to 100: ``40``, ``"40"``, ``" 40 "``, ``"40%"``."""
-    reason = "must be a whole number from 0 to 100"
     if isinstance(text, bool):
-        raise _error(field, str(text), reason)
+        raise _error(field, str(text), _(_PROBABILITY_RANGE))
     if isinstance(text, int):
         if 0 <= text <= 100:
             return text
-        raise _error(field, str(text), reason)
+        raise _error(field, str(text), _(_PROBABILITY_RANGE))
     match = _PROBABILITY.fullmatch(text.strip())
     if match is None or int(match.group(1)) > 100:
-        raise _error(field, text, reason)
+        raise _error(field, text, _(_PROBABILITY_RANGE))
     return int(match.group(1))
 
 
@@ -417,25 +504,25 @@ _WEEKDAYS = {
     **dict.fromkeys(("sunday", "sun", "domingo", "dom"), 6),
 }
 """Weekday names of both languages (full, short, and Portuguese with -feira), accents folded."""
-_DATE_FORMS = (
+_DATE_FORMS = N_(
     "use YYYY-MM-DD, DD/MM/YYYY, DD/MM, today/hoje, tomorrow/amanhã, yesterday/ontem,"
     " a weekday, or +3d/+2w/+2s/+1m/-3d"
 )
 _TIME = re.compile(r"([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?")
 _DATE_TIME = re.compile(r"(\S+?)(T| +)([0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?)")
 _MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
+    N_("January"),
+    N_("February"),
+    N_("March"),
+    N_("April"),
+    N_("May"),
+    N_("June"),
+    N_("July"),
+    N_("August"),
+    N_("September"),
+    N_("October"),
+    N_("November"),
+    N_("December"),
 )
 
 
@@ -445,18 +532,28 @@ def _days_in_month(year: int, month: int) -> int:
     return (date(year, month + 1, 1) - date(year, month, 1)).days
 
 
+def _year_range() -> str:
+    return _("is not a valid date (year must be from {first} to {last})").format(
+        first=_MIN_YEAR, last=_MAX_YEAR
+    )
+
+
 def _check_year(year: int) -> None:
     if not _MIN_YEAR <= year <= _MAX_YEAR:
-        raise _Invalid(f"is not a valid date (year must be from {_MIN_YEAR} to {_MAX_YEAR})")
+        raise _Invalid(_year_range())
 
 
 def _make_date(year: int, month: int, day: int) -> date:
     _check_year(year)
     if not 1 <= month <= 12:
-        raise _Invalid("is not a valid date (month must be from 1 to 12)")
+        raise _Invalid(_("is not a valid date (month must be from 1 to 12)"))
     last = _days_in_month(year, month)
     if not 1 <= day <= last:
-        raise _Invalid(f"is not a valid date ({_MONTHS[month - 1]} {year} has {last} days)")
+        raise _Invalid(
+            _("is not a valid date ({month} {year} has {days} days)").format(
+                month=_(_MONTHS[month - 1]), year=year, days=last
+            )
+        )
     return date(year, month, day)
 
 
@@ -470,9 +567,7 @@ def _shift(today: date, amount: int, unit: str) -> date:
     try:
         result = today + timedelta(days=days)
     except OverflowError:
-        raise _Invalid(
-            f"is not a valid date (year must be from {_MIN_YEAR} to {_MAX_YEAR})"
-        ) from None
+        raise _Invalid(_year_range()) from None
     _check_year(result.year)
     return result
 
@@ -497,16 +592,22 @@ def _parse_date(text: str, today: date) -> tuple[date, bool]:
         sign, number, unit = match.groups()
         amount = -int(number) if sign == "-" else int(number)
         return _shift(today, amount, _UNITS[unit.lower()]), False
-    raise _Invalid(f"is not a valid date ({_DATE_FORMS})", unrecognised=True)
+    raise _Invalid(
+        _("is not a valid date ({forms})").format(forms=_(_DATE_FORMS)), unrecognised=True
+    )
 
 
 def _next_day_month(day: int, month: int, today: date) -> date:
     """DD/MM without a year: its next occurrence, today included (29/02: the next leap year)."""
     if not 1 <= month <= 12:
-        raise _Invalid("is not a valid date (month must be from 1 to 12)")
+        raise _Invalid(_("is not a valid date (month must be from 1 to 12)"))
     longest = _days_in_month(2000, month)  # 2000 was a leap year: February's 29 counts
     if not 1 <= day <= longest:
-        raise _Invalid(f"is not a valid date ({_MONTHS[month - 1]} has at most {longest} days)")
+        raise _Invalid(
+            _("is not a valid date ({month} has at most {days} days)").format(
+                month=_(_MONTHS[month - 1]), days=longest
+            )
+        )
     for year in range(today.year, today.year + 9):
         try:
             found = _make_date(year, month, day)
@@ -514,14 +615,13 @@ def _next_day_month(day: int, month: int, today: date) -> date:
             continue
         if found >= today:
             return found
-    raise _Invalid("is not a valid date (no such day in the next years)")
+    raise _Invalid(_("is not a valid date (no such day in the next years)"))
 
 
 def fold_word(text: str) -> str:
     """A typed word as the parsers compare it: trimmed, accents dropped, case-folded
     (``Amanhã`` → ``amanha``, ``Terça-Feira`` → ``terca-feira``)."""
-    decomposed = unicodedata.normalize("NFKD", text.strip())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    return normalise_name(text)
 
 
 def parse_date(text: str, *, field: str = "date", today: date) -> date:
@@ -547,13 +647,13 @@ def parse_date(text: str, *, field: str = "date", today: date) -> date:
 def _parse_time(text: str) -> time:
     match = _TIME.fullmatch(text)
     if match is None:
-        raise _Invalid("is not a valid time (use HH:MM or HH:MM:SS)")
+        raise _Invalid(_("is not a valid time (use HH:MM or HH:MM:SS)"))
     hour, minute = int(match.group(1)), int(match.group(2))
     second = int(match.group(3) or 0)
     if hour > 23:
-        raise _Invalid("is not a valid time (hour must be from 0 to 23)")
+        raise _Invalid(_("is not a valid time (hour must be from 0 to 23)"))
     if minute > 59 or second > 59:
-        raise _Invalid("is not a valid time (minutes and seconds must be from 0 to 59)")
+        raise _Invalid(_("is not a valid time (minutes and seconds must be from 0 to 59)"))
     return time(hour, minute, second)
 
 
@@ -564,16 +664,18 @@ def _parse_when(text: str, now: datetime) -> tuple[datetime, bool]:
         date_text, separator, time_text = match.groups()
         day, is_iso = _parse_date(date_text, now.date())
         if separator == "T" and not is_iso:
-            raise _Invalid("is not a valid date and time (T may only follow YYYY-MM-DD)")
+            raise _Invalid(_("is not a valid date and time (T may only follow YYYY-MM-DD)"))
         return datetime.combine(day, _parse_time(time_text)), True
     try:
-        day, _ = _parse_date(text, now.date())
+        day = _parse_date(text, now.date())[0]
     except _Invalid as exc:
         if not exc.unrecognised:
             raise
         raise _Invalid(
-            "is not a valid date or time (use a date such as YYYY-MM-DD, DD/MM/YYYY, today or"
-            " +3d, optionally followed by HH:MM, or HH:MM alone)"
+            _(
+                "is not a valid date or time (use a date such as YYYY-MM-DD, DD/MM/YYYY, today"
+                " or +3d, optionally followed by HH:MM, or HH:MM alone)"
+            )
         ) from None
     return datetime.combine(day, time()), False
 
@@ -628,6 +730,8 @@ def parse_activity_type(text: str) -> ActivityType:
     if found is None:
         names = ", ".join(t.value for t in ActivityType)
         raise ValidationError(
-            f'type: "{text}" is not one of {names} (or ligação, reunião, e-mail, tarefa, nota)'
+            _(
+                'type: "{value}" is not one of {names} (or ligação, reunião, e-mail, tarefa, nota)'
+            ).format(value=text, names=names)
         )
     return ActivityType(found)

@@ -15,6 +15,7 @@ from functools import cached_property
 
 from crmcli.domain.values import clean_text
 from crmcli.errors import ValidationError
+from crmcli.i18n import _
 
 __all__ = [
     "IGNORE",
@@ -24,6 +25,7 @@ __all__ = [
     "OPP_ALIASES",
     "OPP_FIELDS",
     "Mapping",
+    "and_list",
     "build_mapping",
     "check_headers",
     "normalise_header",
@@ -353,17 +355,29 @@ def parse_map_options(options: Sequence[str]) -> dict[str, str]:
         header, sep, field = option.rpartition("=")
         header, field = header.strip(), field.strip().lower()
         if not sep or not header or not field:
-            raise ValidationError(f'--map: "{option}" is not of the form Header=field')
+            raise ValidationError(
+                _('--map: "{option}" is not of the form Header=field').format(option=option)
+            )
         key = normalise_header(header)
         for other in out:
             if normalise_header(other) == key:
-                raise ValidationError(f'--map: header "{header}" is mapped twice')
+                raise ValidationError(
+                    _('--map: header "{header}" is mapped twice').format(header=header)
+                )
         out[header] = field
     return out
 
 
+def and_list(items: Sequence[str]) -> str:
+    """``a and b and c`` in the interface language (for a message)."""
+    text = items[0] if items else ""
+    for item in items[1:]:
+        text = _("{left} and {right}").format(left=text, right=item)
+    return text
+
+
 def _label(header: str, index: int) -> str:
-    return f'"{header}"' if header.strip() else f"column {index + 1}"
+    return f'"{header}"' if header.strip() else _("column {number}").format(number=index + 1)
 
 
 def check_headers(headers: Sequence[str]) -> None:
@@ -376,7 +390,7 @@ def check_headers(headers: Sequence[str]) -> None:
     """
     for index, header in enumerate(headers):
         if not header.isprintable():  # rare: only then ask the cleaner
-            clean_text(header, field=f"header of column {index + 1}")
+            clean_text(header, field=_("header of column {number}").format(number=index + 1))
 
 
 def build_mapping(
@@ -404,12 +418,16 @@ def build_mapping(
     for header, field in (overrides or {}).items():
         if field != IGNORE and field not in allowed:
             raise ValidationError(
-                f'--map: "{field}" is not a field (use one of {", ".join(sorted(allowed))} or -)'
+                _('--map: "{field}" is not a field (use one of {fields} or -)').format(
+                    field=field, fields=", ".join(sorted(allowed))
+                )
             )
         key = normalise_header(header)
         matches = [i for i, k in enumerate(keys) if k == key and key]
         if not matches:
-            raise ValidationError(f'--map: the file has no column "{header}"')
+            raise ValidationError(
+                _('--map: the file has no column "{header}"').format(header=header)
+            )
         for i in matches:
             overridden.add(i)
             if field != IGNORE:
@@ -438,10 +456,12 @@ def build_mapping(
         best = max(strength[i] for i in columns)
         winners = [i for i in columns if strength[i] == best]
         if len(winners) > 1:
-            names = " and ".join(_label(headers[i], i) for i in winners)
+            names = and_list([_label(headers[i], i) for i in winners])
             raise ValidationError(
-                f"columns {names} both feed {field}: use --map 'Header=-' to keep one as an"
-                " extra column"
+                _(
+                    "columns {columns} both feed {field}: use --map 'Header=-' to keep one as an"
+                    " extra column"
+                ).format(columns=names, field=field)
             )
         for i in columns:
             if i != winners[0]:

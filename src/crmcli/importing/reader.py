@@ -16,7 +16,9 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO
 
+from crmcli import i18n
 from crmcli.errors import UsageError, ValidationError
+from crmcli.i18n import N_, _
 from crmcli.importing.headers import normalise_header
 
 __all__ = ["CHUNK_SIZE", "DELIMITERS", "Table", "open_table"]
@@ -42,17 +44,19 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 _SIGNATURES = (
-    (b"PK\x03\x04", "an XLSX/ZIP spreadsheet: save it as CSV"),
-    (b"PK\x05\x06", "an empty ZIP archive: save the spreadsheet as CSV"),
-    (b"\xd0\xcf\x11\xe0", "an old Excel .xls (OLE2) spreadsheet: save it as CSV"),
-    (b"%PDF", "a PDF document, not a CSV file"),
-    (b"\x89PNG", "a PNG image, not a CSV file"),
-    (b"\xff\xd8\xff", "a JPEG image, not a CSV file"),
-    (b"GIF8", "a GIF image, not a CSV file"),
-    (b"\x1f\x8b", "a gzip archive: decompress it first"),
-    (b"SQLite format 3\x00", "an SQLite database, not a CSV file"),
-    (b"{\\rtf", "an RTF document: save it as CSV"),
+    (b"PK\x03\x04", N_("an XLSX/ZIP spreadsheet: save it as CSV")),
+    (b"PK\x05\x06", N_("an empty ZIP archive: save the spreadsheet as CSV")),
+    (b"\xd0\xcf\x11\xe0", N_("an old Excel .xls (OLE2) spreadsheet: save it as CSV")),
+    (b"%PDF", N_("a PDF document, not a CSV file")),
+    (b"\x89PNG", N_("a PNG image, not a CSV file")),
+    (b"\xff\xd8\xff", N_("a JPEG image, not a CSV file")),
+    (b"GIF8", N_("a GIF image, not a CSV file")),
+    (b"\x1f\x8b", N_("a gzip archive: decompress it first")),
+    (b"SQLite format 3\x00", N_("an SQLite database, not a CSV file")),
+    (b"{\\rtf", N_("an RTF document: save it as CSV")),
 )
+"""File signatures that are not CSV, with what a file starting so is (English, translated
+where shown)."""
 
 
 def _cp1252_fallback(exc: UnicodeError) -> tuple[str, int]:
@@ -184,22 +188,30 @@ _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 26)) + b
 def _refuse_binary(prefix: bytes, name: str) -> None:
     for signature, what in _SIGNATURES:
         if prefix.startswith(signature):
-            raise ValidationError(f"{name}: looks like {what}")
+            raise ValidationError(_("{file}: looks like {what}").format(file=name, what=_(what)))
     if b"\x00" in prefix:
         raise ValidationError(
-            f"{name}: looks like a binary file, not CSV (it contains NUL bytes;"
-            " UTF-16 text needs a byte-order mark or --encoding utf-16-le)"
+            _(
+                "{file}: looks like a binary file, not CSV (it contains NUL bytes;"
+                " UTF-16 text needs a byte-order mark or --encoding utf-16-le)"
+            ).format(file=name)
         )
     controls = len(prefix) - len(prefix.translate(None, _CONTROL_BYTES))
     if controls > len(prefix) // 100:
         raise ValidationError(
-            f"{name}: looks like a binary file, not CSV text ({controls} control bytes"
-            f" in the first {len(prefix)} bytes)"
+            _(
+                "{file}: looks like a binary file, not CSV text ({count} control bytes"
+                " in the first {size} bytes)"
+            ).format(file=name, count=controls, size=len(prefix))
         )
 
 
 NOT_CHARACTER_SETS = frozenset({"idna", "punycode", "unicode-escape", "raw-unicode-escape"})
 """Text codecs of Python that are not the encoding of a file: host names, escape syntaxes."""
+
+
+def _encoding_hint() -> str:
+    return _("a text encoding such as utf-8, cp1252, latin-1 or utf-16")
 
 
 def _resolve_encoding(encoding: str, prefix: bytes, name: str) -> tuple[str, int]:
@@ -208,14 +220,21 @@ def _resolve_encoding(encoding: str, prefix: bytes, name: str) -> tuple[str, int
     Only character sets are accepted: Python's bytes-to-bytes codecs (`rot13`, `hex`,
     `base64`, `zlib` …) are not text encodings and fail deep inside the reader otherwise.
     """
-    hint = "a text encoding such as utf-8, cp1252, latin-1 or utf-16"
     try:
         info = codecs.lookup(encoding)
     except (LookupError, ValueError):  # ValueError: a NUL in the name
-        raise UsageError(f'--encoding: "{encoding}" is not a known encoding (use {hint})') from None
+        raise UsageError(
+            _('--encoding: "{encoding}" is not a known encoding (use {hint})').format(
+                encoding=encoding, hint=_encoding_hint()
+            )
+        ) from None
     codec = info.name
     if not getattr(info, "_is_text_encoding", True) or codec in NOT_CHARACTER_SETS:
-        raise UsageError(f'--encoding: "{encoding}" is not a text encoding (use {hint})')
+        raise UsageError(
+            _('--encoding: "{encoding}" is not a text encoding (use {hint})').format(
+                encoding=encoding, hint=_encoding_hint()
+            )
+        )
     if codec == "utf-8" and prefix.startswith(codecs.BOM_UTF8):
         return "utf-8-sig", 0
     if codec == "utf-16-le" and prefix.startswith(codecs.BOM_UTF16_LE):
@@ -282,7 +301,9 @@ def _check_duplicates(headers: list[str], name: str, line: int) -> None:
             continue
         if key in seen:
             raise ValidationError(
-                f'{name}: line {line}: duplicate columns "{seen[key]}" and "{header}"'
+                _('{file}: line {line}: duplicate columns "{first}" and "{second}"').format(
+                    file=name, line=line, first=seen[key], second=header
+                )
             )
         seen[key] = header
 
@@ -299,10 +320,15 @@ def _ascii_compatible(codec: str) -> bool:
 
 
 def _decode_error(name: str, codec: str, line: int | None) -> ValidationError:
-    where = f"line {line}: " if line is not None else ""
-    return ValidationError(
-        f"{name}: {where}bytes that are not valid {codec} text (give the right --encoding)"
-    )
+    if line is None:
+        message = _(
+            "{file}: bytes that are not valid {codec} text (give the right --encoding)"
+        ).format(file=name, codec=codec)
+    else:
+        message = _(
+            "{file}: line {line}: bytes that are not valid {codec} text (give the right --encoding)"
+        ).format(file=name, line=line, codec=codec)
+    return ValidationError(message)
 
 
 def _text_lines(binary: io.BufferedReader, codec: str, errors: str, name: str) -> Iterator[str]:
@@ -346,11 +372,20 @@ class _Rows:
         """A csv error as a ValidationError naming its line (`start`: where the row began)."""
         message = str(exc)
         if message == "unexpected end of data":
-            return ValidationError(f"{self._name}: line {start}: unterminated quoted field")
+            return ValidationError(
+                _("{file}: line {line}: unterminated quoted field").format(
+                    file=self._name, line=start
+                )
+            )
         line = self._reader.line_num + self._offset
         if message.startswith("field larger than field limit"):
-            message = f"a cell is longer than {FIELD_LIMIT:,} characters"
-        return ValidationError(f"{self._name}: line {line}: {message}")
+            limit = f"{FIELD_LIMIT:,}"
+            if i18n.portuguese():
+                limit = limit.replace(",", ".")
+            message = _("a cell is longer than {limit} characters").format(limit=limit)
+        return ValidationError(
+            _("{file}: line {line}: {message}").format(file=self._name, line=line, message=message)
+        )
 
     def next_row(self) -> tuple[int, list[str]] | None:
         """Return the next non-blank row with the line it starts on, or None at the end."""
@@ -396,10 +431,12 @@ def open_table(
     headers.
     """
     if delimiter is not None and (len(delimiter) != 1 or delimiter in "\r\n\"'"):
-        raise ValidationError(f'--delimiter: "{delimiter}" must be one character')
+        raise ValidationError(
+            _('--delimiter: "{delimiter}" must be one character').format(delimiter=delimiter)
+        )
     prefix, eof = _read_prefix(source)
     if not prefix:
-        raise ValidationError(f"{name}: is empty")
+        raise ValidationError(_("{file}: is empty").format(file=name))
     if encoding is None:
         codec, errors, guessed, skip = _detect_encoding(prefix, eof, name)
     else:
@@ -424,7 +461,7 @@ def open_table(
     stream = _Rows(lines, delimiter, offset, name)
     header = stream.next_row()
     if header is None:
-        raise ValidationError(f"{name}: has no header row")
+        raise ValidationError(_("{file}: has no header row").format(file=name))
     header_line, cells = header
     headers = [unicodedata.normalize("NFC", cell.strip()) for cell in cells]
     _check_duplicates(headers, name, header_line)

@@ -14,15 +14,18 @@ from datetime import date
 from decimal import Decimal
 
 from crmcli.domain.values import (
+    check_currency,
     clean_text,
     name_rules,
     normalise_email,
     parse_date,
     parse_money,
     parse_probability,
+    typed_amount,
 )
 from crmcli.errors import ValidationError
-from crmcli.importing.headers import Mapping
+from crmcli.i18n import _
+from crmcli.importing.headers import Mapping, and_list
 
 __all__ = ["LeadRow", "OppRow", "RowError", "parse_lead_row", "parse_opp_row"]
 
@@ -33,7 +36,7 @@ class RowError(Exception):
     """One data row is refused; `reason` names the column and the value."""
 
     def __init__(self, line: int, reason: str) -> None:
-        super().__init__(f"line {line}: {reason}")
+        super().__init__(_("line {line}: {reason}").format(line=line, reason=reason))
         self.line = line
         self.reason = reason
 
@@ -56,9 +59,27 @@ class LeadRow:
     line: int = 0
 
 
-def _label(headers: Sequence[str], index: int) -> str:
+def _key(headers: Sequence[str], index: int) -> str:
+    """The key of a column's value among a lead's extras: its header, else ``column N`` (stored
+    data: always English)."""
     header = headers[index] if index < len(headers) else ""
     return header if header.strip() else f"column {index + 1}"
+
+
+def _label(headers: Sequence[str], index: int) -> str:
+    """A column as a message names it: its header, else ``column N`` in the interface
+    language."""
+    header = headers[index] if index < len(headers) else ""
+    return header if header.strip() else _("column {number}").format(number=index + 1)
+
+
+def _too_wide(line: int, cells: Sequence[str], width: int) -> RowError:
+    return RowError(
+        line,
+        _("has {cells} cells but the header has {width} columns").format(
+            cells=len(cells), width=width
+        ),
+    )
 
 
 def parse_lead_row(
@@ -69,6 +90,7 @@ def parse_lead_row(
     *,
     today: date,
     source_override: str | None = None,
+    currency: str | None = None,
 ) -> LeadRow:
     """Check one row and return it as a `LeadRow`; raise `RowError` when it is bad.
 
@@ -77,11 +99,12 @@ def parse_lead_row(
 
     A row with more cells than headers is refused (unless the surplus cells are empty, as
     Excel's trailing separators leave them); missing cells are empty. `source_override`
-    (``--source``), when given, replaces the file's source for every row.
+    (``--source``), when given, replaces the file's source for every row. A budget written
+    with another currency's symbol than `currency` (the database's) is refused.
     """
     width = len(headers)
     if len(cells) > width and any(cell.strip() for cell in cells[width:]):
-        raise RowError(line, f"has {len(cells)} cells but the header has {width} columns")
+        raise _too_wide(line, cells, width)
     padded = list(cells[:width]) + [""] * (width - len(cells))
 
     try:
@@ -108,6 +131,8 @@ def parse_lead_row(
             email = normalise_email(email, field=label("email"))
         budget_text = get("budget")
         budget = None if budget_text is None else parse_money(budget_text, field=label("budget"))
+        if currency is not None and budget_text is not None and not budget_text[:1].isdigit():
+            check_currency(typed_amount(budget_text), currency, field=label("budget"))
         timeline_text = get("timeline")
         timeline = (
             None
@@ -121,8 +146,10 @@ def parse_lead_row(
     if phone is not None and _SCIENTIFIC.fullmatch(phone.replace(" ", "")):
         raise RowError(
             line,
-            f'{label("phone")}: "{phone}" looks like a number Excel converted to scientific'
-            " notation (format the column as text and export again)",
+            _(
+                '{field}: "{value}" looks like a number Excel converted to scientific'
+                " notation (format the column as text and export again)"
+            ).format(field=label("phone"), value=phone),
         )
 
     name = get("name")
@@ -136,8 +163,12 @@ def parse_lead_row(
             for i in (mapping.column(f) for f in ("name", "first_name", "last_name"))
             if i is not None
         ]
-        where = f" ({' and '.join(columns)} empty)" if columns else " (no name column)"
-        raise RowError(line, f"name: missing{where}")
+        reason = (
+            _("name: missing ({columns} empty)").format(columns=and_list(columns))
+            if columns
+            else _("name: missing (no name column)")
+        )
+        raise RowError(line, reason)
     try:  # the rules `lead add` applies (one line, nothing invisible, at most 500 characters)
         name = name_rules(name, field=name_field)
     except ValidationError as exc:
@@ -150,7 +181,7 @@ def parse_lead_row(
     extras: dict[str, str] = {}
     for index in mapping.extras:
         if index < width and values[index] is not None:
-            extras[_label(headers, index)] = values[index] or ""
+            extras[_key(headers, index)] = values[index] or ""
     return LeadRow(
         name=name,
         email=email,
@@ -198,14 +229,21 @@ class OppRow:
 
 
 def parse_opp_row(
-    line: int, cells: Sequence[str], mapping: Mapping, headers: Sequence[str], *, today: date
+    line: int,
+    cells: Sequence[str],
+    mapping: Mapping,
+    headers: Sequence[str],
+    *,
+    today: date,
+    currency: str | None = None,
 ) -> OppRow:
     """Check one deal row and return it as an `OppRow`; raise `RowError` when it is bad.
 
-    A relative expected close (`+30d`) counts from `today`, the import's `clock.today()`."""
+    A relative expected close (`+30d`) counts from `today`, the import's `clock.today()`; an
+    amount written with another currency's symbol than `currency` is refused."""
     width = len(headers)
     if len(cells) > width and any(cell.strip() for cell in cells[width:]):
-        raise RowError(line, f"has {len(cells)} cells but the header has {width} columns")
+        raise _too_wide(line, cells, width)
     padded = list(cells[:width]) + [""] * (width - len(cells))
 
     def get(name: str) -> str | None:
@@ -223,9 +261,13 @@ def parse_opp_row(
 
     name, account = get("name"), get("account")
     if name is None:
-        raise RowError(line, f"{label('name')}: missing (a deal needs a name)")
+        raise RowError(
+            line, _("{field}: missing (a deal needs a name)").format(field=label("name"))
+        )
     if account is None:
-        raise RowError(line, f"{label('account')}: missing (a deal needs an account)")
+        raise RowError(
+            line, _("{field}: missing (a deal needs an account)").format(field=label("account"))
+        )
     try:  # the rules `opp add` applies to a deal's and an account's name
         name = name_rules(name, field=label("name"))
         account = name_rules(account, field=label("account"))
@@ -234,12 +276,19 @@ def parse_opp_row(
     status_text = (get("status") or "open").casefold()
     status = _STATUS_WORDS.get(status_text)
     if status is None:
-        raise RowError(line, f'{label("status")}: "{status_text}" is not open, won or lost')
+        raise RowError(
+            line,
+            _('{field}: "{value}" is not open, won or lost').format(
+                field=label("status"), value=status_text
+            ),
+        )
     try:
         email = get("contact_email")
         amount_text = get("amount")
         probability_text = get("probability")
         close_text = get("expected_close")
+        if currency is not None and amount_text is not None and not amount_text[:1].isdigit():
+            check_currency(typed_amount(amount_text), currency, field=label("amount"))
         return OppRow(
             name=name,
             account=account,

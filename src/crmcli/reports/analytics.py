@@ -17,6 +17,7 @@ from crmcli.domain.records import record
 from crmcli.domain.rules import MAX_STALE_DAYS, NO_GROUP, SECONDS_PER_DAY
 from crmcli.domain.values import cents_to_money
 from crmcli.errors import ValidationError
+from crmcli.i18n import _
 
 GROUPINGS = ("owner", "source")
 _TENTH = Decimal("0.1")
@@ -91,7 +92,7 @@ def _win_row(group: str, won: int, lost: int, won_cents: int, lost_cents: int) -
 def check_grouping(by: str) -> None:
     """ValidationError unless the win rate is grouped by owner or source."""
     if by not in GROUPINGS:
-        raise ValidationError(f"by: must be owner or source, not {by!r}")
+        raise ValidationError(_("by: must be owner or source, not {value}").format(value=repr(by)))
 
 
 def build_win_rate(
@@ -252,7 +253,11 @@ class StaleReport:
 def check_stale_days(days: int | None) -> None:
     """ValidationError unless `days` is None or from 1 to MAX_STALE_DAYS."""
     if days is not None and not 1 <= days <= MAX_STALE_DAYS:
-        raise ValidationError(f"days: must be from 1 to {MAX_STALE_DAYS}, not {days}")
+        raise ValidationError(
+            _("days: must be from 1 to {largest}, not {value}").format(
+                largest=MAX_STALE_DAYS, value=days
+            )
+        )
 
 
 def build_stale(

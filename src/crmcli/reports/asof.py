@@ -23,6 +23,7 @@ from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
 from crmcli.domain.values import normalise_name
+from crmcli.i18n import _, ngettext
 from crmcli.reports.forecast import period_label
 
 R = TypeVar("R")
@@ -125,7 +126,7 @@ def rebuild(
             continue
         stage_id, status, won_at = row["stage_id"], row["status"], row["closed_at"]
         if deal_id in latest:
-            won_at, _, stage_id, status = latest[deal_id]
+            won_at, _row_id, stage_id, status = latest[deal_id]
         found.append(
             DealAt(
                 id=deal_id,
@@ -145,7 +146,7 @@ def rebuild(
 def touched(changes: Iterable[Change]) -> set[int]:
     """The deals the journal's changes touch (those whose rows now may differ from then)."""
     found: set[int] = set()
-    for entity, _, first, last, before in changes:
+    for entity, _op, first, last, before in changes:
         if entity == "opportunity":
             found.update(range(first, last + 1))
         elif before is not None:
@@ -203,7 +204,7 @@ def pipeline_rows(
 ) -> list[tuple[str, int, int, int]]:
     """Per stage (id, name) in the order given: (name, open deals, Σ cents, Σ cents ×
     probability), as `uow.reports.pipeline_rows` gives them for the deals now."""
-    sums: dict[int | None, list[int]] = {stage_id: [0, 0, 0] for stage_id, _ in stages}
+    sums: dict[int | None, list[int]] = {stage_id: [0, 0, 0] for stage_id, _name in stages}
     for deal in _of_owner(deals, owner):
         found = sums.get(deal.stage_id) if deal.status == "open" else None
         if found is not None:
@@ -262,14 +263,20 @@ def notes(as_of: date, until: datetime, began: datetime | None, left_out: int) -
     found = []
     if began is not None and began > until:
         found.append(
-            f"as of {as_of.isoformat()}: before the journal began ({_utc(began)}) only stages"
-            " and statuses are exact (stage history); amounts, probabilities, close dates and"
-            " owners are the oldest values the journal holds"
+            _(
+                "as of {date}: before the journal began ({began}) only stages and statuses are"
+                " exact (stage history); amounts, probabilities, close dates and owners are the"
+                " oldest values the journal holds"
+            ).format(date=as_of.isoformat(), began=_utc(began))
         )
     if left_out:
-        deals = "deal" if left_out == 1 else "deals"
         found.append(
-            f"as of {as_of.isoformat()}: {left_out} {deals} imported before then and removed"
-            " since by an undo left out (the journal keeps only their ids)"
+            ngettext(
+                "as of {date}: {count} deal imported before then and removed since by an undo"
+                " left out (the journal keeps only their ids)",
+                "as of {date}: {count} deals imported before then and removed since by an undo"
+                " left out (the journal keeps only their ids)",
+                left_out,
+            ).format(date=as_of.isoformat(), count=left_out)
         )
     return tuple(found)

@@ -9,6 +9,7 @@ from decimal import Decimal
 from crmcli.domain.records import record
 from crmcli.domain.values import cents_to_money
 from crmcli.errors import ValidationError
+from crmcli.i18n import _
 from crmcli.reports.pipeline import weighted_money
 
 PERIOD_KINDS = ("month", "quarter")
@@ -90,9 +91,9 @@ def _bucket(raw: tuple[int, int, int] | None) -> ForecastBucket:
 def check_forecast(by: str, months: int) -> None:
     """ValidationError unless `by` is month or quarter and `months` is from 1 to MAX_MONTHS."""
     if by not in PERIOD_KINDS:
-        raise ValidationError(f"by: must be month or quarter, not {by!r}")
+        raise ValidationError(_("by: must be month or quarter, not {value}").format(value=repr(by)))
     if not 1 <= months <= MAX_MONTHS:
-        raise ValidationError(f"months: must be from 1 to {MAX_MONTHS}")
+        raise ValidationError(_("months: must be from 1 to {largest}").format(largest=MAX_MONTHS))
 
 
 def build_forecast(
@@ -109,7 +110,7 @@ def build_forecast(
     probability) and the won deals per period (period, deals, Σ cents) over the horizon
     `starts` (`horizon(today, by, months)`), every period listed, empty ones too."""
     buckets = {bucket: (count, cents, weighted) for bucket, count, cents, weighted in open_rows}
-    won = {period: cents for period, _, cents in won_rows}
+    won = {period: cents for period, _count, cents in won_rows}
     periods = []
     for start in starts[:-1]:
         label = period_label(start, by)

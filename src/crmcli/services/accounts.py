@@ -10,6 +10,7 @@ from crmcli.domain.models import Account, Contact, ContactType, LeadStatus, Oppo
 from crmcli.domain.records import record
 from crmcli.domain.values import clean_text, normalise_email
 from crmcli.errors import Ambiguous, InvalidTransition, NotFound, ValidationError
+from crmcli.i18n import N_, _, ngettext
 from crmcli.services.common import required_name
 from crmcli.store.db import Database
 from crmcli.store.uow import UnitOfWork
@@ -27,7 +28,7 @@ def _clean(fields: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
         if value is None:
             continue
         if key not in allowed:
-            raise ValidationError(f"{key}: not a field that can be set here")
+            raise ValidationError(_("{field}: not a field that can be set here").format(field=key))
         if key == "name":
             out[key] = required_name(value)
         elif key == "email":
@@ -54,8 +55,10 @@ def find_or_create_account(uow: UnitOfWork, ref: str) -> AccountFound:
     if similar:
         listed = "; ".join(f"{a.id} {a.name}" for a in similar)
         raise Ambiguous(
-            f'no account is named exactly "{ref.strip()}", but some start so: {listed} '
-            "(use the id or the full name, or create it first with `crm account add`)"
+            _(
+                'no account is named exactly "{name}", but some start so: {accounts} '
+                "(use the id or the full name, or create it first with `crm account add`)"
+            ).format(name=ref.strip(), accounts=listed)
         )
     name = required_name(ref, field="account")
     account, created = uow.accounts.find_or_add({"name": name, "created_at": clock.utcnow()})
@@ -66,7 +69,7 @@ def find_account(uow: UnitOfWork, ref: str) -> Account:
     """The account an id or unambiguous name refers to, or NotFound."""
     account = uow.accounts.find(ref)
     if account is None:
-        raise NotFound(f'no account "{ref.strip()}"')
+        raise NotFound(_('no account "{ref}"').format(ref=ref.strip()))
     return account
 
 
@@ -74,7 +77,7 @@ def find_contact(uow: UnitOfWork, ref: str) -> Contact:
     """The contact an id, e-mail or unambiguous name refers to, or NotFound."""
     contact = uow.contacts.find(ref)
     if contact is None:
-        raise NotFound(f'no contact "{ref.strip()}"')
+        raise NotFound(_('no contact "{ref}"').format(ref=ref.strip()))
     return contact
 
 
@@ -117,7 +120,7 @@ def edit_account(db: Database, ref: str, **fields: Any) -> Account:
     """Change an account's details."""
     changes = _clean(fields, ACCOUNT_FIELDS)
     if not changes:
-        raise ValidationError("nothing to change: give at least one option")
+        raise ValidationError(_("nothing to change: give at least one option"))
     with db.write() as uow:
         result = uow.accounts.update(find_account(uow, ref), changes)
         uow.commit()
@@ -139,7 +142,9 @@ def _contact_type(value: str | ContactType | None) -> ContactType | None:
         return ContactType(value.strip().lower())
     except ValueError:
         names = ", ".join(t.value for t in ContactType)
-        raise ValidationError(f'type: "{value}" is not one of {names}') from None
+        raise ValidationError(
+            _('type: "{value}" is not one of {types}').format(value=value, types=names)
+        ) from None
 
 
 def add_contact(
@@ -203,7 +208,7 @@ def edit_contact(
         if found is not None:
             changes["account_id"] = found.account.id
         if not changes:
-            raise ValidationError("nothing to change: give at least one option")
+            raise ValidationError(_("nothing to change: give at least one option"))
         updated = uow.contacts.update(contact, changes)
         result = ContactAdded(updated, found.account if found and found.created else None)
         uow.commit()
@@ -248,13 +253,51 @@ class Removal:
         )
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+_CHANGED = {
+    "account": N_(
+        'account {id} "{name}" changed since the question (what else it takes is not what was'
+        " shown): nothing was deleted; run the command again"
+    ),
+    "contact": N_(
+        'contact {id} "{name}" changed since the question (what else it takes is not what was'
+        " shown): nothing was deleted; run the command again"
+    ),
+    "opportunity": N_(
+        'opportunity {id} "{name}" changed since the question (what else it takes is not what'
+        " was shown): nothing was deleted; run the command again"
+    ),
+}
+"""The refusal of a delete whose preview no longer holds, by entity."""
 
 
-def named(entity: str, record: Account | Contact | Opportunity) -> str:
-    """A record in a message: `account 3 "Acme"`."""
-    return f'{entity} {record.id} "{record.name}"'
+def _still_has(account: Account, contacts: int, deals: int) -> str:
+    """Why an account with contacts or deals is not deleted without --cascade."""
+    if contacts and deals:
+        text = _(
+            'account {id} "{name}" still has {contacts} and {deals}: use --cascade to delete'
+            " them too"
+        )
+        return text.format(
+            id=account.id,
+            name=account.name,
+            contacts=ngettext("{count} contact", "{count} contacts", contacts).format(
+                count=contacts
+            ),
+            deals=ngettext("{count} deal", "{count} deals", deals).format(count=deals),
+        )
+    if contacts:
+        text = ngettext(
+            'account {id} "{name}" still has {count} contact: use --cascade to delete it too',
+            'account {id} "{name}" still has {count} contacts: use --cascade to delete them too',
+            contacts,
+        )
+        return text.format(id=account.id, name=account.name, count=contacts)
+    text = ngettext(
+        'account {id} "{name}" still has {count} deal: use --cascade to delete it too',
+        'account {id} "{name}" still has {count} deals: use --cascade to delete them too',
+        deals,
+    )
+    return text.format(id=account.id, name=account.name, count=deals)
 
 
 def removal(
@@ -282,10 +325,7 @@ def removal(
         dry_run=dry_run,
     )
     if expected is not None and not done.same_effect(expected):
-        raise InvalidTransition(
-            f"{named(entity, record)} changed since the question (what else it takes is not"
-            " what was shown): nothing was deleted; run the command again"
-        )
+        raise InvalidTransition(_(_CHANGED[entity]).format(id=record.id, name=record.name))
     if not dry_run:
         uow.commit()
     return done
@@ -308,13 +348,7 @@ def delete_account(
         counts = uow.accounts.dependents(account.id)
         contacts, deals = counts.get("contact", 0), counts.get("opportunity", 0)
         if not cascade and (contacts or deals):
-            has = " and ".join(
-                _plural(n, word) for n, word in ((contacts, "contact"), (deals, "deal")) if n
-            )
-            raise InvalidTransition(
-                f"{named('account', account)} still has {has}: use --cascade to delete"
-                f" {'it' if contacts + deals == 1 else 'them'} too"
-            )
+            raise InvalidTransition(_still_has(account, contacts, deals))
         return removal(
             uow,
             "account",

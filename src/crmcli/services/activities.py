@@ -17,6 +17,7 @@ from crmcli.domain.records import record
 from crmcli.domain.rules import ACTIVITY_BUCKETS, ACTIVITY_LINKS, check_not_done
 from crmcli.domain.values import clean_text, parse_activity_type, parse_reference, parse_when
 from crmcli.errors import UsageError, ValidationError
+from crmcli.i18n import _
 from crmcli.services.accounts import find_account, find_contact
 from crmcli.services.common import default_owner, required_name
 from crmcli.services.opportunities import OppDetail
@@ -62,10 +63,18 @@ def _one_link(links: Mapping[str, str | int | None]) -> tuple[str, str | int]:
     given = [(kind, ref) for kind, ref in links.items() if ref is not None]
     options = ", ".join(f"--{kind}" for kind in LINK_KINDS)
     if not given:
-        raise UsageError(f"an activity needs one record to belong to: give one of {options}")
+        raise UsageError(
+            _("an activity needs one record to belong to: give one of {options}").format(
+                options=options
+            )
+        )
     if len(given) > 1:
-        named = " and ".join(f"--{kind}" for kind, _ in given)
-        raise UsageError(f"an activity belongs to exactly one record: {named} given, keep one")
+        named = _(" and ").join(f"--{kind}" for kind, _ref in given)
+        raise UsageError(
+            _("an activity belongs to exactly one record: {options} given, keep one").format(
+                options=named
+            )
+        )
     return given[0]
 
 
@@ -82,7 +91,9 @@ def _link_id(uow: UnitOfWork, kind: str, ref: str | int) -> int:
         return find_account(uow, text).id
     if kind == "opp":
         return uow.opps.find(text).id
-    raise UsageError(f'"{kind}" is not one of {", ".join(LINK_KINDS)}')
+    raise UsageError(
+        _('"{value}" is not one of {choices}').format(value=kind, choices=", ".join(LINK_KINDS))
+    )
 
 
 def _owner(owner: str | None) -> str | None:
@@ -143,9 +154,17 @@ def list_activities(
     """
     unknown = [b for b in buckets if b not in BUCKETS]
     if unknown:
-        raise UsageError(f'"{unknown[0]}" is not one of {", ".join(BUCKETS)}')
+        raise UsageError(
+            _('"{value}" is not one of {choices}').format(
+                value=unknown[0], choices=", ".join(BUCKETS)
+            )
+        )
     if link is not None and link[0] not in ACTIVITY_LINKS:
-        raise UsageError(f'--for: "{link[0]}" is not one of {", ".join(LINK_KINDS)}')
+        raise UsageError(
+            _('--for: "{value}" is not one of {choices}').format(
+                value=link[0], choices=", ".join(LINK_KINDS)
+            )
+        )
     moment = local_now() if now is None else now
     with db.read() as uow:
         where = (link[0], _link_id(uow, link[0], link[1])) if link is not None else None
@@ -189,7 +208,7 @@ def edit_activity(
     if notes is not None:
         changes["notes"] = clean_text(notes, field="notes")
     if not changes:
-        raise ValidationError("nothing to change: give at least one option")
+        raise ValidationError(_("nothing to change: give at least one option"))
     with db.write() as uow:
         activity = uow.activities.get(activity_id)
         result = uow.activities.update(activity, {**changes, "updated_at": clock.utcnow()})

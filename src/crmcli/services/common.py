@@ -5,9 +5,14 @@ from __future__ import annotations
 import getpass
 import os
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from crmcli.domain.values import MAX_AMOUNT, clean_name
+from crmcli.domain.values import MAX_AMOUNT, check_currency, clean_name
 from crmcli.errors import ValidationError
+from crmcli.i18n import _
+
+if TYPE_CHECKING:
+    from crmcli.store.db import Database
 
 
 def default_owner() -> str | None:
@@ -29,18 +34,32 @@ def required_name(value: str, *, field: str = "name") -> str:
 def checked_probability(value: int | None, *, field: str = "probability") -> int | None:
     """A probability in 0-100 (None passes through)."""
     if value is not None and not 0 <= value <= 100:
-        raise ValidationError(f"{field}: {value} must be a whole number from 0 to 100")
+        raise ValidationError(
+            _("{field}: {value} must be a whole number from 0 to 100").format(
+                field=field, value=value
+            )
+        )
     return value
 
 
-def checked_amount(value: Decimal | None, *, field: str = "amount") -> Decimal | None:
-    """A non-negative amount with at most two decimals, within range (None passes through)."""
+def checked_amount(
+    value: Decimal | None, *, field: str = "amount", db: Database | None = None
+) -> Decimal | None:
+    """A non-negative amount with at most two decimals, within range (None passes through);
+    with `db`, an amount typed with another currency's symbol than `db`'s is refused."""
     if value is None:
         return None
+    if db is not None and getattr(value, "currency", None) is not None:
+        with db.read() as uow:
+            check_currency(value, uow.settings.get("currency") or "", field=field)
     if value < 0:
-        raise ValidationError(f"{field}: {value} must not be negative")
+        raise ValidationError(
+            _("{field}: {value} must not be negative").format(field=field, value=value)
+        )
     if value > MAX_AMOUNT:
-        raise ValidationError(f"{field}: {value} is too large")
+        raise ValidationError(_("{field}: {value} is too large").format(field=field, value=value))
     if value != value.quantize(Decimal("0.01")):
-        raise ValidationError(f"{field}: {value} has more than 2 decimal places")
+        raise ValidationError(
+            _("{field}: {value} has more than 2 decimal places").format(field=field, value=value)
+        )
     return value

@@ -7,8 +7,9 @@ from collections.abc import Callable
 
 from crmcli.domain.records import record
 from crmcli.errors import NotFound, ValidationError
+from crmcli.i18n import _
 from crmcli.store.db import Database
-from crmcli.store.repos.dump import TABLES
+from crmcli.store.repos.dump import TABLES, held_records
 
 
 @record
@@ -36,20 +37,21 @@ def copy_database(
     transaction of the target: on any error the target is left without a single copied row.
     """
     if db.path is not None and not db.path.exists():
-        raise NotFound(f"no database at {db.display}: nothing to copy")
-    dest = Database(target, notify=notify, actor=db.actor, command=db.command)
+        raise NotFound(_("no database at {target}: nothing to copy").format(target=db.display))
+    dest = Database(target, notify=notify, announce=False, actor=db.actor, command=db.command)
     if dest.display == db.display or (
         dest.path is not None and db.path is not None and dest.path.resolve() == db.path.resolve()
     ):
-        raise ValidationError("--to names the database being copied: give another one")
+        raise ValidationError(_("--to names the database being copied: give another one"))
     try:
         with db.read() as source, dest.write() as out:
-            held = {entity: n for entity, n in out.dump.record_counts().items() if n}
+            held = held_records(out.dump.record_counts())
             if held:
-                listed = ", ".join(f"{n} {entity}" for entity, n in held.items())
                 raise ValidationError(
-                    f"{dest.display} is not empty (it holds {listed}): "
-                    "db copy only fills a new, empty database"
+                    _(
+                        "{target} is not empty (it holds {records}): "
+                        "db copy only fills a new, empty database"
+                    ).format(target=dest.display, records=held)
                 )
             rows = {entity: source.dump.dump_rows(entity) for entity in TABLES}
             copied = out.dump.restore(rows, currency=source.dump.currency())

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from crmcli import clock
 from crmcli.errors import StorageError
+from crmcli.i18n import _
 from crmcli.services import activities, leads, opportunities, stages
 from crmcli.services.leads import ConvertOptions
 from crmcli.store.db import Database
@@ -102,7 +103,9 @@ def _fresh(path: Path) -> None:
     finally:
         probe.dispose()
     if mark != "1":
-        raise StorageError(f"{path} exists and is not a crmcli demo database: not touching it")
+        raise StorageError(
+            _("{file} exists and is not a crmcli demo database: not touching it").format(file=path)
+        )
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 

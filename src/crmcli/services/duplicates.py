@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from crmcli.domain.duplicates import ENTITIES, DuplicateGroup, group_duplicates
 from crmcli.errors import UsageError
+from crmcli.i18n import _
 
 if TYPE_CHECKING:
     from crmcli.store.db import Database
@@ -18,7 +19,11 @@ def entity_kinds(entity: str | None) -> tuple[str, ...]:
         return ENTITIES
     kind = entity.strip().lower()
     if kind not in ENTITIES:
-        raise UsageError(f'--entity: "{entity}" is not one of {", ".join(ENTITIES)}')
+        raise UsageError(
+            _('--entity: "{entity}" is not one of {choices}').format(
+                entity=entity, choices=", ".join(ENTITIES)
+            )
+        )
     return (kind,)
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from crmcli.domain.models import ActivityType, ContactType, LeadStatus, OppStatus
 from crmcli.domain.values import MAX_AMOUNT, MAX_ID, clean_name, clean_text, normalise_email
 from crmcli.errors import ValidationError
+from crmcli.i18n import _
 from crmcli.store.db import Database
 from crmcli.store.repos import dump
 
@@ -73,7 +74,11 @@ def _checked_entities(entities: Sequence[str] | None) -> tuple[str, ...]:
         return ENTITIES
     unknown = [e for e in entities if e not in ENTITIES]
     if unknown:
-        raise ValidationError(f"unknown entity {unknown[0]!r} (one of {', '.join(ENTITIES)})")
+        raise ValidationError(
+            _("unknown entity {entity} (one of {entities})").format(
+                entity=repr(unknown[0]), entities=", ".join(ENTITIES)
+            )
+        )
     return tuple(e for e in ENTITIES if e in entities)
 
 
@@ -164,12 +169,18 @@ def _money(value: Any) -> Decimal:
     elif isinstance(value, str) and _MONEY.fullmatch(value):
         given = Decimal(value)
     else:
-        raise _Bad(f'{_shown(value)} is not an exact amount string like "12500.00"')
+        raise _Bad(
+            _('{value} is not an exact amount string like "12500.00"').format(value=_shown(value))
+        )
     if not given.is_finite() or given < 0 or given > MAX_AMOUNT:
-        raise _Bad(f"{_shown(value)} is not an amount from 0 to {MAX_AMOUNT}")
+        raise _Bad(
+            _("{value} is not an amount from 0 to {largest}").format(
+                value=_shown(value), largest=MAX_AMOUNT
+            )
+        )
     amount = given.quantize(Decimal("0.01"))
     if amount != given:
-        raise _Bad(f"{_shown(value)} has more than two decimal places")
+        raise _Bad(_("{value} has more than two decimal places").format(value=_shown(value)))
     return amount
 
 
@@ -181,7 +192,7 @@ def _date(value: Any) -> date:
             return date.fromisoformat(value)
         except ValueError:
             pass
-    raise _Bad(f"{_shown(value)} is not a date (YYYY-MM-DD)")
+    raise _Bad(_("{value} is not a date (YYYY-MM-DD)").format(value=_shown(value)))
 
 
 def _datetime(value: Any) -> datetime:
@@ -192,12 +203,16 @@ def _datetime(value: Any) -> datetime:
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:
-            raise _Bad(f"{_shown(value)} is not a time (YYYY-MM-DDTHH:MM:SSZ)") from None
+            raise _not_a_time(value) from None
     else:
-        raise _Bad(f"{_shown(value)} is not a time (YYYY-MM-DDTHH:MM:SSZ)")
+        raise _not_a_time(value)
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment
+
+
+def _not_a_time(value: Any) -> _Bad:
+    return _Bad(_("{value} is not a time (YYYY-MM-DDTHH:MM:SSZ)").format(value=_shown(value)))
 
 
 def _local_time(value: Any) -> datetime:
@@ -210,22 +225,26 @@ def _local_time(value: Any) -> datetime:
             return datetime.fromisoformat(value)
         except ValueError:
             pass
-    raise _Bad(f"{_shown(value)} is not a local time (YYYY-MM-DDTHH:MM:SS, without a Z)")
+    raise _Bad(
+        _("{value} is not a local time (YYYY-MM-DDTHH:MM:SS, without a Z)").format(
+            value=_shown(value)
+        )
+    )
 
 
 def _value(field: dump.DumpField, value: Any) -> Any:
     if value is None:
         if not field.nullable:
-            raise _Bad("must not be null")
+            raise _Bad(_("must not be null"))
         return None
     kind = field.kind
     if kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
-            raise _Bad(f"{_shown(value)} is not a whole number")
+            raise _Bad(_("{value} is not a whole number").format(value=_shown(value)))
         return value
     if kind == "bool":
         if not isinstance(value, bool):
-            raise _Bad(f"{_shown(value)} is not true or false")
+            raise _Bad(_("{value} is not true or false").format(value=_shown(value)))
         return value
     if kind == "money":
         return _money(value)
@@ -239,10 +258,10 @@ def _value(field: dump.DumpField, value: Any) -> Any:
         if not isinstance(value, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in value.items()
         ):
-            raise _Bad("must be an object of text values")
+            raise _Bad(_("must be an object of text values"))
         return dict(value)
     if not isinstance(value, str):
-        raise _Bad(f"{_shown(value)} is not text")
+        raise _Bad(_("{value} is not text").format(value=_shown(value)))
     return value
 
 
@@ -250,16 +269,22 @@ def _record(
     entity: str, where: str, raw: Any, *, extra: Sequence[str] = (), omit: Sequence[str] = ()
 ) -> dict[str, Any]:
     if not isinstance(raw, dict):
-        raise ValidationError(f"{where}: must be an object, not {type(raw).__name__}")
+        raise ValidationError(
+            _("{where}: must be an object, not {type}").format(where=where, type=type(raw).__name__)
+        )
     spec = [f for f in dump.fields(entity) if f.name not in omit]
     known = {f.name for f in spec} | set(extra)
     unknown = sorted(k for k in raw if k not in known)
     if unknown:
-        raise ValidationError(f"{where}: unknown key {unknown[0]!r}")
+        raise ValidationError(
+            _("{where}: unknown key {key}").format(where=where, key=repr(unknown[0]))
+        )
     record: dict[str, Any] = {}
     for field in spec:
         if field.name not in raw:
-            raise ValidationError(f"{where}: missing {field.name!r}")
+            raise ValidationError(
+                _("{where}: missing {key}").format(where=where, key=repr(field.name))
+            )
         try:
             value = _value(field, raw[field.name])
         except _Bad as exc:
@@ -267,7 +292,11 @@ def _record(
         choices = _ENUMS.get((entity, field.name))
         if choices is not None and value not in {c.value for c in choices}:
             names = ", ".join(c.value for c in choices)
-            raise ValidationError(f"{where}.{field.name}: {_shown(value)} is not one of {names}")
+            raise ValidationError(
+                _("{where}: {value} is not one of {choices}").format(
+                    where=f"{where}.{field.name}", value=_shown(value), choices=names
+                )
+            )
         record[field.name] = _held_to_the_rules(entity, field, value, f"{where}.{field.name}")
     _check_closed(entity, where, record)
     return record
@@ -296,16 +325,18 @@ def _held_to_the_rules(entity: str, field: dump.DumpField, value: Any, path: str
     if field.kind == "int" and (field.name == "id" or field.name.endswith("_id")):
         if not 1 <= value <= MAX_ID:
             raise ValidationError(
-                f"{path}: {value} is not an id from 1 to {MAX_ID} (the ids PostgreSQL's"
-                " INTEGER columns hold, on both backends)"
+                _(
+                    "{where}: {value} is not an id from 1 to {largest} (the ids PostgreSQL's"
+                    " INTEGER columns hold, on both backends)"
+                ).format(where=path, value=value, largest=MAX_ID)
             )
         return value
     if field.kind == "json":
         extras: dict[str, str] = {}
         for key, text in value.items():
-            clean_key = clean_text(key, field=f"{path} key")
+            clean_key = clean_text(key, field=_("{where} key").format(where=path))
             if clean_key is None:
-                raise ValidationError(f"{path}: a key is empty")
+                raise ValidationError(_("{where}: a key is empty").format(where=path))
             extras[clean_key] = clean_text(text, field=f"{path}.{clean_key}") or ""
         return extras
     if field.kind != "text":
@@ -316,7 +347,7 @@ def _held_to_the_rules(entity: str, field: dump.DumpField, value: Any, path: str
         return normalise_email(value, field=path)
     text = clean_text(value, field=path)
     if text is None and not field.nullable:
-        raise ValidationError(f"{path}: must not be empty")
+        raise ValidationError(_("{where}: must not be empty").format(where=path))
     return text
 
 
@@ -327,39 +358,56 @@ def _check_closed(entity: str, where: str, record: Mapping[str, Any]) -> None:
         return
     closed = record.get("closed_at")
     if record.get("status") in ("won", "lost") and closed is None:
-        raise ValidationError(f"{where}.closed_at: a {record['status']} deal needs closed_at")
+        message = (
+            _("{where}: a won deal needs closed_at")
+            if record["status"] == "won"
+            else _("{where}: a lost deal needs closed_at")
+        )
+        raise ValidationError(message.format(where=f"{where}.closed_at"))
     if record.get("status") == "open" and closed is not None:
-        raise ValidationError(f"{where}.closed_at: an open deal has no closed_at (null)")
+        raise ValidationError(
+            _("{where}: an open deal has no closed_at (null)").format(where=f"{where}.closed_at")
+        )
 
 
 def _list(document: Mapping[str, Any], key: str) -> list[Any]:
     if key not in document and key in _OPTIONAL:
         return []
     if key not in document:
-        raise ValidationError(f"the document has no {key!r} (import takes a full JSON export)")
+        raise ValidationError(
+            _("the document has no {key} (import takes a full JSON export)").format(key=repr(key))
+        )
     value = document[key]
     if not isinstance(value, list):
-        raise ValidationError(f"{key}: must be a list, not {type(value).__name__}")
+        raise ValidationError(
+            _("{where}: must be a list, not {type}").format(where=key, type=type(value).__name__)
+        )
     return value
 
 
 def parse_document(document: Any) -> tuple[dict[str, list[dict[str, Any]]], str]:
     """The rows of a JSON export per table (`dump.TABLES`), and its currency; or ValidationError."""
     if not isinstance(document, dict):
-        raise ValidationError("the document must be a JSON object (a `crm export` file)")
+        raise ValidationError(_("the document must be a JSON object (a `crm export` file)"))
     if "format_version" not in document:
-        raise ValidationError("the document has no 'format_version' (not a `crm export` file?)")
+        raise ValidationError(_("the document has no 'format_version' (not a `crm export` file?)"))
     version = document["format_version"]
     if version != FORMAT_VERSION or isinstance(version, bool):
         raise ValidationError(
-            f"unknown format_version {_shown(version)} (this crmcli reads {FORMAT_VERSION})"
+            _("unknown format_version {value} (this crmcli reads {version})").format(
+                value=_shown(version), version=FORMAT_VERSION
+            )
         )
     currency = document.get("currency")
     if not isinstance(currency, str) or not _CURRENCY.fullmatch(currency):
-        raise ValidationError(f"currency: {_shown(currency)} is not an ISO 4217 code like BRL")
+        raise ValidationError(
+            _("currency: {value} is not an ISO 4217 code like BRL").format(value=_shown(currency))
+        )
     unknown = sorted(set(document) - {"format_version", "currency", *ENTITIES})
     if unknown:
-        raise ValidationError(f"the document has an unknown key {unknown[0]!r}")
+        raise ValidationError(
+            _("the document has an unknown key {key}").format(key=repr(unknown[0]))
+        )
     rows: dict[str, list[dict[str, Any]]] = {entity: [] for entity in dump.TABLES}
     for entity in ENTITIES:
         for index, raw in enumerate(_list(document, entity)):
@@ -372,9 +420,11 @@ def parse_document(document: Any) -> tuple[dict[str, list[dict[str, Any]]], str]
                 continue
             opp = _record(entity, where, raw, extra=_OPP_EXTRA)
             if "history" not in raw:
-                raise ValidationError(f"{where}: missing 'history'")
+                raise ValidationError(
+                    _("{where}: missing {key}").format(where=where, key="'history'")
+                )
             if not isinstance(raw["history"], list):
-                raise ValidationError(f"{where}.history: must be a list")
+                raise ValidationError(_("{where}: must be a list").format(where=f"{where}.history"))
             rows[entity].append(opp)
             for step, entry in enumerate(raw["history"]):
                 record = _record(
@@ -389,9 +439,11 @@ def _activity(where: str, raw: Any) -> dict[str, Any]:
     record = _record("activities", where, raw)
     links = [name for name in _ACTIVITY_LINKS if record[name] is not None]
     if len(links) != 1:
-        given = " and ".join(links) if links else "none"
+        given = (" " + _("and") + " ").join(links) if links else _("none")
         raise ValidationError(
-            f"{where}: an activity has exactly one of {', '.join(_ACTIVITY_LINKS)} (given: {given})"
+            _("{where}: an activity has exactly one of {links} (given: {given})").format(
+                where=where, links=", ".join(_ACTIVITY_LINKS), given=given
+            )
         )
     return record
 
@@ -403,7 +455,9 @@ def _check_references(rows: Mapping[str, list[dict[str, Any]]]) -> None:
         for index, record in enumerate(records):
             if record["id"] in seen:
                 where = _where(entity, index, rows)
-                raise ValidationError(f"{where}.id: {record['id']} appears twice")
+                raise ValidationError(
+                    _("{where}: {id} appears twice").format(where=f"{where}.id", id=record["id"])
+                )
             seen.add(record["id"])
         ids[entity] = seen
     for (entity, field), target in _REFERENCES.items():
@@ -412,7 +466,9 @@ def _check_references(rows: Mapping[str, list[dict[str, Any]]]) -> None:
             if ref is not None and ref not in ids[target]:
                 where = _where(entity, index, rows)
                 raise ValidationError(
-                    f"{where}.{field}: {ref} is not the id of one of the {target}"
+                    _("{where}: {id} is not the id of one of the {entities}").format(
+                        where=f"{where}.{field}", id=ref, entities=target
+                    )
                 )
 
 

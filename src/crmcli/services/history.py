@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from crmcli.domain.models import ChangeSet
 from crmcli.errors import UsageError
+from crmcli.i18n import _
 
 if TYPE_CHECKING:
     from crmcli.store.db import Database
@@ -20,7 +21,11 @@ def entity_name(text: str) -> str:
     """A record kind as typed (`opp` for opportunity), or a UsageError naming the kinds."""
     name = _ALIASES.get(text.strip().lower(), text.strip().lower())
     if name not in ENTITIES:
-        raise UsageError(f'--for: "{text}" is not one of {", ".join(ENTITIES)}')
+        raise UsageError(
+            _('--for: "{value}" is not one of {choices}').format(
+                value=text, choices=", ".join(ENTITIES)
+            )
+        )
     return name
 
 

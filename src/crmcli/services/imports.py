@@ -19,11 +19,13 @@ from crmcli.domain.models import Lead, LeadStatus, Opportunity, OppStatus, Stage
 from crmcli.domain.rules import check_open
 from crmcli.domain.values import normalise_name
 from crmcli.errors import InvalidTransition, ValidationError
+from crmcli.i18n import _
 from crmcli.importing.headers import (
     LEAD_ALIASES,
     LEAD_FIELDS,
     OPP_ALIASES,
     OPP_FIELDS,
+    and_list,
     build_mapping,
     parse_map_options,
 )
@@ -82,7 +84,9 @@ def _quiet_progress(_: int) -> None:
 
 def _check_options(options: ImportOptions) -> None:
     if options.on_duplicate not in ("skip", "update"):
-        raise ValidationError(f'--on-duplicate: "{options.on_duplicate}" is not skip or update')
+        raise ValidationError(
+            _('--on-duplicate: "{value}" is not skip or update').format(value=options.on_duplicate)
+        )
 
 
 def _run(
@@ -235,8 +239,10 @@ def import_leads(
     )
     if mapping.column("name") is None and mapping.column("first_name") is None:
         raise ValidationError(
-            f"{table.name}: no column gives the lead's name (headers: "
-            f"{', '.join(table.headers)}); use --map 'Header=name'"
+            _(
+                "{file}: no column gives the lead's name (headers: {headers});"
+                " use --map 'Header=name'"
+            ).format(file=table.name, headers=", ".join(table.headers))
         )
     summary = ImportSummary(dry_run=options.dry_run)
     reject = on_reject or (lambda _: None)
@@ -245,6 +251,7 @@ def import_leads(
     today = clock.today()  # relative timelines count from the date the import stamps
 
     def body(uow: UnitOfWork) -> None:
+        currency = uow.settings.get("currency")
         batch: list[LeadRow] = []
         for line, cells in table.rows():
             summary.read += 1
@@ -257,6 +264,7 @@ def import_leads(
                         table.headers,
                         today=today,
                         source_override=options.source,
+                        currency=currency,
                     )
                 )
             except RowError as exc:
@@ -295,8 +303,9 @@ def import_opportunities(
     missing = [f for f in ("name", "account") if mapping.column(f) is None]
     if missing:
         raise ValidationError(
-            f"{table.name}: no column for {' and '.join(missing)} (headers: "
-            f"{', '.join(table.headers)}); use --map 'Header=field'"
+            _(
+                "{file}: no column for {fields} (headers: {headers}); use --map 'Header=field'"
+            ).format(file=table.name, fields=and_list(missing), headers=", ".join(table.headers))
         )
     summary = ImportSummary(dry_run=options.dry_run)
     reject = on_reject or (lambda _: None)
@@ -305,9 +314,10 @@ def import_opportunities(
     status_column = mapping.column("status")
 
     def body(uow: UnitOfWork) -> None:
+        currency = uow.settings.get("currency")
         ordered = uow.stages.all()
         if not ordered:
-            raise ValidationError("the pipeline has no stages: add one with `crm stage add`")
+            raise ValidationError(_("the pipeline has no stages: add one with `crm stage add`"))
         stages = {normalise_name(s.name): s for s in ordered}
         names = ", ".join(f'"{s.name}"' for s in ordered)
         deals = _DealWriter(uow, update, owner, summary, reject)
@@ -315,10 +325,17 @@ def import_opportunities(
         for line, cells in table.rows():
             summary.read += 1
             try:
-                row = parse_opp_row(line, cells, mapping, table.headers, today=today)
+                row = parse_opp_row(
+                    line, cells, mapping, table.headers, today=today, currency=currency
+                )
                 stage = stages.get(normalise_name(row.stage)) if row.stage else ordered[0]
                 if stage is None:
-                    raise RowError(line, f'stage: "{row.stage}" is not a stage ({names})')
+                    raise RowError(
+                        line,
+                        _('stage: "{stage}" is not a stage ({stages})').format(
+                            stage=row.stage, stages=names
+                        ),
+                    )
                 given = _given(status_column, cells)
                 keys = normalise_name(row.account), normalise_name(row.name)
                 batch.append(_DealItem(row, stage, given, cells, *keys))
@@ -510,8 +527,10 @@ def _update_state(
         if status is OppStatus.OPEN:
             raise RowError(
                 row.line,
-                f"status: opportunity {current.id} is {current.status.value}; a sheet does not"
-                " reopen a deal (crm opp reopen)",
+                _(
+                    "status: opportunity {id} is {status}; a sheet does not"
+                    " reopen a deal (crm opp reopen)"
+                ).format(id=current.id, status=current.status.value),
             )
         if status is not current.status:
             action = status.value  # won a lost deal, or lost a won one

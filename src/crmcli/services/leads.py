@@ -14,6 +14,7 @@ from crmcli.domain.records import record
 from crmcli.domain.rules import check_qualifiable, lead_transition, ordered
 from crmcli.domain.values import clean_text, normalise_email
 from crmcli.errors import Duplicate, InvalidTransition, ValidationError
+from crmcli.i18n import _
 from crmcli.services.common import checked_amount, default_owner, required_name
 from crmcli.store.db import Database
 
@@ -24,12 +25,14 @@ LEAD_TEXT_FIELDS = ("name", "email", "phone", "company", "title", "source", "own
 EDITABLE_FIELDS = (*LEAD_TEXT_FIELDS, "budget", "timeline")
 
 
-def _clean_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+def _clean_fields(db: Database, fields: Mapping[str, Any]) -> dict[str, Any]:
     """Cleaned values for the given lead fields (None values are left out)."""
     out: dict[str, Any] = {}
     for key, value in fields.items():
         if key not in EDITABLE_FIELDS:
-            raise ValidationError(f"{key}: not a lead detail that can be edited")
+            raise ValidationError(
+                _("{field}: not a lead detail that can be edited").format(field=key)
+            )
         if value is None:
             continue
         if key == "name":
@@ -39,7 +42,7 @@ def _clean_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
         elif key in LEAD_TEXT_FIELDS:
             out[key] = clean_text(value, field=key)
         elif key == "budget":
-            out[key] = checked_amount(value, field="budget")
+            out[key] = checked_amount(value, field="budget", db=db)
         else:
             out[key] = value
     return out
@@ -50,7 +53,11 @@ def _refuse_taken_email(uow: UnitOfWork, email: str | None, lead_id: int | None 
         return
     other = uow.leads.by_email(email)
     if other is not None and other.id != lead_id:
-        raise Duplicate(f'lead {other.id} ("{other.name}") already has the e-mail {email}')
+        raise Duplicate(
+            _('lead {id} ("{name}") already has the e-mail {email}').format(
+                id=other.id, name=other.name, email=email
+            )
+        )
 
 
 def add_lead(
@@ -69,6 +76,7 @@ def add_lead(
 ) -> Lead:
     """Record a new lead; refuses an e-mail another lead already has."""
     values = _clean_fields(
+        db,
         {
             "name": name,
             "email": email,
@@ -80,7 +88,7 @@ def add_lead(
             "notes": notes,
             "budget": budget,
             "timeline": timeline,
-        }
+        },
     )
     now = clock.utcnow()
     with db.write() as uow:
@@ -123,9 +131,9 @@ def list_leads(
 
 def edit_lead(db: Database, lead_id: int, **fields: Any) -> Lead:
     """Change a lead's details (not its status). An empty string clears an optional field."""
-    changes = _clean_fields(fields)
+    changes = _clean_fields(db, fields)
     if not changes:
-        raise ValidationError("nothing to change: give at least one option")
+        raise ValidationError(_("nothing to change: give at least one option"))
     with db.write() as uow:
         lead = uow.leads.get(lead_id, lock=True)
         if "email" in changes:
@@ -155,7 +163,7 @@ def qualify_lead(
     db: Database, lead_id: int, *, budget: Decimal | None = None, timeline: date | None = None
 ) -> Lead:
     """Mark a lead qualified; it must have (or be given) both a budget and a timeline."""
-    checked_amount(budget, field="budget")
+    checked_amount(budget, field="budget", db=db)
     with db.write() as uow:
         lead = uow.leads.get(lead_id, lock=True)
         status = lead_transition(lead, "qualify")
@@ -176,7 +184,7 @@ def disqualify_lead(db: Database, lead_id: int, reason: str) -> Lead:
     """Mark a lead disqualified, recording why."""
     text = clean_text(reason, field="reason")
     if not text:
-        raise ValidationError("reason: must not be empty")
+        raise ValidationError(_("reason: must not be empty"))
     return _transition(db, lead_id, "disqualify", disqualify_reason=text)
 
 
@@ -208,7 +216,9 @@ def delete_lead(db: Database, lead_id: int) -> Lead:
         lead = uow.leads.get(lead_id, lock=True)
         if lead.status is LeadStatus.CONVERTED:
             raise InvalidTransition(
-                f"lead {lead.id} was converted: it is kept as the record of that conversion"
+                _("lead {id} was converted: it is kept as the record of that conversion").format(
+                    id=lead.id
+                )
             )
         uow.leads.delete(lead.id)
         uow.commit()
@@ -277,7 +287,7 @@ def _plan(uow: UnitOfWork, lead: Lead, opts: ConvertOptions) -> tuple[Conversion
     account_name = opts.account or lead.company
     if not account_name or not account_name.strip():
         raise ValidationError(
-            f"lead {lead.id} has no company: give the account with --account NAME"
+            _("lead {id} has no company: give the account with --account NAME").format(id=lead.id)
         )
     # --account is a reference the user typed (an id or an exact name); the lead's company is
     # a name from data, found by its name key only: a company called `1` is not account 1.
@@ -303,7 +313,7 @@ def _plan(uow: UnitOfWork, lead: Lead, opts: ConvertOptions) -> tuple[Conversion
     elif stages:
         stage = stages[0]
     else:
-        raise ValidationError("the pipeline has no stages: add one with `crm stage add`")
+        raise ValidationError(_("the pipeline has no stages: add one with `crm stage add`"))
     name = opts.opportunity or f"{account_step.name} – {lead.name}"
     opp = OpportunityPlan(
         name=required_name(name, field="opportunity"),
@@ -354,11 +364,11 @@ def convert_lead(
 ) -> Conversion:
     """Turn a qualified lead into a contact, an account and (usually) an opportunity, atomically."""
     opts = options or ConvertOptions()
-    checked_amount(opts.amount)
+    checked_amount(opts.amount, db=db)
     if dry_run:
         with db.read() as uow:
             lead = uow.leads.get(lead_id)
-            plan, _ = _plan(uow, lead, opts)
+            plan, _stage = _plan(uow, lead, opts)
             return Conversion(plan=plan, lead=lead, dry_run=True)
     now = clock.utcnow()
     with db.write() as uow:
@@ -369,7 +379,9 @@ def convert_lead(
         if plan.account.id is not None:
             account = uow.accounts.get(plan.account.id)
         else:  # reused after all if someone created it since the plan was made
-            account, _ = uow.accounts.find_or_add({"name": plan.account.name, "created_at": now})
+            account, _created = uow.accounts.find_or_add(
+                {"name": plan.account.name, "created_at": now}
+            )
         contact = _contact_for(uow, lead, plan.contact.id, account.id, now)
         opportunity = None
         if plan.opportunity is not None and stage is not None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from crmcli.domain.records import record
 from crmcli.errors import Duplicate, ValidationError
+from crmcli.i18n import _
 from crmcli.store.db import Database
 from crmcli.store.location import resolve_target
 
@@ -75,19 +76,36 @@ class InitResult:
     path: str
     currency: str
     schema: str
+    previous_currency: str | None = None
+    """The currency it had before this `db init --currency` changed it (None: unchanged)."""
 
 
 def init_database(
     target: str | None, *, currency: str | None, notify: Callable[[str], None]
 ) -> InitResult:
-    """Create (or open) the database, setting its currency once."""
+    """Create (or open) the database with `currency`; an existing database changes to it
+    only while it stores no amount yet."""
     code = currency.strip().upper() if currency else None
     if code is not None and (len(code) != 3 or not code.isalpha()):
-        raise ValidationError(f'currency: "{currency}" is not a 3-letter ISO 4217 code')
-    db = Database(resolve_target(target), notify=notify, currency=code)
-    with db.read() as uow:
+        raise ValidationError(
+            _('currency: "{value}" is not a 3-letter ISO 4217 code').format(value=currency)
+        )
+    db = Database(resolve_target(target), notify=notify, currency=code, announce=False)
+    previous = None
+    with db.write() as uow:
         current = uow.settings.get("currency") or ""
-    if code is not None and code != current:
-        raise ValidationError(f"currency is set once: this database already uses {current}")
+        if code is not None and code != current:
+            if uow.settings.amounts_stored():
+                raise ValidationError(
+                    _(
+                        "currency: this database already stores amounts in {current}; to"
+                        " change it, export it (`crm export --format json > all.json`), set"
+                        ' "currency" in the file, and import that into a new database'
+                        " (`crm --db new.db import all.json`)"
+                    ).format(current=current)
+                )
+            uow.settings.set("currency", code)
+            uow.commit()
+            previous, current = current, code
     applied = db.applied_migrations()
-    return InitResult(db.display, current, applied[-1] if applied else "")
+    return InitResult(db.display, current, applied[-1] if applied else "", previous)

@@ -18,6 +18,7 @@ from crmcli.domain.merge import Pick, Side, combine
 from crmcli.domain.models import Account, Contact, Lead, LeadStatus
 from crmcli.domain.records import record
 from crmcli.errors import InvalidTransition, UsageError
+from crmcli.i18n import N_, _
 from crmcli.services.accounts import find_account, find_contact
 
 if TYPE_CHECKING:
@@ -70,18 +71,38 @@ def _values(record: Any) -> dict[str, Any]:
     return {f.name: getattr(record, f.name) for f in fields(record)}
 
 
+_REFUSALS = {
+    "lead": (
+        N_("lead merge: name at least one lead to merge into {keep}"),
+        N_("lead {id} is both the one kept and one to merge into it: name each once"),
+        N_("lead {id} is named twice: name each lead once"),
+    ),
+    "contact": (
+        N_("contact merge: name at least one contact to merge into {keep}"),
+        N_("contact {id} is both the one kept and one to merge into it: name each once"),
+        N_("contact {id} is named twice: name each contact once"),
+    ),
+    "account": (
+        N_("account merge: name at least one account to merge into {keep}"),
+        N_("account {id} is both the one kept and one to merge into it: name each once"),
+        N_("account {id} is named twice: name each account once"),
+    ),
+}
+"""What `_distinct` refuses, by entity (English, translated where raised): no OTHER, KEEP
+among the OTHERs, an OTHER named twice."""
+
+
 def _distinct(entity: str, keep: int, others: Sequence[int]) -> None:
     """UsageError when KEEP is among the OTHERs or an OTHER is named twice."""
+    none, kept_too, twice = _REFUSALS[entity]
     if not others:
-        raise UsageError(f"{entity} merge: name at least one {entity} to merge into {keep}")
+        raise UsageError(_(none).format(keep=keep))
     seen: set[int] = set()
     for other in others:
         if other == keep:
-            raise UsageError(
-                f"{entity} {keep} is both the one kept and one to merge into it: name each once"
-            )
+            raise UsageError(_(kept_too).format(id=keep))
         if other in seen:
-            raise UsageError(f"{entity} {other} is named twice: name each {entity} once")
+            raise UsageError(_(twice).format(id=other))
         seen.add(other)
 
 
@@ -123,7 +144,9 @@ def merge_leads(db: Database, keep: int, others: Sequence[int], *, dry_run: bool
         for other in merged:
             if other.status is LeadStatus.CONVERTED:
                 raise InvalidTransition(
-                    f"lead {other.id} is converted: only the lead kept may be converted"
+                    _("lead {id} is converted: only the lead kept may be converted").format(
+                        id=other.id
+                    )
                 )
         picks, moved, changes = _finish(uow, "lead", kept, merged, LEAD_FIELDS, LEAD_RECORDED)
         if changes:

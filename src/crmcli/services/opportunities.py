@@ -12,6 +12,7 @@ from crmcli.domain.records import record
 from crmcli.domain.rules import check_move, check_open, check_reopen, next_stage, ordered
 from crmcli.domain.values import clean_text
 from crmcli.errors import ValidationError
+from crmcli.i18n import _
 from crmcli.services.accounts import (
     Removal,
     find_account,
@@ -48,7 +49,7 @@ class OppDetail:
 def _first_stage(uow: UnitOfWork) -> Stage:
     stages = ordered(uow.stages.all())
     if not stages:
-        raise ValidationError("the pipeline has no stages: add one with `crm stage add`")
+        raise ValidationError(_("the pipeline has no stages: add one with `crm stage add`"))
     return stages[0]
 
 
@@ -66,7 +67,7 @@ def add_opportunity(
 ) -> OppAdded:
     """Open a deal with an account (created when the name is new)."""
     clean = required_name(name)
-    checked_amount(amount)
+    checked_amount(amount, db=db)
     checked_probability(probability)
     owner_name = clean_text(owner, field="owner") if owner is not None else default_owner()
     now = clock.utcnow()
@@ -134,7 +135,7 @@ def edit_opportunity(
     owner: str | None = None,
 ) -> OppAdded:
     """Change a deal's details. A probability given here is marked as set by hand."""
-    checked_amount(amount)
+    checked_amount(amount, db=db)
     checked_probability(probability)
     now = clock.utcnow()
     with db.write() as uow:
@@ -159,7 +160,7 @@ def edit_opportunity(
             check_open(opp, "given a probability")
             changes.update(probability=probability, probability_manual=True)
         if not changes:
-            raise ValidationError("nothing to change: give at least one option")
+            raise ValidationError(_("nothing to change: give at least one option"))
         updated = uow.opps.update(opp, {**changes, "updated_at": now})
         if probability is not None and probability != opp.probability:
             uow.opps.history_add(updated, now)
@@ -220,7 +221,7 @@ def set_probability(
 
 def win_opportunity(db: Database, ref: str, *, amount: Decimal | None = None) -> Opportunity:
     """Close a deal as won (probability 100), optionally at its final amount."""
-    checked_amount(amount)
+    checked_amount(amount, db=db)
     now = clock.utcnow()
     with db.write() as uow:
         opp = uow.opps.find(ref, lock=True)
@@ -252,7 +253,7 @@ def lose_opportunity(
     """Close a deal as lost (probability 0), with why and maybe who won it."""
     text = clean_text(reason, field="reason")
     if not text:
-        raise ValidationError("reason: must not be empty")
+        raise ValidationError(_("reason: must not be empty"))
     now = clock.utcnow()
     with db.write() as uow:
         opp = uow.opps.find(ref, lock=True)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from crmcli import clock
 from crmcli.domain.records import record
 from crmcli.errors import ValidationError
+from crmcli.i18n import _
 from crmcli.reports import analytics, forecast, pipeline
 from crmcli.reports.analytics import ConversionReport, StaleReport, VelocityReport, WinRateReport
 from crmcli.reports.forecast import ForecastReport
@@ -63,8 +64,9 @@ def end_of_day(day: date) -> datetime:
     today = clock.today()
     if day > today:
         raise ValidationError(
-            f"as-of: {day.isoformat()} is after today ({today.isoformat()}):"
-            " only days that have begun can be rebuilt"
+            _(
+                "as-of: {day} is after today ({today}): only days that have begun can be rebuilt"
+            ).format(day=day.isoformat(), today=today.isoformat())
         )
     following = datetime.combine(day + timedelta(days=1), datetime.min.time())
     if clock.is_pinned():

@@ -7,6 +7,7 @@ from crmcli.domain.models import Stage
 from crmcli.domain.records import record
 from crmcli.domain.rules import ordered
 from crmcli.errors import InvalidTransition, UsageError, ValidationError
+from crmcli.i18n import _, ngettext
 from crmcli.services.common import checked_probability, required_name
 from crmcli.store.db import Database
 from crmcli.store.uow import UnitOfWork
@@ -20,7 +21,7 @@ def list_stages(db: Database) -> list[Stage]:
 
 def _check_days(days: int | None) -> None:
     if days is not None and not 0 <= days <= 3650:
-        raise ValidationError(f"days: {days} must be between 0 and 3650")
+        raise ValidationError(_("days: {days} must be between 0 and 3650").format(days=days))
 
 
 def _place(ids: list[int], stage_id: int, after: Stage | None, before: Stage | None) -> list[int]:
@@ -86,21 +87,25 @@ def move_stage(
 ) -> list[Stage]:
     """Put a stage somewhere else in the order; returns the new pipeline."""
     if sum(x is not None for x in (after, before, position)) != 1:
-        raise UsageError("give exactly one of --after, --before or --position")
+        raise UsageError(_("give exactly one of --after, --before or --position"))
     with db.write() as uow:
         uow.stages.lock()
         stage = uow.stages.find(ref)
         ids = [s.id for s in uow.stages.all()]
         if position is not None:
             if not 1 <= position <= len(ids):
-                raise ValidationError(f"position: {position} must be between 1 and {len(ids)}")
+                raise ValidationError(
+                    _("position: {position} must be between 1 and {last}").format(
+                        position=position, last=len(ids)
+                    )
+                )
             rest = [i for i in ids if i != stage.id]
             rest.insert(position - 1, stage.id)
             order = rest
         else:
             anchor = uow.stages.find(after or before or "")
             if anchor.id == stage.id:
-                raise ValidationError("a stage cannot be moved relative to itself")
+                raise ValidationError(_("a stage cannot be moved relative to itself"))
             order = _place(ids, stage.id, anchor if after else None, anchor if before else None)
         uow.stages.reorder(order)
         result = uow.stages.all()
@@ -173,19 +178,26 @@ def remove_stage(db: Database, ref: str, *, move_to: str | None = None) -> Stage
         stage = uow.stages.find(ref)
         stages = ordered(uow.stages.all())
         if len(stages) == 1:
-            raise InvalidTransition(f'"{stage.name}" is the only stage: the pipeline needs one')
+            raise InvalidTransition(
+                _('"{stage}" is the only stage: the pipeline needs one').format(stage=stage.name)
+            )
         moved = 0
         if move_to:
             target = uow.stages.find(move_to)
             if target.id == stage.id:
-                raise ValidationError("--move-to must name another stage")
+                raise ValidationError(_("--move-to must name another stage"))
             moved = _move_all(uow, stage, target)
         else:
             count = uow.opps.count_in_stage(stage.id)
             if count:
                 raise InvalidTransition(
-                    f'stage "{stage.name}" still holds {count} open deal(s): '
-                    "move them with --move-to STAGE"
+                    ngettext(
+                        'stage "{stage}" still holds {count} open deal(s): '
+                        "move them with --move-to STAGE",
+                        'stage "{stage}" still holds {count} open deal(s): '
+                        "move them with --move-to STAGE",
+                        count,
+                    ).format(stage=stage.name, count=count)
                 )
         uow.stages.delete(stage.id)
         uow.stages.reorder([s.id for s in stages if s.id != stage.id])

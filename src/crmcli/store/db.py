@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crmcli import clock, interrupts, outfiles
+from crmcli.domain import values
 from crmcli.errors import StorageError
+from crmcli.i18n import N_, _
 from crmcli.store import location
 from crmcli.store.migrations import MIGRATIONS, MIGRATIONS_TABLE_SQL, known_names
 from crmcli.store.sql import AlchemyConn, Conn, SqliteConn
@@ -298,12 +300,14 @@ class Database:
         *,
         notify: Callable[[str], None] = _quiet,
         currency: str | None = None,
+        announce: bool = True,
         actor: str | None = None,
         command: str | None = None,
         after_commit: AfterCommit | None = None,
     ) -> None:
         self.target = target
         self.currency = currency
+        self.announce = announce
         self.notify = notify
         self.actor = actor
         self.command = command
@@ -378,10 +382,19 @@ class Database:
             if applied:
                 self.notify(f"upgraded the schema of {self.display} to {todo[-1].name}")
             else:
+                currency = self.currency or values.locale_currency(os.environ)
                 conn.run(
                     "INSERT INTO crm_meta (\"key\", value) VALUES ('currency', :v)",
-                    {"v": self.currency or locale_currency()},
+                    {"v": currency},
                 )
+                _name_default_stages(conn)
+                if self.announce:
+                    self.notify(
+                        _(
+                            "created {path} (currency {currency}; `crm db init --currency"
+                            " CODE` changes it while no amount is stored)"
+                        ).format(path=self.display, currency=currency)
+                    )
             with interrupts.deferred():
                 conn.commit()
             return [m.name for m in todo]
@@ -575,16 +588,26 @@ def _server_problems(conn: Connection) -> tuple[list[str], str]:
     return found, checked
 
 
-def locale_currency() -> str:
-    """The currency of the user's locale (ISO 4217), USD when the locale does not say."""
-    import locale
+DEFAULT_STAGES = (
+    N_("Prospecting"),
+    N_("Qualification"),
+    N_("Needs analysis"),
+    N_("Proposal"),
+    N_("Negotiation"),
+)
+"""The stages migration 0001 creates, in English: a new database names them in the interface
+language."""
 
-    try:
-        locale.setlocale(locale.LC_MONETARY, "")
-        code = str(locale.localeconv().get("int_curr_symbol") or "").strip()
-    except locale.Error:
-        code = ""
-    return code[:3].upper() if len(code) >= 3 and code[:3].isalpha() else "USD"
+
+def _name_default_stages(conn: Conn) -> None:
+    """Give a new database's default stages their names in the interface language."""
+    for english in DEFAULT_STAGES:
+        name = _(english)
+        if name != english:
+            conn.run(
+                "UPDATE stage SET name = :n, name_key = :k WHERE name_key = :old",
+                {"n": name, "k": values.normalise_name(name), "old": english.lower()},
+            )
 
 
 def connect_sqlite(path: Path) -> sqlite3.Connection:

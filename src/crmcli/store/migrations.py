@@ -216,8 +216,23 @@ def _rekey_names(conn: Conn) -> None:
     (``Ａｃｍｅ``, ``™``, ``º``); only rows whose key changes are rewritten (ASCII names and
     plain accented ones keep theirs, byte for byte). Where an account or stage would take the key of another one
     (two accounts that both read "Acme"), it keeps its old key: nothing is merged or lost, and
-    it is still reached by its id.
+    it is still reached by its id. (Run today, it computes 0007's keys at once.)
     """
+    from crmcli.domain.values import normalise_name
+
+    _rekey(conn, lambda part: part.isascii() or _nfc_key(part) == normalise_name(part))
+
+
+def _fold_accents(conn: Conn) -> None:
+    """0007: matching keys without accents (issue 14): `acai` finds `Açaí`, `--to
+    negociacao` finds `Negociação`. Every key of a non-ASCII name is recomputed; an account or
+    stage whose new key another one already has keeps its old key (as in 0004): `crm
+    duplicates` lists such pairs, and `crm account merge` joins them."""
+    _rekey(conn, str.isascii)
+
+
+def _rekey(conn: Conn, unchanged: Callable[[str], bool]) -> None:
+    """Recompute the `_NAME_KEYS` of every row with a part that is not `unchanged`."""
     from crmcli.domain.values import normalise_name
     from crmcli.store.schema import lead_search_key
 
@@ -227,7 +242,7 @@ def _rekey_names(conn: Conn) -> None:
         changed: list[tuple[int, str | None]] = []
         for row in found:
             parts = [str(p) for p in row[2:] if p is not None]
-            if all(p.isascii() or _nfc_key(p) == normalise_name(p) for p in parts):
+            if all(unchanged(p) for p in parts):
                 continue  # a key the new folding does not change is left exactly as it is
             new: str | None
             if source == "search":
@@ -345,6 +360,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("0004_fold_name_keys", _rekey_names),
     Migration("0005_journal", _run_sql(_M0005_JOURNAL)),
     Migration("0006_duplicate_keys", _add_duplicate_keys),
+    Migration("0007_fold_accents", _fold_accents),
 )
 """Every migration, oldest first. Append only."""
 

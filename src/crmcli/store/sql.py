@@ -22,6 +22,7 @@ from typing import Any
 
 from crmcli.domain.records import record
 from crmcli.errors import StorageError
+from crmcli.i18n import _
 
 Row = tuple[Any, ...]
 Params = Mapping[str, Any]
@@ -285,7 +286,7 @@ class SqliteConn(Conn):
         before = int(self.scalar(f"SELECT MAX(id) FROM {table}") or 0) if returning else 0
         pick = itemgetter(*columns)
         values = [pick(r) for r in rows] if len(columns) > 1 else [(r[columns[0]],) for r in rows]
-        marks = ", ".join("?" for _ in columns)
+        marks = ", ".join("?" for _column in columns)
         self.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", values)
         if not returning:
             return []
@@ -293,7 +294,9 @@ class SqliteConn(Conn):
             f"SELECT {', '.join(returning)} FROM {table} WHERE id > :before", {"before": before}
         )
         if len(stored) != len(rows):  # ids are not ascending near the 64-bit limit
-            raise StorageError(f"{table}: could not read back the rows just stored")
+            raise StorageError(
+                _("{table}: could not read back the rows just stored").format(table=table)
+            )
         return stored
 
     def commit(self) -> None:

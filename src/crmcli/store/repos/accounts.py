@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from crmcli.domain.models import Account, Contact, ContactType, restore
 from crmcli.domain.values import normalise_name
 from crmcli.errors import Duplicate
+from crmcli.i18n import _
 from crmcli.store.repos.base import MAX_CANDIDATES, Repository
 from crmcli.store.schema import COLUMNS, derived_keys, email_key, to_rows
 from crmcli.store.sql import escape_like, in_list
@@ -86,7 +87,11 @@ class AccountRepository(_Bulk):
         """Store a new account (its normalised name must be new)."""
         account, created = self.find_or_add(values)
         if not created:
-            raise Duplicate(f'account "{account.name}" already exists (id {account.id})')
+            raise Duplicate(
+                _('account "{name}" already exists (id {id})').format(
+                    name=account.name, id=account.id
+                )
+            )
         return account
 
     def find_or_add(self, values: Mapping[str, Any]) -> tuple[Account, bool]:
@@ -126,7 +131,11 @@ class AccountRepository(_Bulk):
         if "name" in changes:
             clash = self.by_name(changes["name"])
             if clash is not None and clash.id != account.id:
-                raise Duplicate(f'account "{clash.name}" already exists (id {clash.id})')
+                raise Duplicate(
+                    _('account "{name}" already exists (id {id})').format(
+                        name=clash.name, id=clash.id
+                    )
+                )
         self._update(account.id, changes)
         return self.get(account.id)
 
@@ -186,7 +195,7 @@ class ContactRepository(_Bulk):
             return self.get(self._insert(values))
         new_id = self._insert_unless_taken(values, "email_key")
         if new_id is None:
-            raise Duplicate(f"a contact with the e-mail {key} already exists")
+            raise Duplicate(_("a contact with the e-mail {email} already exists").format(email=key))
         return self.get(new_id)
 
     def ids_find_or_add(self, contacts: Sequence[tuple[str, int]], at: datetime) -> dict[str, int]:
@@ -219,7 +228,9 @@ class ContactRepository(_Bulk):
             key = email_key(changes["email"])
             clash = self.by_email(key) if key else None
             if clash is not None and clash.id != contact.id:
-                raise Duplicate(f"contact {clash.id} already has the e-mail {key}")
+                raise Duplicate(
+                    _("contact {id} already has the e-mail {email}").format(id=clash.id, email=key)
+                )
         self._update(contact.id, changes)
         return self.get(contact.id)
 

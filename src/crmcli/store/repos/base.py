@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from crmcli.domain.values import normalise_name, parse_reference
 from crmcli.errors import Ambiguous, Duplicate, NotFound, ValidationError
+from crmcli.i18n import N_, _
 from crmcli.store.schema import derived_keys, from_row, record_loader, row_loader, to_row
 from crmcli.store.sql import MAX_ID_64, Conn, IntegrityProblem, escape_like
 
@@ -18,6 +19,35 @@ R = TypeVar("R", bound=Hashable)
 
 MAX_CANDIDATES = 8
 """How many records an ambiguous name lists."""
+
+_NOT_FOUND = {
+    "lead": N_("no lead with id {id}"),
+    "account": N_("no account with id {id}"),
+    "contact": N_("no contact with id {id}"),
+    "opportunity": N_("no opportunity with id {id}"),
+    "activity": N_("no activity with id {id}"),
+    "stage": N_("no stage with id {id}"),
+    "history row": N_("no history row with id {id}"),
+    "stage history row": N_("no stage history row with id {id}"),
+}
+"""The message of a missing record, per `Repository.kind` (its noun's gender varies)."""
+
+_AMBIGUOUS = {
+    "lead": N_('lead "{name}" is ambiguous: {candidates} (use the id)'),
+    "account": N_('account "{name}" is ambiguous: {candidates} (use the id)'),
+    "contact": N_('contact "{name}" is ambiguous: {candidates} (use the id)'),
+    "opportunity": N_('opportunity "{name}" is ambiguous: {candidates} (use the id)'),
+    "activity": N_('activity "{name}" is ambiguous: {candidates} (use the id)'),
+    "stage": N_('stage "{name}" is ambiguous: {candidates} (use the id)'),
+}
+"""The message of a name several records match, per `Repository.kind`."""
+
+
+def _not_found(kind: str, row_id: int) -> NotFound:
+    template = _NOT_FOUND.get(kind)
+    if template is None:
+        return NotFound(f"no {kind} with id {row_id}")
+    return NotFound(_(template).format(id=row_id))
 
 
 class Repository:
@@ -43,7 +73,7 @@ class Repository:
         if row_id > MAX_ID_64:
             raise OverflowError(f"{self.kind} id {row_id} is too large")
         if row_id > self.dialect.max_id:
-            raise NotFound(f"no {self.kind} with id {row_id}")
+            raise _not_found(self.kind, row_id)
 
     def _select(self) -> str:
         return f"SELECT * FROM {self.table}"
@@ -55,7 +85,7 @@ class Repository:
         sql = f"{self._select()} WHERE {self.table}.id = :id{suffix}"
         row = self.conn.one(sql, {"id": row_id})
         if row is None:
-            raise NotFound(f"no {self.kind} with id {row_id}")
+            raise _not_found(self.kind, row_id)
         return from_row(self.table, row)
 
     def _rows(
@@ -123,7 +153,10 @@ class Repository:
             )
         if len(rows) > 1:
             listed = "; ".join(f"{r['id']} {r['name']}" for r in rows[:MAX_CANDIDATES])
-            raise Ambiguous(f'{self.kind} "{parsed}" is ambiguous: {listed} (use the id)')
+            template = _AMBIGUOUS.get(self.kind)
+            if template is None:
+                raise Ambiguous(f'{self.kind} "{parsed}" is ambiguous: {listed} (use the id)')
+            raise Ambiguous(_(template).format(name=parsed, candidates=listed))
         return rows[0] if rows else None
 
     def _by_name(self, name: str) -> dict[str, Any] | None:
@@ -146,8 +179,16 @@ class Repository:
 
     def _refused(self, problem: IntegrityProblem) -> Exception:
         if problem.unique:
-            return Duplicate(f"{self.table} would duplicate an existing one: {problem}")
-        return ValidationError(f"{self.table} refused by the database: {problem}")
+            return Duplicate(
+                _("{table} would duplicate an existing one: {problem}").format(
+                    table=self.table, problem=problem
+                )
+            )
+        return ValidationError(
+            _("{table} refused by the database: {problem}").format(
+                table=self.table, problem=problem
+            )
+        )
 
     def _prepared(self, values: Mapping[str, Any]) -> dict[str, Any]:
         row = dict(values)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from crmcli.domain.records import record
 from crmcli.errors import ValidationError
+from crmcli.i18n import _, ngettext
 from crmcli.store.repos.journal import ENTITY_TABLES
 from crmcli.store.schema import COLUMNS, derived_keys, from_row, to_row
 from crmcli.store.sql import IntegrityProblem
@@ -142,6 +143,29 @@ def _chunks(rows: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
         yield batch
 
 
+def _held(entity: str, count: int) -> str:
+    # English names every entity by its key whatever the count ("1 leads"), as it always has.
+    if entity == "leads":
+        text = ngettext("{count} leads", "{count} leads", count)
+    elif entity == "accounts":
+        text = ngettext("{count} accounts", "{count} accounts", count)
+    elif entity == "contacts":
+        text = ngettext("{count} contacts", "{count} contacts", count)
+    elif entity == "opportunities":
+        text = ngettext("{count} opportunities", "{count} opportunities", count)
+    elif entity == "activities":
+        text = ngettext("{count} activities", "{count} activities", count)
+    else:
+        return f"{count} {entity}"
+    return text.format(count=count)
+
+
+def held_records(counts: Mapping[str, int]) -> str:
+    """What a database that is not empty holds, for a message: `3 leads, 1 accounts` (the
+    entities with records only; empty text when there are none)."""
+    return ", ".join(_held(entity, n) for entity, n in counts.items() if n)
+
+
 class DumpRepository:
     """Every row of the dumped tables, read in id order or restored with their own ids."""
 
@@ -196,12 +220,12 @@ class DumpRepository:
         deletion journaled); the inserted ids are journaled as ranges. All or nothing with
         the unit of work.
         """
-        held = [f"{n} {entity}" for entity, n in self.record_counts().items() if n]
+        held = held_records(self.record_counts())
         if held:
             raise ValidationError(
-                "import needs an empty database: this one has "
-                + ", ".join(held)
-                + " (use --db with a new file)"
+                _(
+                    "import needs an empty database: this one has {records} (use --db with a new file)"
+                ).format(records=held)
             )
         for entity in ("history", "stages"):  # no history can exist without deals
             self._delete_all(entity)
@@ -213,7 +237,9 @@ class DumpRepository:
                     self.conn.insert_many(table, COLUMNS[table], batch)
                 except IntegrityProblem as problem:
                     raise ValidationError(
-                        f"import refused by the database ({entity}): {problem}"
+                        _("import refused by the database ({entity}): {problem}").format(
+                            entity=entity, problem=problem
+                        )
                     ) from None
                 self.uow.journal.record_inserted(
                     JOURNAL_ENTITIES[entity], [int(r["id"]) for r in batch]

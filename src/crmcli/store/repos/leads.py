@@ -8,6 +8,7 @@ from typing import Any
 from crmcli.domain.models import Lead, LeadStatus, restore
 from crmcli.domain.values import normalise_name
 from crmcli.errors import Duplicate
+from crmcli.i18n import _
 from crmcli.store.repos.base import Repository
 from crmcli.store.schema import COLUMNS, by_value, derived_keys, email_key, to_rows
 from crmcli.store.sql import escape_like, in_list
@@ -72,7 +73,9 @@ class LeadRepository(Repository):
             other = self.by_email(str(row["email"]))
             assert other is not None
             raise Duplicate(
-                f'lead {other.id} ("{other.name}") already has the e-mail {str(row["email"]).lower()}'
+                _('lead {id} ("{name}") already has the e-mail {email}').format(
+                    id=other.id, name=other.name, email=str(row["email"]).lower()
+                )
             )
         return self.get(new_id)
 
@@ -81,7 +84,9 @@ class LeadRepository(Repository):
         try:
             self._update(lead.id, changes)
         except Duplicate:
-            raise Duplicate(f"another lead already has the e-mail {changes.get('email')}") from None
+            raise Duplicate(
+                _("another lead already has the e-mail {email}").format(email=changes.get("email"))
+            ) from None
         return self.get(lead.id)
 
     def delete(self, lead_id: int) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from crmcli.errors import ValidationError
+from crmcli.i18n import _
 from crmcli.store.repos.journal import REFERENCES
 from crmcli.store.repos.links import Links
 
@@ -38,7 +39,9 @@ class MergeRepository(Links):
 
     def kinds(self, entity: str) -> list[str]:
         """The kinds of link a merge of `entity` moves, in the order it reports them."""
-        return list(dict.fromkeys(LINK_KINDS[child] for child, _ in REFERENCES.get(entity, ())))
+        return list(
+            dict.fromkeys(LINK_KINDS[child] for child, _column in REFERENCES.get(entity, ()))
+        )
 
     def move_links(self, entity: str, others: Iterable[int], keep_id: int) -> dict[str, int]:
         """Point everything that points at one of `others` at `keep_id` instead (each row
@@ -60,6 +63,8 @@ class MergeRepository(Links):
                 left = self.linked(child, column, record_id)
                 if left:  # move_links ran in this transaction under the row locks
                     raise ValidationError(
-                        f"{entity} {record_id} is still linked from {child} {left[0]}: not merged"
+                        _(
+                            "{entity} {id} is still linked from {child} {child_id}: not merged"
+                        ).format(entity=entity, id=record_id, child=child, child_id=left[0])
                     )
             rows._delete(record_id)

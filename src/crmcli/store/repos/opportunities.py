@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from crmcli.domain.models import HistoryEntry, Opportunity, OppStatus, restore
 from crmcli.domain.values import normalise_name
 from crmcli.errors import NotFound
+from crmcli.i18n import _
 from crmcli.store.repos.base import Repository
 from crmcli.store.schema import COLUMNS, by_value, derived_keys, load_value, to_rows
 from crmcli.store.sql import in_list
@@ -96,7 +97,7 @@ class OpportunityRepository(Repository):
         """
         row = self._resolve(ref)
         if row is None:
-            raise NotFound(f'no opportunity "{ref.strip()}"')
+            raise NotFound(_('no opportunity "{ref}"').format(ref=ref.strip()))
         return self.get(int(row["id"]), lock=lock)
 
     def add(self, values: Mapping[str, Any]) -> Opportunity:

@@ -23,3 +23,12 @@ class SettingsRepository(Repository):
             )
         else:
             self.conn.run('UPDATE crm_meta SET value = :v WHERE "key" = :k', {"k": key, "v": value})
+
+    def amounts_stored(self) -> bool:
+        """True once any amount is stored (a lead's budget, any deal): the currency then
+        belongs to those amounts."""
+        found = self.conn.scalar(
+            "SELECT 1 WHERE EXISTS (SELECT 1 FROM lead WHERE budget IS NOT NULL)"
+            " OR EXISTS (SELECT 1 FROM opportunity)"
+        )
+        return found is not None

@@ -7,6 +7,7 @@ from typing import Any
 
 from crmcli.domain.models import Stage
 from crmcli.errors import Duplicate, NotFound
+from crmcli.i18n import _
 from crmcli.store.repos.base import Repository
 
 _STAGE_FIELDS = tuple(Stage.__dataclass_fields__)
@@ -33,7 +34,9 @@ class StageRepository(Repository):
         row = self._resolve(ref)
         if row is None:
             names = ", ".join(f'"{s.name}"' for s in self.all())
-            raise NotFound(f'no stage "{ref.strip()}" (stages: {names})')
+            raise NotFound(
+                _('no stage "{ref}" (stages: {stages})').format(ref=ref.strip(), stages=names)
+            )
         return stage_of(row)
 
     def lock(self, *, share: bool = False) -> None:
@@ -52,7 +55,7 @@ class StageRepository(Repository):
     def add(self, values: Mapping[str, Any]) -> Stage:
         """Store a new stage (its normalised name must be new)."""
         if self._by_name(values["name"]) is not None:
-            raise Duplicate(f'a stage named "{values["name"]}" already exists')
+            raise Duplicate(_('a stage named "{name}" already exists').format(name=values["name"]))
         new_id = self._insert(values)
         return next(s for s in self.all() if s.id == new_id)
 
@@ -61,7 +64,9 @@ class StageRepository(Repository):
         if "name" in changes:
             clash = self._by_name(changes["name"])
             if clash is not None and clash["id"] != stage.id:
-                raise Duplicate(f'a stage named "{clash["name"]}" already exists')
+                raise Duplicate(
+                    _('a stage named "{name}" already exists').format(name=clash["name"])
+                )
         self._update(stage.id, changes)
 
     def reorder(self, ordered_ids: Sequence[int]) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from crmcli.errors import NotFound, ValidationError
+from crmcli.i18n import N_, _
 from crmcli.store.repos.journal import ENTITY_TABLES, REFERENCES
 from crmcli.store.schema import COLUMNS, load_value, to_row
 from crmcli.store.sql import IntegrityProblem, in_list
@@ -72,23 +73,27 @@ class UndoRepository:
                 " ORDER BY cs.id DESC LIMIT 1"
             )
             if found is None:
-                raise NotFound("nothing to undo: no change recorded that is not undone already")
+                raise NotFound(_("nothing to undo: no change recorded that is not undone already"))
             set_id = int(found)
         head = conn.one(
             "SELECT id, at, actor, command, undone_by FROM change_set WHERE id = :id",
             {"id": set_id},
         )
         if head is None:
-            raise NotFound(f"no change set with id {set_id}")
+            raise NotFound(_("no change set with id {id}").format(id=set_id))
         if head["undone_by"] is not None:
             raise ValidationError(
-                f"change set {set_id} was already undone by change set {head['undone_by']}"
+                _("change set {id} was already undone by change set {by}").format(
+                    id=set_id, by=head["undone_by"]
+                )
             )
         undid = conn.scalar("SELECT id FROM change_set WHERE undone_by = :id", {"id": set_id})
         if undid is not None:
             raise ValidationError(
-                f"change set {set_id} is itself the undo of change set {undid}: it cannot be"
-                " undone (run the command again instead)"
+                _(
+                    "change set {id} is itself the undo of change set {undid}: it cannot be"
+                    " undone (run the command again instead)"
+                ).format(id=set_id, undid=undid)
             )
         return Target(
             id=set_id,
@@ -153,14 +158,20 @@ class UndoRepository:
                 continue
             record_id = max(int(first), starts[at])
             raise ValidationError(
-                f"change set {target.id} cannot be undone: change set {set_id}"
-                f" ({self._command(int(set_id))}) changed {_named(str(entity), record_id)}"
-                f" after it; undo that one first"
+                _(
+                    "change set {id} cannot be undone: change set {later} ({command}) changed"
+                    " {record} after it; undo that one first"
+                ).format(
+                    id=target.id,
+                    later=set_id,
+                    command=self._command(int(set_id)),
+                    record=_named(str(entity), record_id),
+                )
             )
 
     def _command(self, set_id: int) -> str:
         command = self.conn.scalar("SELECT command FROM change_set WHERE id = :id", {"id": set_id})
-        return f"crm {command}" if command else "a command"
+        return f"crm {command}" if command else _("a command")
 
     # -- reverting ----------------------------------------------------------------------------
 
@@ -245,8 +256,10 @@ class UndoRepository:
             self.conn.run(sql, params)
         except IntegrityProblem as problem:
             raise ValidationError(
-                f"change set {target.id} cannot be undone: putting back"
-                f" {_named(change.entity, change.first)} clashes with the data now ({problem})"
+                _(
+                    "change set {id} cannot be undone: putting back {record} clashes with the"
+                    " data now ({problem})"
+                ).format(id=target.id, record=_named(change.entity, change.first), problem=problem)
             ) from None
 
     def _check_unreferenced(
@@ -270,11 +283,24 @@ class UndoRepository:
                 " AND record_id <= :i AND COALESCE(last_id, record_id) >= :i",
                 {"e": child_entity, "i": int(child)},
             )
-            made = f", changed by change set {by} ({self._command(int(by))})" if by else ""
+            if by:
+                text = _(
+                    "change set {id} cannot be undone: {record}, changed by change set {by}"
+                    " ({command}) refers to {parent} it made; undo or delete that first"
+                )
+            else:
+                text = _(
+                    "change set {id} cannot be undone: {record} refers to {parent} it made;"
+                    " undo or delete that first"
+                )
             raise ValidationError(
-                f"change set {target.id} cannot be undone: {_named(child_entity, int(child))}"
-                f"{made} refers to {_named(entity, int(parent))} it made; undo or delete"
-                " that first"
+                text.format(
+                    id=target.id,
+                    record=_named(child_entity, int(child)),
+                    by=by,
+                    command=self._command(int(by)) if by else "",
+                    parent=_named(entity, int(parent)),
+                )
             )
 
 
@@ -303,7 +329,7 @@ def _intervals(changes: Iterable[_Change]) -> dict[str, tuple[list[int], list[in
     found: dict[str, tuple[list[int], list[int]]] = {}
     for entity, ranges in by_entity.items():
         merged = _merged(ranges)
-        found[entity] = ([a for a, _ in merged], [b for _, b in merged])
+        found[entity] = ([a for a, _b in merged], [b for _a, b in merged])
     return found
 
 
@@ -326,5 +352,18 @@ def _id_ranges(column: str, ranges: Sequence[tuple[int, int]]) -> tuple[str, dic
     return " OR ".join(terms), params
 
 
+_NAMED = {
+    "lead": N_("lead {id}"),
+    "account": N_("account {id}"),
+    "contact": N_("contact {id}"),
+    "opportunity": N_("opportunity {id}"),
+    "activity": N_("activity {id}"),
+    "stage": N_("stage {id}"),
+    "history": N_("stage history row {id}"),
+}
+"""A record an undo message names, by the journal's kind of record (translated where said)."""
+
+
 def _named(entity: str, record_id: int) -> str:
-    return f"{'stage history row' if entity == 'history' else entity} {record_id}"
+    template = _NAMED.get(entity)
+    return f"{entity} {record_id}" if template is None else _(template).format(id=record_id)
