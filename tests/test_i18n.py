@@ -51,3 +51,24 @@ def test_reset_reads_the_environment_again(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("CRM_LANG", "en")
     i18n.reset()
     assert not i18n.portuguese() and _("yes") == "yes"
+
+
+def test_the_catalog_reader_agrees_with_the_stdlib_gettext() -> None:
+    """`read_mo` (fast) gives every message and plural form `GNUTranslations` gives."""
+    import gettext
+
+    path = i18n.LOCALE_DIR / "pt_BR" / "LC_MESSAGES" / "crmcli.mo"
+    with path.open("rb") as file:
+        stdlib = gettext.GNUTranslations(file)
+    ours = i18n.read_mo(path.read_bytes())
+    assert len(ours) > 700
+    for key, value in ours.items():
+        if isinstance(value, tuple):
+            for count in (0, 1, 2, 1000):
+                form = value[i18n.PLURAL_FORM["pt_BR"](count)]
+                assert stdlib.ngettext(key, key + "s", count) == form, (key, count)
+        else:
+            assert stdlib.gettext(key) == value, key
+    assert "plural=(n > 1)" in stdlib.info()["plural-forms"]
+    with pytest.raises(ValueError):
+        i18n.read_mo(b"not a catalog at all")

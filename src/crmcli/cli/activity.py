@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -113,13 +113,14 @@ def activity_json(activity: Activity) -> dict[str, Any]:
     return {key: data[key] for key in ACTIVITY_COLUMNS}
 
 
-def due_shown(activity: Activity) -> str:
+def due_shown(activity: Activity, day_text: Callable[[date], str] | None = None) -> str:
     """The due moment for people: `human_date`, then HH:MM when it has a time (local time, as
-    stored: no time zone to convert)."""
+    stored: no time zone to convert). `day_text`: `render.date_text()`, chosen once."""
     if activity.due is None:
         return ""
-    day = render.human_date(activity.due.date())
-    return f"{day} {activity.due:%H:%M}" if activity.due_has_time else day
+    due = activity.due
+    day = (day_text or render.date_text())(due.date())
+    return f"{day} {due.hour:02d}:{due.minute:02d}" if activity.due_has_time else day
 
 
 def status_shown(status: str) -> str:
@@ -156,20 +157,23 @@ def activities_table(
     `status` is every row's when the caller knows it (the agenda's overdue and today);
     overdue rows are red on a terminal, today's yellow, done ones dim; with `screenful`, a
     long list on a terminal stops at a screenful (render.print_table)."""
+    statuses = [status or status_text(a, now) for a in activities]
+    words = {s: status_shown(s) for s in set(statuses)}
+    day_text = render.date_text()
     rows = [
         [
             str(a.id),
             a.type.value,
             a.subject,
-            due_shown(a),
-            status_shown(status or status_text(a, now)),
+            due_shown(a, day_text),
+            words[state],
             link_text(a),
             a.owner or "",
         ]
-        for a in activities
+        for a, state in zip(activities, statuses, strict=True)
     ]
     headers = [_("id"), _("type"), _("subject"), _("due"), _("status"), _("for"), _("owner")]
-    styles = [_STATUS_STYLES.get(status or status_text(a, now)) for a in activities]
+    styles = [_STATUS_STYLES.get(s) for s in statuses] if render.colour() else None
     render.print_table(
         rows, headers, title=title, right=[0], optional=[6, 1], styles=styles, screenful=screenful
     )

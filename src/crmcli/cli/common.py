@@ -125,18 +125,18 @@ def _one_line(text: str) -> str:
 
 class CrmGroup(TyperGroup):
     """Turns CrmError and usage errors of sub-commands into one line on stderr and an exit code;
-    hands out its commands with their help in the interface language."""
+    lists its commands with their help in the interface language."""
 
-    def get_command(self, ctx: Any, cmd_name: str) -> Any:
-        command = super().get_command(ctx, cmd_name)
-        if command is not None and i18n.portuguese():
-            translation.translate_command(command)
-        return command
-
-    def format_help(self, ctx: Any, formatter: Any) -> None:
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """The list of sub-commands, their short help in the interface language (cut to the
+        width after translating; everything else of a help page is translated as it is
+        written, by `translation.Formatter`)."""
         if i18n.portuguese():
-            translation.translate_command(self)
-        super().format_help(ctx, formatter)
+            for name in self.list_commands(ctx):
+                command = self.get_command(ctx, name)
+                if command is not None:
+                    translation.translate_command(command)
+        super().format_commands(ctx, formatter)
 
     def invoke(self, ctx: Any) -> Any:
         if ctx.parent is None:

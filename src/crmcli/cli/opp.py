@@ -198,7 +198,7 @@ def list_(
             _("close"),
             _("owner"),
         ]
-        styles = [_OPP_STYLES.get(o.status.value) for o in opps]
+        styles = [_OPP_STYLES.get(o.status.value) for o in opps] if render.colour() else None
         render.print_table(
             rows, headers, right=[0, 4, 5], optional=[7, 5, 3], styles=styles, screenful=True
         )

@@ -6,7 +6,7 @@ import json
 import os
 import sys
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -77,11 +77,16 @@ def human_count(value: int) -> str:
 
 def human_date(value: date | None) -> str:
     """A date for people: ISO `2026-12-31` in English, `31/12/2026` in Portuguese."""
-    if value is None:
-        return ""
-    if i18n.portuguese():
-        return f"{value.day:02d}/{value.month:02d}/{value.year:04d}"
-    return value.isoformat()
+    return "" if value is None else date_text()(value)
+
+
+def date_text() -> Callable[[date], str]:
+    """`human_date` for a date that is there, chosen once for a whole table's rows."""
+    return _brazilian_date if i18n.portuguese() else date.isoformat
+
+
+def _brazilian_date(value: date) -> str:
+    return f"{value.day:02d}/{value.month:02d}/{value.year:04d}"
 
 
 def human_moment(value: datetime | None) -> str:

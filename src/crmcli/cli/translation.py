@@ -1,8 +1,9 @@
 """Click's and Typer's own words in the interface language: help, headings, usage errors.
 
 Typer's vendored Click writes plain English literals, so its words are translated where they
-come out: help texts and headings in `Formatter`, a command's and its options' help in place
-(`translate_command`, when a group hands the command out), usage errors by matching the
+come out: help texts, option lists and headings in `Formatter`, the short help of the commands
+a group lists in place (`translate_command`: it is cut to the width before it is written),
+usage errors by matching the
 English message against the templates below (`usage_error`). Typer's own `gettext` calls stay
 English (its "Did you mean" is appended to them in English) and are translated on the way out
 like Click's.
@@ -137,6 +138,9 @@ class Formatter(HelpFormatter):
 
     def write_heading(self, heading: str) -> None:
         super().write_heading(_(heading))
+
+    def write_text(self, text: str) -> None:
+        super().write_text(_(text) if i18n.portuguese() else text)
 
     def write_dl(self, rows: Any, col_max: int = 30, col_spacing: int = 2) -> None:
         if i18n.portuguese():
