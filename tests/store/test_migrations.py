@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ from crmcli.store import migrations
 from crmcli.store.db import Database
 from crmcli.store.migrations import MIGRATIONS, Migration
 from crmcli.store.tables import SQLModel
+from crmcli.store.uow import UnitOfWork
 
 
 def _schema(path: Path) -> dict[str, object]:
@@ -174,18 +177,35 @@ def test_non_sqlite_file_and_directory_are_refused(tmp_path: Path) -> None:
         Database(str(tmp_path)).open()
 
 
+@contextmanager
+def written_before(
+    backend_url: str, monkeypatch: pytest.MonkeyPatch, migration: str
+) -> Iterator[UnitOfWork]:
+    """A unit of work on `backend_url` as it was before `migration`: the migrations before it
+    applied, the rows written in the block committed; then every migration is known again."""
+    import crmcli.store.db as dbmod
+
+    before = next(i for i, m in enumerate(MIGRATIONS) if m.name == migration)
+    monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS[:before])
+    monkeypatch.setattr(dbmod, "MIGRATIONS", MIGRATIONS[:before])
+    old = Database(backend_url)
+    try:
+        old.upgrade()
+        with old.write() as uow:
+            yield uow
+            uow.commit()
+    finally:
+        old.dispose()
+        monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS)
+        monkeypatch.setattr(dbmod, "MIGRATIONS", MIGRATIONS)
+
+
 def test_upgrade_back_fills_the_keys_of_duplicates(
     backend_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """0006 computes `phone_key` and `match_key` of rows stored before it, on either backend."""
-    import crmcli.store.db as dbmod
     from crmcli.services.duplicates import find_duplicates
 
-    before = next(i for i, m in enumerate(MIGRATIONS) if m.name == "0006_duplicate_keys")
-    monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS[:before])
-    monkeypatch.setattr(dbmod, "MIGRATIONS", MIGRATIONS[:before])
-    old = Database(backend_url)
-    old.upgrade()
     at = "'2026-01-02 03:04:05'"
     leads = [
         ("João Silva", "+55 (11) 98765-4321", "Construtora Horizonte Ltda"),
@@ -193,7 +213,7 @@ def test_upgrade_back_fills_the_keys_of_duplicates(
         ("Ana", "(00) 0000-0000", None),
         ("Bia", "(00) 0000-0000", None),
     ]
-    with old.write() as uow:
+    with written_before(backend_url, monkeypatch, "0006_duplicate_keys") as uow:
         for n, (name, phone, company) in enumerate(leads):
             uow.conn.run(
                 "INSERT INTO lead (name, phone, company, status, search_key, created_at,"
@@ -212,10 +232,6 @@ def test_upgrade_back_fills_the_keys_of_duplicates(
                 f" VALUES (:n, :k, 1, 'prospect', {at})",
                 {"n": name, "k": name.lower()},
             )
-        uow.commit()
-    old.dispose()
-    monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS)
-    monkeypatch.setattr(dbmod, "MIGRATIONS", MIGRATIONS)
 
     db = Database(backend_url)
     try:
@@ -246,15 +262,9 @@ def test_upgrade_folds_the_accents_out_of_every_matching_key(
 ) -> None:
     """0007 rewrites the keys of accented names without their accents, on either backend; an
     account whose folded key another account already has keeps its old key (nothing merged)."""
-    import crmcli.store.db as dbmod
 
-    before = next(i for i, m in enumerate(MIGRATIONS) if m.name == "0007_fold_accents")
-    monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS[:before])
-    monkeypatch.setattr(dbmod, "MIGRATIONS", MIGRATIONS[:before])
-    old = Database(backend_url)
-    old.upgrade()
     at = "'2026-01-02 03:04:05'"
-    with old.write() as uow:
+    with written_before(backend_url, monkeypatch, "0007_fold_accents") as uow:
         for name, key in [("Açaí Ltda", "açaí ltda"), ("Acai", "acai"), ("AÇAÍ", "açaí")]:
             uow.conn.run(
                 f"INSERT INTO account (name, name_key, created_at) VALUES (:n, :k, {at})",
@@ -269,10 +279,6 @@ def test_upgrade_folds_the_accents_out_of_every_matching_key(
             f" created_at, updated_at) VALUES ('Maria Conceição', 'm@x.br', 'Açaí', 'new',"
             f" 'maria conceição\x1fm@x.br\x1façaí', 'João', 'joão', {at}, {at})"
         )
-        uow.commit()
-    old.dispose()
-    monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS)
-    monkeypatch.setattr(dbmod, "MIGRATIONS", MIGRATIONS)
 
     db = Database(backend_url)
     try:
