@@ -13,14 +13,12 @@ from __future__ import annotations
 import json
 import random
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from reliability_harness import crm, crm_env, has_open, integrity, rows
+from reliability_harness import crm, crm_env, integrity, kill_after, rows
 from test_import_kill import check_database, database_with_three_leads, lead_file, start_and_kill
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL and /proc are POSIX-only")
@@ -50,7 +48,8 @@ def template(path: Path) -> Path:
 
 
 def kill_convert(db_path: Path, delay: float) -> str:
-    """Start the conversion, SIGKILL it `delay` s after it opened the database. Its fate."""
+    """Start the conversion, SIGKILL it `delay` s after it opened the database. Its fate:
+    "finished" or "killed"."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "crmcli", "lead", "convert", "1"],
         env=crm_env(db_path),
@@ -58,25 +57,8 @@ def kill_convert(db_path: Path, delay: float) -> str:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    try:
-        deadline = time.monotonic() + 30
-        while not has_open(proc.pid, db_path) and proc.poll() is None:
-            assert time.monotonic() < deadline, "the conversion never opened the database"
-            time.sleep(0.001)
-        time.sleep(delay)
-        if proc.poll() is not None:
-            return "finished"
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-        return "killed"
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=30)
-        assert proc.stderr is not None
-        stderr = proc.stderr.read().decode(errors="replace")
-        proc.stderr.close()
-        assert "Traceback" not in stderr, stderr
+    landed = kill_after(proc, db_path, delay, writing=False, opened=db_path)
+    return "finished" if landed == "finished" else "killed"
 
 
 def conversion_state(db_path: Path) -> str:

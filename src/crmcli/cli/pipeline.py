@@ -71,7 +71,7 @@ def print_pipeline(report: PipelineReport, as_of: date | None = None) -> None:
     ]
     if tty:  # the bars take what the terminal has left beside the numbers, up to BAR_WIDTH
         widths = [max(len(line[i]) for line in [*rows, footer, headers]) for i in range(4)]
-        room = render.terminal_size()[0] - sum(widths) - 3 * 5 - 1  # padding, edges
+        room = render.terminal_size()[0] - sum(widths) - render.overhead(5)
         room = room if room >= 4 else 0  # too little for a bar: the column is left out
         for r, row in zip(report.stages, rows, strict=True):
             row.append(bar(float(r.weighted), biggest, max(1, min(BAR_WIDTH, room))))

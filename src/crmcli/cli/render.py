@@ -280,7 +280,7 @@ def _natural(
     return [max(len(line[i]) for line in lines) for i in range(len(headers))]
 
 
-def _overhead(count: int) -> int:
+def overhead(count: int) -> int:
     """The characters a boxed table of `count` columns adds: padding, separators, edges."""
     return 3 * count + 1
 
@@ -301,7 +301,7 @@ def _columns_that_fit(
     ]
     keep = set(range(len(headers)))
     for index in optional:
-        if sum(narrowest[i] for i in keep) + _overhead(len(keep)) <= width:
+        if sum(narrowest[i] for i in keep) + overhead(len(keep)) <= width:
             break
         keep.discard(index)
     return keep
@@ -324,7 +324,7 @@ def _widths(
     characters each, when even that does not fit)."""
     natural = _natural(rows, headers, footer)
     fixed = [i for i in columns if _fixed([row[i] for row in rows])]
-    room = width - _overhead(len(columns)) - sum(natural[i] for i in fixed)
+    room = width - overhead(len(columns)) - sum(natural[i] for i in fixed)
     todo = sorted((i for i in columns if i not in fixed), key=lambda i: natural[i])
     limits: dict[int, int] = {}
     while todo:

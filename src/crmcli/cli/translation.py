@@ -107,23 +107,17 @@ def help_text(text: str | None) -> str | None:
 
 
 def translate_command(command: Any) -> None:
-    """Put `command`'s help and its parameters' help in the interface language, in place
-    (once per language: the texts are looked up by their English)."""
+    """Put `command`'s help and short help in the interface language, in place, for a group's
+    list of commands (once per language: the texts are looked up by their English). Its
+    options' help is translated by `Formatter` as it is written."""
     lang = i18n.language()
     if getattr(command, "_crm_language", i18n.ENGLISH) == lang:
         return
-    original = getattr(command, "_crm_english", None)
-    if original is None:
-        original = command._crm_english = (
-            command.help,
-            command.short_help,
-            [getattr(p, "help", None) for p in command.params],
-        )
-    help_, short, params = original
+    if not hasattr(command, "_crm_english"):
+        command._crm_english = (command.help, command.short_help)
+    help_, short = command._crm_english
     command.help = help_text(help_)
     command.short_help = help_text(short)
-    for param, text in zip(command.params, params, strict=True):
-        param.help = help_text(text)
     command._crm_language = lang
 
 
