@@ -49,6 +49,11 @@ COMMANDS = [
     "stage list",
     "pipeline report",
     "history --limit 20",
+    "search maria",
+    "search lead{i}",
+    "activity log Falou{i} --type call --opp {i}",
+    "lead list --tag feira --limit 50",
+    "opp list --min-amount 1000 --sort amount --reverse --limit 20",
 ]
 
 COMPLETIONS = {

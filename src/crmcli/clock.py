@@ -84,6 +84,14 @@ def local_now() -> datetime:
     return datetime.now()
 
 
+def utc_of_local(moment: datetime) -> datetime:
+    """A naive local time (a typed `--at 14:30`) as naive UTC; unchanged while "now" is pinned
+    (the pinned moment is both)."""
+    if is_pinned():
+        return moment
+    return datetime.fromtimestamp(moment.timestamp(), UTC).replace(tzinfo=None)
+
+
 @contextmanager
 def pinned(moment: datetime) -> Iterator[None]:
     """Make `moment` "now" inside the block (the demo uses it to lay out a history)."""

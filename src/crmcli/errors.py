@@ -47,3 +47,14 @@ class PartialImport(CrmError):
     """An import that succeeded only in part (exit code 3)."""
 
     exit_code = 3
+
+
+class Refused(CrmError):
+    """Several records of one action were refused (`crm lead archive 6 7 9`): nothing was
+    written. `lines` holds one line per refused record (naming it and why); the exit code is
+    the gravest of theirs."""
+
+    def __init__(self, lines: list[str], exit_code: int = 1) -> None:
+        super().__init__("; ".join(lines))
+        self.lines = list(lines)
+        self.exit_code = exit_code

@@ -132,14 +132,17 @@ class Output:
 
     # -- writing text ----------------------------------------------------------------------
 
-    def open(self) -> Output:
-        """Create the 0600 temporary file (or open the device or FIFO itself)."""
+    def open(self, *, encoding: str = "utf-8", errors: str = "strict") -> Output:
+        """Create the 0600 temporary file (or open the device or FIFO itself); text is written
+        in `encoding` (UTF-8 unless a caller writes back a file's own encoding)."""
         try:
             if self.direct:
-                self._handle = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115
+                self._handle = open(  # noqa: SIM115
+                    self.path, "w", encoding=encoding, errors=errors, newline=""
+                )
             else:
                 fd = self._make_temp()
-                self._handle = os.fdopen(fd, "w", encoding="utf-8", newline="")
+                self._handle = os.fdopen(fd, "w", encoding=encoding, errors=errors, newline="")
         except OSError as exc:
             self.discard()
             raise self._error(exc) from None

@@ -118,7 +118,7 @@ def test_cascade_deletes_deals_then_contacts_and_unlinks_what_stays(
         "history": [1, 2],
         "activity": [1, 3, 2],
     }
-    assert done["unlinked"] == {"opportunity": [2], "lead": [1]}
+    assert done["unlinked"] == {"opportunity": [2], "lead": [1], "activity": []}
     assert [a["name"] for a in crm_json("account", "list")] == ["Globex", "Initech"]
     assert [c["name"] for c in crm_json("contact", "list")] == []
     other = crm_json("opp", "show", "2")
@@ -159,10 +159,10 @@ def test_json_is_the_removed_record_and_what_went_or_was_unlinked(
     done = crm_json("account", "delete", "Globex", "--yes")
     assert list(done) == ["id", "entity", "deleted", "record", "removed", "unlinked"]
     assert (done["id"], done["entity"], done["deleted"]) == (3, "account", True)
-    assert set(done["record"]) == set(account) - {"contacts", "opportunities"}
+    assert set(done["record"]) == set(account) - {"contacts", "opportunities", "activities"}
     assert done["record"] == {k: account[k] for k in done["record"]}
     assert done["removed"] == {"contact": [], "opportunity": [], "history": [], "activity": [4]}
-    assert done["unlinked"] == {"opportunity": [], "lead": []}
+    assert done["unlinked"] == {"opportunity": [], "lead": [], "activity": []}
 
 
 @pytest.mark.parametrize(
@@ -181,7 +181,7 @@ def test_a_contact_a_converted_lead_and_deals_point_at_is_unlinked_from_them(
     done = crm_json("contact", "delete", "1", "--yes")
     assert done["record"]["email"] == "maria@acme.br"
     assert done["removed"] == {"contact": [], "opportunity": [], "history": [], "activity": [3]}
-    assert done["unlinked"] == {"opportunity": [1, 2], "lead": [1]}
+    assert done["unlinked"] == {"opportunity": [1, 2], "lead": [1], "activity": []}
     assert [o["contact_id"] for o in crm_json("opp", "list")] == [None, None]
     lead = crm_json("lead", "show", "1")
     assert lead["status"] == "converted" and lead["contact_id"] is None

@@ -350,8 +350,9 @@ def test_bad_rows_are_reported_the_good_ones_imported_exit_3(
     assert set(found) == {"um@x.com.br", "dois@x.com.br"}
     assert found["dois@x.com.br"]["budget"] == "99.90"
 
-    with rejects.open(newline="", encoding="utf-8") as handle:
-        table = list(csv.reader(handle))
+    # as the source was: Windows-1252, ";" (tests/cli/test_import_report_cli.py)
+    with rejects.open(newline="", encoding="cp1252") as handle:
+        table = list(csv.reader(handle, delimiter=";"))
     assert table[0] == [*BAD_HEADER, "reason"]
     body = table[1:]
     assert len(body) == 5
@@ -625,8 +626,8 @@ def test_opp_import_bad_amount_and_status_are_rejected(
     assert "mil reais" in summary["errors"][0]["reason"]
     assert "talvez" in summary["errors"][1]["reason"]
     assert [o["name"] for o in crm_json("opp", "list")] == ["Deal E"]
-    with rejects.open(newline="", encoding="utf-8") as handle:
-        table = list(csv.reader(handle))
+    with rejects.open(newline="", encoding="utf-8-sig") as handle:  # BOM and ";" as the source
+        table = list(csv.reader(handle, delimiter=";"))
     assert table[0][-1] == "reason" and len(table) == 5
 
 

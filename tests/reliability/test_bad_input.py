@@ -339,6 +339,14 @@ def test_hostile_arguments_many_more(crm: Crm, args: list[str]) -> None:
     )
 
 
+def test_a_limit_beyond_any_id_lists_everything(crm: Crm) -> None:
+    """`--limit` is "at most N": past 2^63 - 1 it is every row, not an error (issue 15)."""
+    every = crm("lead", "list", "-q").stdout
+    assert every.count("\n") >= 2
+    result = crm("lead", "list", "--limit", "99999999999999999999999", "-q")
+    assert (result.exit_code, result.stdout) == (0, every)
+
+
 @pytest.mark.parametrize(
     ("args", "code", "says"),
     [
@@ -350,7 +358,8 @@ def test_hostile_arguments_many_more(crm: Crm, args: list[str]) -> None:
         (["lead", "add", "a\x01b"], 1, "control character"),
         (["lead", "add", "x" * 100_000], 1, "longer than"),
         (["lead", "show", "99999999999999999999999"], 2, "too large"),
-        (["lead", "list", "--limit", "99999999999999999999999"], 2, "too large"),
+        (["opp", "show", "99999999999999999999999"], 2, "too large"),
+        (["activity", "done", "99999999999999999999999"], 2, "too large"),
         (["lead", "add", "Jo\udce3o"], 1, "not valid text"),
     ],
 )

@@ -139,7 +139,7 @@ def test_round_trip_gives_the_same_export(
     assert [(a["done"], a["done_at"]) for a in acts][:3] == [
         (True, datetime(2026, 12, 2, 18, 0, 0, 500000)),
         (False, None),
-        (False, None),
+        (True, datetime(2026, 12, 1, 8, 15)),  # a note is born done
     ]
     assert [(a["due"], a["due_has_time"]) for a in acts] == [
         (datetime(2026, 12, 3), False),

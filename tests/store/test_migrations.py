@@ -289,8 +289,43 @@ def test_upgrade_folds_the_accents_out_of_every_matching_key(
             found = uow.stages.find("negociacao FINAL")
         assert accounts == [("Açaí Ltda", "acai ltda"), ("Acai", "acai"), ("AÇAÍ", "açaí")]
         assert stage == "negociacao final"
-        assert lead == [("maria conceicao\x1fm@x.br\x1facai", "joao")]
+        # 0008 widened the search key: name, e-mail, company, phone, tags, notes, phone digits
+        assert lead == [("maria conceicao\x1fm@x.br\x1facai\x1f\x1f\x1f\x1f", "joao")]
         assert found.name == "Negociação final"
         assert "0007_fold_accents" in db.applied_migrations()
+    finally:
+        db.dispose()
+
+
+def test_upgrade_marks_notes_done_and_back_fills_the_search_keys(
+    backend_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """0008 marks every pending note done (when it was written) and gives every searched row
+    its search key, on either backend; other pending activities stay pending."""
+    at = "'2026-01-02 03:04:05'"
+    with written_before(backend_url, monkeypatch, "0008_day_work") as uow:
+        uow.conn.run(
+            "INSERT INTO account (name, name_key, phone, created_at)"
+            f" VALUES ('Açaí Ltda', 'acai ltda', '+55 11 98765-4321', {at})"
+        )
+        for kind in ("note", "call"):
+            uow.conn.run(
+                "INSERT INTO activity (type, subject, account_id, due_has_time, done,"
+                f" created_at, updated_at) VALUES (:t, 'Sem verba até março', 1, FALSE, FALSE,"
+                f" {at}, {at})",
+                {"t": kind},
+            )
+
+    db = Database(backend_url)
+    try:
+        with db.read() as uow:
+            done = uow.conn.rows("SELECT type, done, done_at FROM activity ORDER BY id")
+            account = uow.conn.scalar("SELECT search_key FROM account")
+            subjects = uow.conn.rows("SELECT search_key FROM activity ORDER BY id")
+        assert [(t, bool(d)) for t, d, _ in done] == [("note", True), ("call", False)]
+        assert str(done[0][2]).startswith("2026-01-02 03:04:05")
+        assert account == "acai ltda\x1f\x1f+55 11 98765-4321\x1f\x1f\x1f\x1f11987654321"
+        assert subjects == [("sem verba ate marco\x1f",)] * 2
+        assert "0008_day_work" in db.applied_migrations()
     finally:
         db.dispose()

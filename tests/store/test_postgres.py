@@ -231,10 +231,11 @@ def test_bulk_lead_insert_stores_values_exactly_as_a_single_insert_does(db: Data
     assert len(stored) == 3
     same = [(*row[:5], *row[6:9]) for row in stored]  # search_key holds the e-mail
     assert same[0] == same[1] == same[2]
+    notes = "\x1f\x1f\x1f50% off; 'quoted' %s\x1f"  # phone, tags, notes, phone digits
     assert [row[5] for row in stored] == [
-        "ana lucia\x1fone@x.br\x1fpao & cia",
-        "ana lucia\x1ftwo@x.br\x1fpao & cia",
-        "ana lucia\x1f\x1fpao & cia",
+        "ana lucia\x1fone@x.br\x1fpao & cia" + notes,
+        "ana lucia\x1ftwo@x.br\x1fpao & cia" + notes,
+        "ana lucia\x1f\x1fpao & cia" + notes,
     ]
     assert stored[0][:4] == (
         123450,

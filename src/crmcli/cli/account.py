@@ -2,31 +2,42 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from crmcli.cli import render
 from crmcli.cli.common import (
+    AllRowsOpt,
     CsvOpt,
     JsonOpt,
     QuietOpt,
+    ReverseOpt,
+    TagFilterOpt,
+    TagOpt,
+    UntagOpt,
     YesOpt,
     announce_created_account,
     db,
+    limit_option,
     reference_argument,
     reference_option,
+    sort_option,
     sub_app,
 )
 from crmcli.cli.merge import DryRunOpt, keep_argument, others_argument
 from crmcli.domain.models import ContactType
 from crmcli.i18n import _
 
+if TYPE_CHECKING:
+    from crmcli.domain.models import Activity, Opportunity, Party
+
 account_app = sub_app("Accounts: the companies you sell to.")
 contact_app = sub_app("Contacts: people with an ongoing relationship, usually at an account.")
 
-ACCOUNT_COLUMNS = ["id", "name", "industry", "website", "phone", "notes", "created_at"]
-CONTACT_COLUMNS = ["id", "name", "type", "email", "phone", "title", "account_id", "notes"]
+ACCOUNT_COLUMNS = ["id", "name", "industry", "website", "phone", "notes", "created_at", "tags"]
+CONTACT_COLUMNS = ["id", "name", "type", "email", "phone", "title", "account_id", "notes", "tags"]
 
 Ref = Annotated[str, reference_argument("account", "An id or an unambiguous name.")]
 Industry = Annotated[str | None, typer.Option(help="What the company does.")]
@@ -52,6 +63,7 @@ def account_add(
     website: Website = None,
     phone: Phone = None,
     notes: Notes = None,
+    tag: TagOpt = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -63,7 +75,13 @@ def account_add(
     from crmcli.services.accounts import add_account
 
     account = add_account(
-        db(ctx), name, industry=industry, website=website, phone=phone, notes=notes
+        db(ctx),
+        name,
+        industry=industry,
+        website=website,
+        phone=phone,
+        notes=notes,
+        tags=tag or (),
     )
     render.print_one(
         account,
@@ -78,6 +96,11 @@ def account_add(
 def account_list(
     ctx: typer.Context,
     search: Annotated[str | None, typer.Option(help="Text in the name (literal).")] = None,
+    tag: TagFilterOpt = None,
+    limit: Annotated[int | None, limit_option("At most this many accounts.")] = None,
+    sort: Annotated[str | None, sort_option("account")] = None,
+    reverse: ReverseOpt = False,
+    all_: AllRowsOpt = False,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
     quiet: QuietOpt = False,
@@ -85,13 +108,15 @@ def account_list(
     """List accounts by name."""
     from crmcli.services.accounts import list_accounts
 
-    accounts = list_accounts(db(ctx), search=search)
+    accounts = list_accounts(
+        db(ctx), search=search, tags=tag or (), limit=limit, sort=sort, reverse=reverse
+    )
     if not render.print_list(
         accounts, ACCOUNT_COLUMNS, as_json=as_json, as_csv=as_csv, quiet=quiet
     ):
         rows = [[str(a.id), a.name, a.industry or "", a.website or ""] for a in accounts]
         headers = [_("id"), _("name"), _("industry"), _("website")]
-        render.print_table(rows, headers, right=[0])
+        render.print_table(rows, headers, right=[0], screenful=limit is None and not all_)
 
 
 @account_app.command("show")
@@ -104,6 +129,7 @@ def account_show(ctx: typer.Context, ref: Ref, as_json: JsonOpt = False) -> None
         data = render.jsonable(detail.account)
         data["contacts"] = render.jsonable(detail.contacts)
         data["opportunities"] = render.jsonable(detail.opportunities)
+        data["activities"] = _activities_json(detail.activities, detail.parties)
         render.print_json(data)
         return
     account = detail.account
@@ -121,6 +147,11 @@ def account_show(ctx: typer.Context, ref: Ref, as_json: JsonOpt = False) -> None
         title=_("Contacts"),
         right=[0],
     )
+    _deals_table(detail.opportunities)
+    _activities_table(detail.activities, detail.parties)
+
+
+def _deals_table(opportunities: Sequence[Opportunity]) -> None:
     deals = [
         [
             str(o.id),
@@ -130,10 +161,26 @@ def account_show(ctx: typer.Context, ref: Ref, as_json: JsonOpt = False) -> None
             render.human_money(o.amount),
             f"{o.probability}%",
         ]
-        for o in detail.opportunities
+        for o in opportunities
     ]
     headers = [_("id"), _("name"), _("stage"), _("status"), _("amount"), _("prob.")]
     render.print_table(deals, headers, title=_("Opportunities"), right=[0, 4, 5])
+
+
+def _activities_table(activities: Sequence[Activity], parties: Mapping[int, Party]) -> None:
+    from crmcli.cli.activity import activities_table
+    from crmcli.services.activities import local_now
+
+    if activities:
+        activities_table(activities, local_now(), title=_("Activities"), parties=parties)
+
+
+def _activities_json(
+    activities: Sequence[Activity], parties: Mapping[int, Party]
+) -> list[dict[str, Any]]:
+    from crmcli.cli.activity import activity_json
+
+    return [activity_json(a, parties.get(a.id)) for a in activities]
 
 
 @account_app.command("edit")
@@ -145,15 +192,37 @@ def account_edit(
     website: Website = None,
     phone: Phone = None,
     notes: Notes = None,
+    tag: TagOpt = None,
+    untag: UntagOpt = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Change an account's details."""
+    """Change an account's details.
+
+    With no detail options, on a terminal: opens the account as a form in $VISUAL or $EDITOR.
+    """
+    from crmcli.cli import editing
     from crmcli.services.accounts import edit_account
 
-    account = edit_account(
-        db(ctx), ref, name=name, industry=industry, website=website, phone=phone, notes=notes
-    )
+    fields: dict[str, Any] = {
+        "name": name,
+        "industry": industry,
+        "website": website,
+        "phone": phone,
+        "notes": notes,
+    }
+    if editing.wanted(*fields.values(), *(tag or ()), *(untag or ())):
+        from crmcli.services.editing import account_editing
+
+        form = account_editing(db(ctx), ref)
+        edited = editing.edit_form(
+            form, lambda changed: edit_account(db(ctx), str(form.record_id), **changed)
+        )
+        if edited is None:
+            return
+        account = edited
+    else:
+        account = edit_account(db(ctx), ref, tag=tag or (), untag=untag or (), **fields)
     render.print_one(
         account,
         ACCOUNT_COLUMNS,
@@ -207,6 +276,7 @@ def contact_add(
     phone: Phone = None,
     title: Title = None,
     notes: Notes = None,
+    tag: TagOpt = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -222,6 +292,7 @@ def contact_add(
         phone=phone,
         title=title,
         notes=notes,
+        tags=tag or (),
     )
     announce_created_account(result.created_account)
     contact = result.contact
@@ -241,6 +312,11 @@ def contact_list(
         str | None, reference_option("account", "Only contacts of this account.")
     ] = None,
     type_: TypeOpt = None,
+    tag: TagFilterOpt = None,
+    limit: Annotated[int | None, limit_option("At most this many contacts.")] = None,
+    sort: Annotated[str | None, sort_option("contact")] = None,
+    reverse: ReverseOpt = False,
+    all_: AllRowsOpt = False,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
     quiet: QuietOpt = False,
@@ -248,7 +324,15 @@ def contact_list(
     """List contacts by name."""
     from crmcli.services.accounts import list_contacts
 
-    contacts = list_contacts(db(ctx), account=account, type_=type_.value if type_ else None)
+    contacts = list_contacts(
+        db(ctx),
+        account=account,
+        type_=type_.value if type_ else None,
+        tags=tag or (),
+        limit=limit,
+        sort=sort,
+        reverse=reverse,
+    )
     if not render.print_list(
         contacts, CONTACT_COLUMNS, as_json=as_json, as_csv=as_csv, quiet=quiet
     ):
@@ -264,7 +348,7 @@ def contact_list(
             for c in contacts
         ]
         headers = [_("id"), _("name"), _("type"), _("email"), _("phone"), _("account")]
-        render.print_table(rows, headers, right=[0, 5])
+        render.print_table(rows, headers, right=[0, 5], screenful=limit is None and not all_)
 
 
 @contact_app.command("show")
@@ -273,17 +357,27 @@ def contact_show(
     ref: ContactRef,
     as_json: JsonOpt = False,
 ) -> None:
-    """Show one contact."""
-    from crmcli.services.accounts import get_contact
+    """Show one contact with their deals and activities."""
+    from crmcli.services.accounts import show_contact
 
-    contact = get_contact(db(ctx), ref)
+    detail = show_contact(db(ctx), ref)
+    contact = detail.contact
+    if as_json:
+        data = render.jsonable(contact)
+        data["opportunities"] = render.jsonable(detail.opportunities)
+        data["activities"] = _activities_json(detail.activities, detail.parties)
+        render.print_json(data)
+        return
     render.print_one(
         contact,
         CONTACT_COLUMNS,
-        as_json=as_json,
+        as_json=False,
         quiet=False,
         title=_("Contact {id}").format(id=contact.id),
     )
+    if detail.opportunities:
+        _deals_table(detail.opportunities)
+    _activities_table(detail.activities, detail.parties)
 
 
 @contact_app.command("edit")
@@ -297,23 +391,42 @@ def contact_edit(
     phone: Phone = None,
     title: Title = None,
     notes: Notes = None,
+    tag: TagOpt = None,
+    untag: UntagOpt = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Change a contact's details, account or relationship type."""
+    """Change a contact's details, account or relationship type.
+
+    With no detail options, on a terminal: opens the contact as a form in $VISUAL or $EDITOR.
+    """
+    from crmcli.cli import editing
     from crmcli.services.accounts import edit_contact
 
-    result = edit_contact(
-        db(ctx),
-        ref,
-        account=account,
-        type_=type_.value if type_ else None,
-        name=name,
-        email=email,
-        phone=phone,
-        title=title,
-        notes=notes,
-    )
+    fields: dict[str, Any] = {
+        "account": account,
+        "type_": type_.value if type_ else None,
+        "name": name,
+        "email": email,
+        "phone": phone,
+        "title": title,
+        "notes": notes,
+    }
+    if editing.wanted(*fields.values(), *(tag or ()), *(untag or ())):
+        from crmcli.services.editing import contact_editing
+
+        form = contact_editing(db(ctx), ref)
+        edited = editing.edit_form(
+            form,
+            lambda changed: edit_contact(
+                db(ctx), str(form.record_id), type_=changed.pop("type", None), **changed
+            ),
+        )
+        if edited is None:
+            return
+        result = edited
+    else:
+        result = edit_contact(db(ctx), ref, tag=tag or (), untag=untag or (), **fields)
     announce_created_account(result.created_account)
     contact = result.contact
     render.print_one(

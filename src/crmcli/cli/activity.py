@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -13,25 +13,37 @@ from crmcli.cli import render
 from crmcli.cli.common import (
     CsvOpt,
     JsonOpt,
+    LeadRef,
     QuietOpt,
+    ReverseOpt,
     YesOpt,
     activity_type_parser,
+    confirm_delete,
     db,
     delete_confirmed,
+    expand_refs,
     id_argument,
-    id_option,
+    id_parser,
+    lead_option,
+    limit_option,
+    many_argument,
+    note,
     reference_option,
+    sort_option,
     sub_app,
 )
 from crmcli.cli.completion import activity_types
 from crmcli.domain.models import ActivityType
 from crmcli.domain.rules import activity_bucket
 from crmcli.errors import CrmError
-from crmcli.i18n import N_, _
+from crmcli.i18n import N_, _, ngettext
 
 if TYPE_CHECKING:
-    from crmcli.domain.models import Activity, Opportunity
+    from crmcli.domain.models import Activity, Opportunity, Party
     from crmcli.services.activities import Due
+
+_activity_id = id_parser("activity")
+"""An activity's id as typed (ASCII digits), read as the command line is."""
 
 app = sub_app("Activities: calls, meetings, e-mails, tasks and notes, with due dates.")
 
@@ -51,6 +63,7 @@ ACTIVITY_COLUMNS = [
     "notes",
     "created_at",
     "updated_at",
+    "person_id",
 ]
 """JSON keys of an activity, in order (also the CSV columns)."""
 
@@ -62,6 +75,10 @@ _LINKS: tuple[tuple[str, str], ...] = (
 )
 
 ActivityId = Annotated[int, id_argument("activity", "The activity's id.")]
+ActivityIds = Annotated[
+    list[int],
+    many_argument(_activity_id, "The activities' ids (- reads them from stdin).", "ID"),
+]
 Subject = Annotated[str | None, typer.Option(help="What to do or what happened.")]
 DueOpt = Annotated[
     str | None,
@@ -106,11 +123,16 @@ def due_text(activity: Activity, *, sep: str = "T") -> str | None:
     return activity.due.date().isoformat()
 
 
-def activity_json(activity: Activity) -> dict[str, Any]:
-    """An activity as JSON data: `due` in local time without a Z, timestamps in UTC with one."""
+def activity_json(activity: Activity, party: Party | None = None) -> dict[str, Any]:
+    """An activity as JSON data: `due` in local time without a Z, timestamps in UTC with one;
+    with its `party`, a `"for"` object: the record's type, id and name, and the person to
+    talk to with their phone and e-mail."""
     data: dict[str, Any] = render.jsonable(activity)
     data["due"] = due_text(activity)
-    return {key: data[key] for key in ACTIVITY_COLUMNS}
+    shown = {key: data[key] for key in ACTIVITY_COLUMNS}
+    if party is not None:
+        shown["for"] = render.jsonable(party)
+    return shown
 
 
 def due_shown(activity: Activity, day_text: Callable[[date], str] | None = None) -> str:
@@ -137,6 +159,17 @@ def link_text(activity: Activity) -> str:
     return ""
 
 
+def party_text(activity: Activity, party: Party | None) -> str:
+    """Whom the activity is for: `opp 3: Site novo · Pedro` (the reference first, so a narrow
+    column keeps it); `opp 3` without its party."""
+    if party is None:
+        return link_text(activity)
+    who = party.name
+    if party.person and party.person != party.name:
+        who = f"{who} · {party.person}"
+    return f"{party.type} {party.id}: {who}"
+
+
 def status_text(activity: Activity, now: datetime) -> str:
     """done, overdue, today, upcoming, or pending (no due date)."""
     if activity.done:
@@ -151,8 +184,10 @@ def activities_table(
     title: str | None = None,
     status: str | None = None,
     screenful: bool = False,
+    parties: Mapping[int, Party] | None = None,
 ) -> None:
-    """Activities as a table: id, type, subject, due, status, what they belong to, owner.
+    """Activities as a table: id, type, subject, due, status, whom they are for (by name,
+    with the phone, else the e-mail, to reach them, when `parties` are given), owner.
 
     `status` is every row's when the caller knows it (the agenda's overdue and today);
     overdue rows are red on a terminal, today's yellow, done ones dim; with `screenful`, a
@@ -160,22 +195,46 @@ def activities_table(
     statuses = [status or status_text(a, now) for a in activities]
     words = {s: status_shown(s) for s in set(statuses)}
     day_text = render.date_text()
-    rows = [
-        [
-            str(a.id),
-            a.type.value,
-            a.subject,
-            due_shown(a, day_text),
-            words[state],
-            link_text(a),
-            a.owner or "",
-        ]
-        for a, state in zip(activities, statuses, strict=True)
+    known = parties or {}
+    rows = []
+    for a, state in zip(activities, statuses, strict=True):
+        party = known.get(a.id)
+        rows.append(
+            [
+                str(a.id),
+                a.type.value,
+                a.subject,
+                due_shown(a, day_text),
+                words[state],
+                party_text(a, party),
+                (party.phone or party.email or "") if party else "",
+                a.owner or "",
+            ]
+        )
+    headers = [
+        _("id"),
+        _("type"),
+        _("subject"),
+        _("due"),
+        _("status"),
+        _("for"),
+        _("phone or e-mail"),
+        _("owner"),
     ]
-    headers = [_("id"), _("type"), _("subject"), _("due"), _("status"), _("for"), _("owner")]
+    optional = [7, 1, 6]
+    if parties is None:  # no phones nor e-mails to show
+        rows = [r[:6] + r[7:] for r in rows]
+        headers = headers[:6] + headers[7:]
+        optional = [6, 1]
     styles = [_STATUS_STYLES.get(s) for s in statuses] if render.colour() else None
     render.print_table(
-        rows, headers, title=title, right=[0], optional=[6, 1], styles=styles, screenful=screenful
+        rows,
+        headers,
+        title=title,
+        right=[0],
+        optional=optional,
+        styles=styles,
+        screenful=screenful,
     )
 
 
@@ -200,6 +259,7 @@ def show_activity(activity: Activity, *, as_json: bool, quiet: bool, title: str)
         ("due", due_shown(activity)),
         ("status", status_shown(status_text(activity, local_now()))),
         *((attr, render.cell(getattr(activity, attr))) for _kind, attr in _LINKS),
+        ("person_id", render.cell(activity.person_id)),
         ("owner", activity.owner or ""),
         ("notes", activity.notes or ""),
         ("done_at", render.human_moment(activity.done_at)),
@@ -229,10 +289,15 @@ def add(
     ctx: typer.Context,
     subject: Annotated[str, typer.Argument(help="What to do or what happened.", metavar="SUBJECT")],
     type_: Annotated[ActivityType, TypeOpt],
-    lead: Annotated[int | None, id_option("lead", "A lead's id.", "--lead")] = None,
+    lead: Annotated[LeadRef | None, lead_option("A lead's id or e-mail.", "--lead")] = None,
     contact: Annotated[
         str | None,
-        reference_option("contact", "A contact's id, e-mail or name.", "--contact", metavar="REF"),
+        reference_option(
+            "contact",
+            "A contact's id, e-mail or name (with --opp or --account: the person it is with).",
+            "--contact",
+            metavar="REF",
+        ),
     ] = None,
     account: Annotated[
         str | None,
@@ -248,7 +313,8 @@ def add(
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Record an activity on exactly one lead, contact, account or opportunity.
+    """Record an activity on exactly one lead, contact, account or opportunity (with --opp or
+    --account, --contact names the person it is with). A note is recorded as done.
 
     \b
     Example: crm activity add "Ligar para a Maria" --type ligação --due amanhã --opp 3
@@ -275,6 +341,70 @@ def add(
     )
 
 
+@app.command("log")
+def log(
+    ctx: typer.Context,
+    subject: Annotated[str, typer.Argument(help="What happened.", metavar="SUBJECT")],
+    type_: Annotated[ActivityType, TypeOpt],
+    lead: Annotated[LeadRef | None, lead_option("A lead's id or e-mail.", "--lead")] = None,
+    contact: Annotated[
+        str | None,
+        reference_option(
+            "contact",
+            "A contact's id, e-mail or name (with --opp or --account: the person it was with).",
+            "--contact",
+            metavar="REF",
+        ),
+    ] = None,
+    account: Annotated[
+        str | None,
+        reference_option("account", "An account's id or name.", "--account", metavar="REF"),
+    ] = None,
+    opp: Annotated[
+        str | None,
+        reference_option("opportunity", "An opportunity's id or name.", "--opp", metavar="REF"),
+    ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            metavar="WHEN",
+            help="When it happened, as --due takes it (yesterday 15:00, 14:30, 05/12/2026); "
+            "default: now.",
+        ),
+    ] = None,
+    owner: Owner = None,
+    notes: Notes = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Record an activity that already happened (done, at --at or now): a call made, a meeting
+    held, a note.
+
+    \b
+    Example: crm activity log "Falou com o Pedro: sem verba até março" --type ligação --opp 3
+    """
+    from crmcli.services.activities import log_activity
+
+    activity = log_activity(
+        db(ctx),
+        subject,
+        type_=type_,
+        at=at,
+        lead=lead,
+        contact=contact,
+        account=account,
+        opp=opp,
+        owner=owner,
+        notes=notes,
+    )
+    show_activity(
+        activity,
+        as_json=as_json,
+        quiet=quiet,
+        title=_("Activity {id} logged").format(id=activity.id),
+    )
+
+
 @app.command("list")
 def list_(
     ctx: typer.Context,
@@ -293,7 +423,13 @@ def list_(
         ),
     ] = None,
     owner: OwnerFilter = None,
-    all_: Annotated[bool, typer.Option("--all", help="Include done activities.")] = False,
+    all_: Annotated[
+        bool,
+        typer.Option("--all", help="Include done activities (and show every row on a terminal)."),
+    ] = False,
+    limit: Annotated[int | None, limit_option("At most this many activities.")] = None,
+    sort: Annotated[str | None, sort_option("activity")] = None,
+    reverse: ReverseOpt = False,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
     quiet: QuietOpt = False,
@@ -310,17 +446,26 @@ def list_(
         if flag
     ]
     now = local_now()
-    activities = list_activities(
-        db(ctx), buckets=chosen, link=for_, include_done=all_, owner=owner, now=now
+    listed = list_activities(
+        db(ctx),
+        buckets=chosen,
+        link=for_,
+        include_done=all_,
+        owner=owner,
+        now=now,
+        limit=limit,
+        sort=sort,
+        reverse=reverse,
     )
+    activities, parties = listed.activities, listed.parties
     if quiet:
         render.print_ids(a.id for a in activities)
     elif as_json:
-        render.print_json([activity_json(a) for a in activities])
+        render.print_json([activity_json(a, parties.get(a.id)) for a in activities])
     elif as_csv:
         render.print_csv([activity_json(a) for a in activities], ACTIVITY_COLUMNS)
     else:
-        activities_table(activities, now, screenful=True)
+        activities_table(activities, now, screenful=limit is None and not all_, parties=parties)
 
 
 @app.command("show")
@@ -369,12 +514,27 @@ def edit(
 
 @app.command("done")
 def done(
-    ctx: typer.Context, activity_id: ActivityId, as_json: JsonOpt = False, quiet: QuietOpt = False
+    ctx: typer.Context,
+    activity_ids: ActivityIds,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
-    """Mark an activity done (an activity already done is refused)."""
-    from crmcli.services.activities import complete_activity
+    """Mark activities done (one already done is refused; several at once: all or none)."""
+    from crmcli.services.activities import complete_activities, complete_activity
 
-    activity = complete_activity(db(ctx), activity_id)
+    ids = expand_refs(activity_ids, _activity_id)
+    if len(ids) > 1:
+        done = complete_activities(db(ctx), ids)
+        if quiet:
+            render.print_ids(a.id for a in done)
+        elif as_json:
+            render.print_json([activity_json(a) for a in done])
+        else:
+            for a in done:
+                what = _("Activity {id} done").format(id=a.id)
+                typer.echo(_("{what}: {name}").format(what=what, name=render.shown(a.subject)))
+        return
+    activity = complete_activity(db(ctx), ids[0])
     show_activity(
         activity, as_json=as_json, quiet=quiet, title=_("Activity {id} done").format(id=activity.id)
     )
@@ -383,23 +543,50 @@ def done(
 @app.command("delete")
 def delete(
     ctx: typer.Context,
-    activity_id: ActivityId,
+    activity_ids: ActivityIds,
     yes: YesOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Delete an activity for good (asks on a terminal; scripts pass --yes)."""
-    from crmcli.services.activities import delete_activity, get_activity
+    """Delete activities for good (asks once on a terminal; scripts pass --yes)."""
+    from crmcli.services.activities import (
+        delete_activities,
+        delete_activity,
+        get_activities,
+        get_activity,
+    )
 
     database = db(ctx)
+    ids = expand_refs(activity_ids, _activity_id)
+    if len(ids) > 1:
+        confirm_delete(yes, lambda: _activities_named(get_activities(database, ids)))
+        gone = delete_activities(database, ids)
+        if as_json:
+            render.print_json([{"id": a.id, "deleted": True} for a in gone])
+        else:
+            for a in gone:
+                note(_("deleted {record}").format(record=_activity_named(a)))
+        return
+    activity_id = ids[0]
     delete_confirmed(
         yes=yes,
         as_json=as_json,
         get=lambda: get_activity(database, activity_id),
         remove=lambda: delete_activity(database, activity_id),
-        describe=lambda activity: _("activity {id} ({subject})").format(
-            id=activity.id, subject=activity.subject
-        ),
+        describe=_activity_named,
     )
+
+
+def _activity_named(activity: Activity) -> str:
+    return _("activity {id} ({subject})").format(id=activity.id, subject=activity.subject)
+
+
+def _activities_named(activities: list[Activity]) -> str:
+    """`3 activities (activity 3 (Call), …)` for the question before a bulk delete."""
+    shown = ", ".join(_activity_named(a) for a in activities[:10])
+    if len(activities) > 10:
+        shown += ", …"
+    n = len(activities)
+    return f"{ngettext('{count} activity', '{count} activities', n).format(count=n)} ({shown})"
 
 
 def _deals_table(opps: Sequence[Opportunity], title: str) -> None:
@@ -438,12 +625,13 @@ def agenda(
     from crmcli.services.agenda import agenda as build_agenda
 
     day = build_agenda(db(ctx), owner=owner, limit=limit)
+    parties = day.parties or {}
     if as_json:
         render.print_json(
             {
                 "now": day.now.strftime("%Y-%m-%dT%H:%M"),
-                "overdue": [activity_json(a) for a in day.overdue],
-                "today": [activity_json(a) for a in day.today],
+                "overdue": [activity_json(a, parties.get(a.id)) for a in day.overdue],
+                "today": [activity_json(a, parties.get(a.id)) for a in day.today],
                 "no_next_step": render.jsonable(day.no_next_step),
                 "no_next_step_total": day.no_next_step_total,
             }
@@ -460,7 +648,7 @@ def agenda(
         if not items:
             sys.stdout.write(_("{title}: nothing").format(title=title) + "\n")
         elif index < 2:
-            activities_table(items, day.now, title=title, status=status)
+            activities_table(items, day.now, title=title, status=status, parties=parties)
         else:
             _deals_table(items, title)
             hidden = day.no_next_step_total - len(items)

@@ -22,6 +22,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "agenda",
         "Overdue and today's activities, then open deals with no next step.",
     ),
+    "search": (
+        "crmcli.cli.search",
+        "search",
+        "Find leads, contacts, accounts, deals and activities by any word, best matches first.",
+    ),
     "forecast": (
         "crmcli.cli.reports",
         "forecast",

@@ -20,6 +20,7 @@ from typer.core import TyperGroup
 from crmcli import clock, i18n, interrupts
 from crmcli.cli import translation
 from crmcli.domain import values
+from crmcli.domain.sorting import SORT_FIELDS, sort_field
 from crmcli.errors import CrmError, UsageError
 from crmcli.i18n import N_, _
 
@@ -169,7 +170,9 @@ class CrmGroup(TyperGroup):
             if state(ctx).debug:
                 _print_traceback(exc)
             else:
-                error_line(_redacted(_one_line(str(exc))))
+                # several records refused at once (errors.Refused): one line each
+                for line in getattr(exc, "lines", None) or [str(exc)]:
+                    error_line(_redacted(_one_line(line)))
             raise typer.Exit(exc.exit_code) from None
         except typer.TyperException as exc:
             message = getattr(exc, "format_message", None)
@@ -486,6 +489,70 @@ def id_argument(kind: str, help_text: str) -> Any:
     return typer.Argument(parser=_reference(kind, ids_only=True), metavar="ID", help=help_text)
 
 
+if TYPE_CHECKING:
+    LeadRef = int | str
+    """A lead named on the command line: its id, or its e-mail (normalised)."""
+else:
+    LeadRef = object  # what Typer is shown: it takes no Union, the parser decides
+
+
+def lead_reference(text: str) -> int | str:
+    """A lead as typed: its id (an int) or its e-mail, normalised (`values.parse_lead_reference`;
+    anything else is a UsageError, exit 2, before any database is opened). Resolved by the
+    services (`uow.leads.find`)."""
+    return values.parse_lead_reference(text)
+
+
+def lead_argument(help_text: str) -> Any:
+    """A positional argument naming a lead by id or e-mail."""
+    return typer.Argument(parser=lead_reference, metavar="ID|EMAIL", help=help_text)
+
+
+def lead_option(help_text: str, *names: str) -> Any:
+    """An option naming a lead by id or e-mail."""
+    return typer.Option(*names, parser=lead_reference, metavar="ID|EMAIL", help=help_text)
+
+
+def many_argument(parse: Callable[[str], Any], help_text: str, metavar: str) -> Any:
+    """The refs of a per-record action (`crm lead archive 6 7 9`): one or more, each read by
+    `parse`, or `-` to read them from stdin (see `expand_refs`)."""
+
+    def parser(text: str) -> Any:
+        return STDIN if text == "-" else parse(text)
+
+    return typer.Argument(parser=parser, metavar=f"{metavar}...|-", help=help_text)
+
+
+STDIN = "-"
+"""The ref `-`: read the refs from stdin, one per line."""
+
+
+def expand_refs(refs: list[Any], parse: Callable[[str], T]) -> list[T]:
+    """`refs` as given, each `-` replaced by the refs on stdin (one per line, blank lines
+    ignored, each read by `parse`). Nothing to act on is a UsageError."""
+    out: list[Any] = []
+    for ref in refs:
+        if ref is STDIN or ref == STDIN:
+            out += [parse(line) for line in sys.stdin.read().splitlines() if line.strip()]
+        else:
+            out.append(ref)
+    if not out:
+        raise UsageError(_("no references on stdin (give one per line)"))
+    return out
+
+
+def reference_parser(kind: str) -> Callable[[str], str]:
+    """The parser of a reference to a record of `kind` by id or name (never blank)."""
+    parse: Callable[[str], str] = _reference(kind)
+    return parse
+
+
+def id_parser(kind: str) -> Callable[[str], int]:
+    """The parser of an id of a record of `kind` (ASCII digits; else a UsageError)."""
+    parse: Callable[[str], int] = _reference(kind, ids_only=True)
+    return parse
+
+
 def id_option(kind: str, help_text: str, *names: str) -> Any:
     """An option naming a record of `kind` by id only (ASCII digits)."""
     return typer.Option(
@@ -496,6 +563,15 @@ def id_option(kind: str, help_text: str, *names: str) -> Any:
 # -- option types --------------------------------------------------------------------------
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+TagOpt = Annotated[
+    list[str] | None,
+    typer.Option("--tag", help="Add a tag (repeatable; or several separated by commas)."),
+]
+UntagOpt = Annotated[list[str] | None, typer.Option("--untag", help="Remove a tag (repeatable).")]
+TagFilterOpt = Annotated[
+    list[str] | None,
+    typer.Option("--tag", help="Only records with this tag (repeatable: with all of them)."),
+]
 CsvOpt = Annotated[bool, typer.Option("--csv", help="Print CSV: a header row, then one row each.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the id.")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
@@ -514,3 +590,46 @@ def date_option(help_text: str, *names: str) -> Any:
 def probability_option(help_text: str, *names: str) -> Any:
     """An option holding a probability in percent (0-100)."""
     return typer.Option(*names, parser=probability_parser, metavar="0-100", help=help_text)
+
+
+# -- list options (`--limit`, `--sort`, `--reverse`) -----------------------------------------
+
+
+def sort_option(entity: str) -> Any:
+    """`--sort FIELD` of `entity`'s list: one of `sorting.SORT_FIELDS[entity]` (any case);
+    another word is a usage error (exit 2) naming the allowed ones."""
+    fields = SORT_FIELDS[entity]
+
+    def parse(text: str) -> str:
+        found = sort_field(entity, text)
+        if found is None:
+            raise typer.BadParameter(
+                _('"{value}" is not one of {choices}').format(
+                    value=text.strip(), choices=", ".join(fields)
+                )
+            )
+        return found
+
+    def complete(ctx: Any, param: Any, incomplete: str) -> list[str]:
+        return [f for f in fields if f.startswith(incomplete.lower())]
+
+    return typer.Option(
+        "--sort",
+        parser=parse,
+        metavar="FIELD",
+        shell_complete=complete,
+        help=f"Sort by one of: {', '.join(fields)} (empty values last).",
+    )
+
+
+def limit_option(help_text: str) -> Any:
+    """`--limit N` (N ≥ 1): at most N records, the whole of them even on a terminal."""
+    return typer.Option("--limit", min=1, metavar="N", help=help_text)
+
+
+ReverseOpt = Annotated[
+    bool, typer.Option("--reverse", help="Reverse the order (empty values stay last).")
+]
+AllRowsOpt = Annotated[
+    bool, typer.Option("--all", help="Show every row, even on a terminal (no screenful).")
+]

@@ -80,22 +80,33 @@ def _open_input(file: str) -> Iterator[BinaryIO]:
         handle.close()
 
 
+SHOWN_REJECTS = 20
+"""How many rejected rows stderr lists one by one (the summary and --rejects have them all)."""
+
+
 class _Rejects:
-    """Rejected rows: told on stderr (best effort) and, with --rejects, written as CSV through
-    the guard of every file crm writes (`outfiles.Output`: a 0600 temporary file renamed into
-    place once the import is over, or discarded).
+    """Rejected rows: the first `SHOWN_REJECTS` told on stderr (best effort), then one line
+    saying how many more; with --rejects, all written as CSV through the guard of every file
+    crm writes (`outfiles.Output`: a 0600 temporary file renamed into place once the import is
+    over, or discarded), with the source's delimiter and encoding (a BOM if it had one), so
+    Excel opens it as it opened the source.
 
     A rejects file that cannot be written (a full disk) never undoes the import: writing it
     stops, its temporary file goes, and `close` reports the failure after the import.
     """
 
-    def __init__(self, target: Output | None, headers: list[str]) -> None:
+    def __init__(self, target: Output | None, table: Table) -> None:
+        headers = table.headers
         self.count = 0
         self.width = len(headers)
         self.failure: CrmError | None = None
         self._out = target
         if target is not None:
-            self._writer = csv.writer(target.open())
+            encoding, errors, first = table.writing()
+            out = target.open(encoding=encoding, errors=errors)
+            if first:
+                out.write(first)
+            self._writer = csv.writer(out, delimiter=table.delimiter)
             self._write([*headers, "reason"])
 
     def _write(self, row: list[str]) -> None:
@@ -109,11 +120,31 @@ class _Rejects:
     def __call__(self, problem: RowProblem) -> None:
         self.count += 1
         line = _("line {line}: {reason}").format(line=problem.line, reason=problem.reason)
-        note(line)
+        if self.count <= SHOWN_REJECTS:
+            note(line)
         cells = [render.neutralise(c) for c in problem.cells]
         # short rows are padded, so the reason sits in the reason column
         cells += [""] * (self.width - len(cells))
         self._write([*cells, english_of(line)])  # a CSV: the same in every language
+
+    def tell_the_rest(self, rejects: Path | None) -> None:
+        """One stderr line for the rejected rows not listed there, if any."""
+        more = self.count - SHOWN_REJECTS
+        if more <= 0:
+            return
+        if rejects is not None:
+            text = ngettext(
+                "… {count} more rejected row — see {file}",
+                "… {count} more rejected rows — see {file}",
+                more,
+            )
+        else:
+            text = ngettext(
+                "… {count} more rejected row — list them all with --rejects FILE",
+                "… {count} more rejected rows — list them all with --rejects FILE",
+                more,
+            )
+        note(text.format(count=render.human_count(more), file=rejects))
 
     def close(self, keep: bool) -> None:
         """Give the file its name (`keep`) or remove it; raises what went wrong writing it."""
@@ -187,7 +218,7 @@ def run_import(
         run = import_leads if kind == "lead" else import_opportunities
         sink: _Rejects | None = None
         try:
-            sink = _Rejects(target, table.headers)
+            sink = _Rejects(target, table)
             if bar is not None:
                 bar.start()
             summary = run(database, table, options, progress=progress, on_reject=sink)
@@ -202,10 +233,19 @@ def run_import(
         finally:
             if bar is not None:
                 bar.stop()
+        sink.tell_the_rest(rejects)
         try:
             sink.close(keep=True)
         except CrmError as exc:
             failure = exc
+    if summary.without_email:
+        note(
+            ngettext(
+                "{count} row had no e-mail: matched by name and company, or phone, instead",
+                "{count} rows had no e-mail: matched by name and company, or phone, instead",
+                summary.without_email,
+            ).format(count=render.human_count(summary.without_email))
+        )
     _print_summary(summary, as_json, kind)
     if failure is not None:
         if summary.committed:
@@ -238,6 +278,11 @@ def _print_summary(summary: ImportSummary, as_json: bool, kind: str) -> None:
                 "errors": [{"line": e.line, "reason": e.reason} for e in summary.errors],
                 "dry_run": summary.dry_run,
                 "committed": summary.committed,
+                "change_set": summary.change_set,
+                "mapping": summary.mapping,
+                "unmapped": summary.unmapped,
+                "ignored": summary.ignored,
+                **({"without_email": summary.without_email} if kind == "lead" else {}),
             }
         )
         return
@@ -252,3 +297,44 @@ def _print_summary(summary: ImportSummary, as_json: bool, kind: str) -> None:
         title = _("Import of leads") if leads else _("Import of deals")
     headers = [_("read"), _("inserted"), _("updated"), _("skipped"), _("rejected")]
     render.print_table([[str(v) for v in counts.values()]], headers, title=title, right=range(5))
+    _print_columns(summary, leads)
+    if summary.change_set is not None:
+        typer.echo(
+            _("Recorded as change set {id} (crm undo {id} reverts it).").format(
+                id=summary.change_set
+            )
+        )
+
+
+def _shell_word(text: str) -> str:
+    """`text` as one word for a POSIX shell, always in single quotes."""
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def _quoted(header: str) -> str:
+    return f'"{render.shown(header)}"'
+
+
+def _print_columns(summary: ImportSummary, leads: bool) -> None:
+    """Which column fed which field; the columns that fed none, with a ready --map hint."""
+    fed = ", ".join(f"{_quoted(header)} → {field}" for header, field in summary.mapping.items())
+    typer.echo(_("Columns: {columns}").format(columns=fed or "-"))
+    if summary.ignored:
+        typer.echo(
+            _("Not imported (crm's own columns): {columns}").format(
+                columns=", ".join(_quoted(h) for h in summary.ignored)
+            )
+        )
+    if not summary.unmapped:
+        return
+    listed = ", ".join(_quoted(h) for h in summary.unmapped)
+    if leads:
+        typer.echo(_("Kept as extras (no field): {columns}").format(columns=listed))
+    else:
+        typer.echo(_("Not imported (no field): {columns}").format(columns=listed))
+    hints = [
+        "--map " + _shell_word(render.shown(f"{header}={field or _('FIELD')}"))
+        for header, field in summary.suggestions.items()
+    ]
+    if hints:
+        typer.echo(_("To import them into a field: {options}").format(options=" ".join(hints)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
@@ -13,19 +14,31 @@ from crmcli.cli.activity import activities_table, activity_json
 from crmcli.cli.common import (
     CsvOpt,
     JsonOpt,
+    LeadRef,
     QuietOpt,
+    ReverseOpt,
+    TagFilterOpt,
+    TagOpt,
+    UntagOpt,
     YesOpt,
+    confirm_delete,
     date_option,
     db,
     delete_confirmed,
-    id_argument,
+    expand_refs,
+    lead_argument,
+    lead_reference,
+    limit_option,
+    many_argument,
     money_option,
+    note,
     reference_option,
+    sort_option,
     sub_app,
 )
-from crmcli.cli.merge import DryRunOpt, keep_argument, others_argument
+from crmcli.cli.merge import DryRunOpt
 from crmcli.domain.models import LeadStatus
-from crmcli.i18n import _
+from crmcli.i18n import _, ngettext
 
 if TYPE_CHECKING:
     from crmcli.domain.models import Activity, Lead
@@ -48,6 +61,7 @@ LEAD_COLUMNS = [
     "contact_id",
     "account_id",
     "opportunity_id",
+    "tags",
 ]
 
 Budget = Annotated[Decimal | None, money_option("What the buyer can spend.")]
@@ -59,7 +73,28 @@ Title = Annotated[str | None, typer.Option(help="Job title.")]
 Source = Annotated[str | None, typer.Option(help="Where the lead came from (trade show, web…).")]
 Owner = Annotated[str | None, typer.Option(help="Who works this lead (default: CRM_OWNER or you).")]
 Notes = Annotated[str | None, typer.Option(help="Free text.")]
-LeadId = Annotated[int, id_argument("lead", "The lead's id.")]
+LeadId = Annotated[LeadRef, lead_argument("The lead's id or e-mail.")]
+LeadIds = Annotated[
+    list[LeadRef],
+    many_argument(
+        lead_reference, "The leads' ids or e-mails (- reads them from stdin).", "ID|EMAIL"
+    ),
+]
+
+
+def show_leads(
+    leads: list[Lead], *, as_json: bool, quiet: bool, title: Callable[[Lead], str]
+) -> None:
+    """Print the leads a bulk action changed: one line each (`title` of the lead and its
+    name), a JSON list, or their ids."""
+    if quiet:
+        render.print_ids(lead.id for lead in leads)
+    elif as_json:
+        render.print_json([render.jsonable(lead) for lead in leads])
+    else:
+        for lead in leads:
+            line = _("{what}: {name}").format(what=title(lead), name=render.shown(lead.name))
+            typer.echo(line)
 
 
 def show_lead(
@@ -106,6 +141,7 @@ def add(
     timeline: Timeline = None,
     owner: Owner = None,
     notes: Notes = None,
+    tag: TagOpt = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -128,6 +164,7 @@ def add(
         timeline=timeline,
         owner=owner,
         notes=notes,
+        tags=tag or (),
     )
     show_lead(lead, as_json=as_json, quiet=quiet, title=_("Lead {id} added").format(id=lead.id))
 
@@ -138,11 +175,18 @@ def list_(
     status: Annotated[LeadStatus | None, typer.Option(help="Only leads in this status.")] = None,
     source: Annotated[str | None, typer.Option(help="Only leads from this source.")] = None,
     search: Annotated[
-        str | None, typer.Option(help="Text in the name, e-mail or company (literal).")
+        str | None,
+        typer.Option(help="Text in the name, e-mail, company, phone, tags or notes (literal)."),
     ] = None,
     owner: Annotated[str | None, typer.Option(help="Only leads of this owner.")] = None,
-    all_: Annotated[bool, typer.Option("--all", help="Include archived leads.")] = False,
-    limit: Annotated[int | None, typer.Option(min=1, help="At most this many leads.")] = None,
+    tag: TagFilterOpt = None,
+    all_: Annotated[
+        bool,
+        typer.Option("--all", help="Include archived leads (and show every row on a terminal)."),
+    ] = False,
+    limit: Annotated[int | None, limit_option("At most this many leads.")] = None,
+    sort: Annotated[str | None, sort_option("lead")] = None,
+    reverse: ReverseOpt = False,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
     quiet: QuietOpt = False,
@@ -161,7 +205,10 @@ def list_(
         search=search,
         owner=owner,
         include_archived=all_,
+        tags=tag or (),
         limit=limit,
+        sort=sort,
+        reverse=reverse,
     )
     if not render.print_list(leads, LEAD_COLUMNS, as_json=as_json, as_csv=as_csv, quiet=quiet):
         rows = [
@@ -190,7 +237,11 @@ def list_(
             _("owner"),
         ]
         render.print_table(
-            rows, headers, right=[0, 6], optional=[8, 5, 7, 3], screenful=limit is None
+            rows,
+            headers,
+            right=[0, 6],
+            optional=[8, 5, 7, 3],
+            screenful=limit is None and not all_,
         )
 
 
@@ -217,86 +268,140 @@ def edit(
     timeline: Timeline = None,
     owner: Owner = None,
     notes: Notes = None,
+    tag: TagOpt = None,
+    untag: UntagOpt = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Change a lead's details (an empty text value clears that field)."""
+    """Change a lead's details (an empty text value clears that field).
+
+    With no detail options, on a terminal: opens the lead as a form in $VISUAL or $EDITOR.
+    """
+    from crmcli.cli import editing
     from crmcli.services.leads import edit_lead
 
-    lead = edit_lead(
-        db(ctx),
-        lead_id,
-        name=name,
-        email=email,
-        phone=phone,
-        company=company,
-        title=title,
-        source=source,
-        budget=budget,
-        timeline=timeline,
-        owner=owner,
-        notes=notes,
-    )
+    fields: dict[str, Any] = {
+        "name": name,
+        "email": email,
+        "phone": phone,
+        "company": company,
+        "title": title,
+        "source": source,
+        "budget": budget,
+        "timeline": timeline,
+        "owner": owner,
+        "notes": notes,
+    }
+    if editing.wanted(*fields.values(), *(tag or ()), *(untag or ())):
+        from crmcli.services.editing import lead_editing
+
+        form = lead_editing(db(ctx), lead_id)
+        edited = editing.edit_form(
+            form, lambda changed: edit_lead(db(ctx), form.record_id, **changed)
+        )
+        if edited is None:
+            return
+        lead = edited
+    else:
+        lead = edit_lead(db(ctx), lead_id, tag=tag or (), untag=untag or (), **fields)
     show_lead(lead, as_json=as_json, quiet=quiet, title=_("Lead {id} updated").format(id=lead.id))
 
 
 @app.command("contact")
 def contact(
-    ctx: typer.Context, lead_id: LeadId, as_json: JsonOpt = False, quiet: QuietOpt = False
+    ctx: typer.Context, lead_ids: LeadIds, as_json: JsonOpt = False, quiet: QuietOpt = False
 ) -> None:
-    """Mark a new lead as contacted."""
-    from crmcli.services.leads import mark_contacted
+    """Mark new leads as contacted (several at once: all or none)."""
+    from crmcli.services.leads import mark_contacted, mark_contacted_many
 
-    lead = mark_contacted(db(ctx), lead_id)
-    show_lead(lead, as_json=as_json, quiet=quiet, title=_("Lead {id} contacted").format(id=lead.id))
+    refs = expand_refs(lead_ids, lead_reference)
+    if len(refs) > 1:
+        leads = mark_contacted_many(db(ctx), refs)
+        show_leads(leads, as_json=as_json, quiet=quiet, title=_contacted)
+        return
+    lead = mark_contacted(db(ctx), refs[0])
+    show_lead(lead, as_json=as_json, quiet=quiet, title=_contacted(lead))
+
+
+def _contacted(lead: Lead) -> str:
+    return _("Lead {id} contacted").format(id=lead.id)
 
 
 @app.command("qualify")
 def qualify(
     ctx: typer.Context,
-    lead_id: LeadId,
+    lead_ids: LeadIds,
     budget: Budget = None,
     timeline: Timeline = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Mark a lead qualified: it needs both a budget and a timeline.
+    """Mark leads qualified: each needs both a budget and a timeline (all or none).
 
     \b
     Example: crm lead qualify 7 --budget 15000 --timeline 2026-09-30
     """
-    from crmcli.services.leads import qualify_lead
+    from crmcli.services.leads import qualify_lead, qualify_leads
 
-    lead = qualify_lead(db(ctx), lead_id, budget=budget, timeline=timeline)
-    show_lead(lead, as_json=as_json, quiet=quiet, title=_("Lead {id} qualified").format(id=lead.id))
+    refs = expand_refs(lead_ids, lead_reference)
+    if len(refs) > 1:
+        leads = qualify_leads(db(ctx), refs, budget=budget, timeline=timeline)
+        show_leads(leads, as_json=as_json, quiet=quiet, title=_qualified)
+        return
+    lead = qualify_lead(db(ctx), refs[0], budget=budget, timeline=timeline)
+    show_lead(lead, as_json=as_json, quiet=quiet, title=_qualified(lead))
+
+
+def _qualified(lead: Lead) -> str:
+    return _("Lead {id} qualified").format(id=lead.id)
 
 
 @app.command("disqualify")
 def disqualify(
     ctx: typer.Context,
-    lead_id: LeadId,
+    lead_ids: LeadIds,
     reason: Annotated[str, typer.Option(help="Why the lead is not a fit.")],
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Mark a lead disqualified, with a reason."""
-    from crmcli.services.leads import disqualify_lead
+    """Mark leads disqualified, with a reason (several at once: all or none)."""
+    from crmcli.services.leads import disqualify_lead, disqualify_leads
 
-    lead = disqualify_lead(db(ctx), lead_id, reason)
-    show_lead(
-        lead, as_json=as_json, quiet=quiet, title=_("Lead {id} disqualified").format(id=lead.id)
-    )
+    refs = expand_refs(lead_ids, lead_reference)
+    if len(refs) > 1:
+        leads = disqualify_leads(db(ctx), refs, reason)
+        show_leads(leads, as_json=as_json, quiet=quiet, title=_disqualified)
+        return
+    lead = disqualify_lead(db(ctx), refs[0], reason)
+    show_lead(lead, as_json=as_json, quiet=quiet, title=_disqualified(lead))
+
+
+def _disqualified(lead: Lead) -> str:
+    return _("Lead {id} disqualified").format(id=lead.id)
 
 
 @app.command("archive")
 def archive(
-    ctx: typer.Context, lead_id: LeadId, as_json: JsonOpt = False, quiet: QuietOpt = False
+    ctx: typer.Context, lead_ids: LeadIds, as_json: JsonOpt = False, quiet: QuietOpt = False
 ) -> None:
-    """Hide a lead from default lists (not deleted)."""
-    from crmcli.services.leads import archive_lead
+    """Hide leads from default lists (not deleted; several at once: all or none).
 
-    lead = archive_lead(db(ctx), lead_id)
-    show_lead(lead, as_json=as_json, quiet=quiet, title=_("Lead {id} archived").format(id=lead.id))
+    \b
+    Example: crm lead archive 6 7 9
+    """
+    from crmcli.services.leads import archive_lead, archive_leads
+
+    refs = expand_refs(lead_ids, lead_reference)
+    if len(refs) > 1:
+        leads = archive_leads(db(ctx), refs)
+        show_leads(leads, as_json=as_json, quiet=quiet, title=_archived)
+        return
+    lead = archive_lead(db(ctx), refs[0])
+    show_lead(lead, as_json=as_json, quiet=quiet, title=_archived(lead))
+
+
+def _archived(lead: Lead) -> str:
+    return _("Lead {id} archived").format(id=lead.id)
 
 
 @app.command("reopen")
@@ -313,14 +418,25 @@ def reopen(
 @app.command("delete")
 def delete(
     ctx: typer.Context,
-    lead_id: LeadId,
+    lead_ids: LeadIds,
     yes: YesOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Delete a lead for good (asks on a terminal; scripts pass --yes)."""
-    from crmcli.services.leads import delete_lead, get_lead
+    """Delete leads for good (asks once on a terminal; scripts pass --yes)."""
+    from crmcli.services.leads import delete_lead, delete_leads, get_lead, get_leads
 
     database = db(ctx)
+    refs = expand_refs(lead_ids, lead_reference)
+    if len(refs) > 1:
+        confirm_delete(yes, lambda: _leads_named(get_leads(database, refs)))
+        gone = delete_leads(database, refs)
+        if as_json:
+            render.print_json([{"id": lead.id, "deleted": True} for lead in gone])
+        else:
+            for lead in gone:
+                note(_("deleted {record}").format(record=_lead_named(lead)))
+        return
+    lead_id = refs[0]
     delete_confirmed(
         yes=yes,
         as_json=as_json,
@@ -330,11 +446,41 @@ def delete(
     )
 
 
+def _lead_named(lead: Lead) -> str:
+    return _("lead {id} ({name})").format(id=lead.id, name=lead.name)
+
+
+def _leads_named(leads: list[Lead]) -> str:
+    """`3 leads: lead 3 (Ana), lead 4 (Bo), …` for the question before a bulk delete."""
+    shown = ", ".join(_lead_named(lead) for lead in leads[:10])
+    if len(leads) > 10:
+        shown += ", …"
+    count = ngettext("{count} lead", "{count} leads", len(leads)).format(count=len(leads))
+    return f"{count} ({shown})"
+
+
 @app.command("merge")
 def merge(
     ctx: typer.Context,
-    keep: Annotated[int, keep_argument("lead", ids_only=True)],
-    others: Annotated[list[int], others_argument("lead", ids_only=True)],
+    keep: Annotated[
+        LeadRef,
+        typer.Argument(
+            parser=lead_reference,
+            metavar="KEEP",
+            help="The lead that stays (id or e-mail): its values win.",
+            show_default=False,
+        ),
+    ],
+    others: Annotated[
+        list[LeadRef],
+        typer.Argument(
+            parser=lead_reference,
+            metavar="OTHER...",
+            help="The leads merged into KEEP and removed (ids or e-mails), in the order they"
+            " fill what KEEP lacks.",
+            show_default=False,
+        ),
+    ],
     dry_run: DryRunOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -462,7 +608,7 @@ def convert(
         rows.append([_("opportunity"), _step("create", dry), details, opp_id])
     title = (
         _("Lead {id}: conversion plan (dry run)") if dry else _("Lead {id}: converted")
-    ).format(id=lead_id)
+    ).format(id=result.lead.id)
     headers = [_("record"), _("action"), _("name"), _("id")]
     render.print_table(rows, headers, title=title)
 

@@ -2,26 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from crmcli.cli import imports, render
 from crmcli.cli.activity import activities_table, activity_json
 from crmcli.cli.common import (
+    AllRowsOpt,
     CsvOpt,
     JsonOpt,
     QuietOpt,
+    ReverseOpt,
+    TagFilterOpt,
+    TagOpt,
+    UntagOpt,
     YesOpt,
     announce_created_account,
     date_option,
     db,
+    expand_refs,
+    limit_option,
+    many_argument,
     money_option,
     probability_option,
     reference_argument,
     reference_option,
+    reference_parser,
+    sort_option,
     sub_app,
 )
 from crmcli.domain.models import OppStatus
@@ -43,9 +54,31 @@ OPP_COLUMNS = [
     "status",
     "expected_close",
     "owner",
+    "tags",
 ]
 
 Ref = Annotated[str, reference_argument("opportunity", "An id or an unambiguous name.")]
+_opp_reference = reference_parser("opportunity")
+Refs = Annotated[
+    list[str],
+    many_argument(_opp_reference, "Ids or unambiguous names (- reads them from stdin).", "ID|NAME"),
+]
+
+
+def show_opps(
+    opps: list[Opportunity], *, as_json: bool, quiet: bool, title: Callable[[Opportunity], str]
+) -> None:
+    """Print the deals a bulk action changed: one line each (`title` of the deal and its
+    name), a JSON list, or their ids."""
+    if quiet:
+        render.print_ids(opp.id for opp in opps)
+    elif as_json:
+        render.print_json([render.jsonable(opp) for opp in opps])
+    else:
+        for opp in opps:
+            typer.echo(_("{what}: {name}").format(what=title(opp), name=render.shown(opp.name)))
+
+
 Amount = Annotated[Decimal | None, money_option("Expected amount.")]
 Probability = Annotated[int | None, probability_option("Win probability (set by hand).")]
 Close = Annotated[date | None, date_option("Expected close date.", "--close")]
@@ -125,6 +158,7 @@ def add(
     ] = None,
     close: Close = None,
     owner: Owner = None,
+    tag: TagOpt = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -145,6 +179,7 @@ def add(
         stage=stage,
         close=close,
         owner=owner,
+        tags=tag or (),
     )
     announce_created_account(result.created_account)
     opp = result.opportunity
@@ -162,6 +197,27 @@ def list_(
     account: Annotated[
         str | None, reference_option("account", "Only deals of this account.")
     ] = None,
+    search: Annotated[
+        str | None,
+        typer.Option(help="Text in the deal's or its account's name (case and accents ignored)."),
+    ] = None,
+    min_amount: Annotated[
+        Decimal | None, money_option("Only deals of at least this amount.", "--min-amount")
+    ] = None,
+    max_amount: Annotated[
+        Decimal | None, money_option("Only deals of at most this amount.", "--max-amount")
+    ] = None,
+    close_after: Annotated[
+        date | None, date_option("Only deals closing on this date or later.", "--close-after")
+    ] = None,
+    close_before: Annotated[
+        date | None, date_option("Only deals closing on this date or earlier.", "--close-before")
+    ] = None,
+    tag: TagFilterOpt = None,
+    limit: Annotated[int | None, limit_option("At most this many deals.")] = None,
+    sort: Annotated[str | None, sort_option("opportunity")] = None,
+    reverse: ReverseOpt = False,
+    all_: AllRowsOpt = False,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
     quiet: QuietOpt = False,
@@ -170,10 +226,26 @@ def list_(
 
     \b
     Example: crm opp list --status open --owner ana --stage Proposta
+    Example: crm opp list --search acai --min-amount 10000 --close-before 31/12 --sort amount
     """
     from crmcli.services.opportunities import list_opportunities
 
-    opps = list_opportunities(db(ctx), stage=stage, status=status, owner=owner, account=account)
+    opps = list_opportunities(
+        db(ctx),
+        stage=stage,
+        status=status,
+        owner=owner,
+        account=account,
+        search=search,
+        min_amount=min_amount,
+        max_amount=max_amount,
+        close_after=close_after,
+        close_before=close_before,
+        tags=tag or (),
+        limit=limit,
+        sort=sort,
+        reverse=reverse,
+    )
     if not render.print_list(opps, OPP_COLUMNS, as_json=as_json, as_csv=as_csv, quiet=quiet):
         rows = [
             [
@@ -200,7 +272,12 @@ def list_(
         ]
         styles = [_OPP_STYLES.get(o.status.value) for o in opps] if render.colour() else None
         render.print_table(
-            rows, headers, right=[0, 4, 5], optional=[7, 5, 3], styles=styles, screenful=True
+            rows,
+            headers,
+            right=[0, 4, 5],
+            optional=[7, 5, 3],
+            styles=styles,
+            screenful=limit is None and not all_,
         )
 
 
@@ -239,23 +316,39 @@ def edit(
     probability: Probability = None,
     close: Close = None,
     owner: Owner = None,
+    tag: TagOpt = None,
+    untag: UntagOpt = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Change a deal's details (use `opp advance` to change its stage)."""
+    """Change a deal's details (use `opp advance` to change its stage).
+
+    With no detail options, on a terminal: opens the deal as a form in $VISUAL or $EDITOR.
+    """
+    from crmcli.cli import editing
     from crmcli.services.opportunities import edit_opportunity
 
-    result = edit_opportunity(
-        db(ctx),
-        ref,
-        name=name,
-        account=account,
-        contact=contact,
-        amount=amount,
-        probability=probability,
-        close=close,
-        owner=owner,
-    )
+    fields: dict[str, Any] = {
+        "name": name,
+        "account": account,
+        "contact": contact,
+        "amount": amount,
+        "probability": probability,
+        "close": close,
+        "owner": owner,
+    }
+    if editing.wanted(*fields.values(), *(tag or ()), *(untag or ())):
+        from crmcli.services.editing import opp_editing
+
+        form = opp_editing(db(ctx), ref)
+        edited = editing.edit_form(
+            form, lambda changed: edit_opportunity(db(ctx), str(form.record_id), **changed)
+        )
+        if edited is None:
+            return
+        result = edited
+    else:
+        result = edit_opportunity(db(ctx), ref, tag=tag or (), untag=untag or (), **fields)
     announce_created_account(result.created_account)
     opp = result.opportunity
     show_opp(
@@ -266,7 +359,7 @@ def edit(
 @app.command("advance")
 def advance(
     ctx: typer.Context,
-    ref: Ref,
+    refs: Refs,
     to: Annotated[
         str | None,
         reference_option("stage", "Move to this stage instead.", "--to", metavar="STAGE"),
@@ -277,49 +370,75 @@ def advance(
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Move a deal to the next stage (or --to any stage).
+    """Move deals to their next stage (or --to any stage; several at once: all or none).
 
     \b
     Example: crm opp advance 7 --to Negociação --probability 70
     """
-    from crmcli.services.opportunities import advance_opportunity
+    from crmcli.services.opportunities import advance_opportunities, advance_opportunity
 
-    opp = advance_opportunity(db(ctx), ref, to=to, probability=probability)
-    title = _("Opportunity {id} now in {stage} ({percent}%)").format(
+    given = expand_refs(refs, _opp_reference)
+    if len(given) > 1:
+        opps = advance_opportunities(db(ctx), given, to=to, probability=probability)
+        show_opps(opps, as_json=as_json, quiet=quiet, title=_advanced)
+        return
+    opp = advance_opportunity(db(ctx), given[0], to=to, probability=probability)
+    show_opp(opp, as_json=as_json, quiet=quiet, title=_advanced(opp))
+
+
+def _advanced(opp: Opportunity) -> str:
+    return _("Opportunity {id} now in {stage} ({percent}%)").format(
         id=opp.id, stage=opp.stage, percent=opp.probability
     )
-    show_opp(opp, as_json=as_json, quiet=quiet, title=title)
 
 
 @app.command("win")
 def win(
     ctx: typer.Context,
-    ref: Ref,
+    refs: Refs,
     amount: Annotated[Decimal | None, money_option("The final amount.")] = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Close a deal as won (probability 100)."""
-    from crmcli.services.opportunities import win_opportunity
+    """Close deals as won (probability 100; several at once: all or none)."""
+    from crmcli.services.opportunities import win_opportunities, win_opportunity
 
-    opp = win_opportunity(db(ctx), ref, amount=amount)
-    show_opp(opp, as_json=as_json, quiet=quiet, title=_("Opportunity {id} won").format(id=opp.id))
+    given = expand_refs(refs, _opp_reference)
+    if len(given) > 1:
+        opps = win_opportunities(db(ctx), given, amount=amount)
+        show_opps(opps, as_json=as_json, quiet=quiet, title=_won)
+        return
+    opp = win_opportunity(db(ctx), given[0], amount=amount)
+    show_opp(opp, as_json=as_json, quiet=quiet, title=_won(opp))
+
+
+def _won(opp: Opportunity) -> str:
+    return _("Opportunity {id} won").format(id=opp.id)
 
 
 @app.command("lose")
 def lose(
     ctx: typer.Context,
-    ref: Ref,
+    refs: Refs,
     reason: Annotated[str, typer.Option(help="Why the deal was lost.")],
     competitor: Annotated[str | None, typer.Option(help="Who won it instead.")] = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Close a deal as lost (probability 0), with a reason."""
-    from crmcli.services.opportunities import lose_opportunity
+    """Close deals as lost (probability 0), with a reason (several at once: all or none)."""
+    from crmcli.services.opportunities import lose_opportunities, lose_opportunity
 
-    opp = lose_opportunity(db(ctx), ref, reason=reason, competitor=competitor)
-    show_opp(opp, as_json=as_json, quiet=quiet, title=_("Opportunity {id} lost").format(id=opp.id))
+    given = expand_refs(refs, _opp_reference)
+    if len(given) > 1:
+        opps = lose_opportunities(db(ctx), given, reason=reason, competitor=competitor)
+        show_opps(opps, as_json=as_json, quiet=quiet, title=_lost)
+        return
+    opp = lose_opportunity(db(ctx), given[0], reason=reason, competitor=competitor)
+    show_opp(opp, as_json=as_json, quiet=quiet, title=_lost(opp))
+
+
+def _lost(opp: Opportunity) -> str:
+    return _("Opportunity {id} lost").format(id=opp.id)
 
 
 @app.command("reopen")
@@ -336,7 +455,7 @@ def reopen(ctx: typer.Context, ref: Ref, as_json: JsonOpt = False, quiet: QuietO
 @app.command("delete")
 def delete(
     ctx: typer.Context,
-    ref: Ref,
+    refs: Refs,
     yes: YesOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -346,10 +465,22 @@ def delete(
     Prints what else goes or is unlinked, then asks on a terminal (scripts pass --yes).
     One change set: crm undo puts all of it back.
     """
-    from crmcli.cli.removals import delete_previewed
-    from crmcli.services.opportunities import delete_opportunity
+    from crmcli.cli.removals import delete_many_previewed, delete_previewed
+    from crmcli.services.opportunities import delete_opportunities, delete_opportunity
 
     database = db(ctx)
+    given = expand_refs(refs, _opp_reference)
+    if len(given) > 1:
+        delete_many_previewed(
+            given,
+            yes=yes,
+            as_json=as_json,
+            remove=lambda r, dry, expected: delete_opportunities(
+                database, r, dry_run=dry, expected=expected
+            ),
+        )
+        return
+    ref = given[0]
     delete_previewed(
         ref,
         yes=yes,

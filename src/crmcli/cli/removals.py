@@ -117,3 +117,42 @@ def delete_previewed(ref: str, *, yes: bool, as_json: bool, remove: Remove) -> N
         render.print_json(removal_json(done))
     else:
         note(summary(done, done=True))
+
+
+RemoveMany = Callable[[list[str], bool, "list[Removal] | None"], "list[Removal]"]
+"""A bulk delete use case bound to its database: (refs, dry_run, expected) -> Removals."""
+
+MANY_QUESTIONS: dict[str, Callable[[int], str]] = {
+    "account": lambda n: ngettext(
+        "Delete {count} account for good?", "Delete {count} accounts for good?", n
+    ),
+    "contact": lambda n: ngettext(
+        "Delete {count} contact for good?", "Delete {count} contacts for good?", n
+    ),
+    "opportunity": lambda n: ngettext(
+        "Delete {count} deal for good?", "Delete {count} deals for good?", n
+    ),
+}
+"""The question asked once before deleting several records, by entity."""
+
+
+def delete_many_previewed(refs: list[str], *, yes: bool, as_json: bool, remove: RemoveMany) -> None:
+    """`delete_previewed` of several records at once (`crm opp delete 4 5 6`): the preview
+    of each on stderr, one question for all, then one delete of exactly what was shown
+    (all or nothing), one line (or JSON object, in a list) each."""
+    previews: list[Removal] = []
+
+    def question() -> str:
+        previews.extend(remove(refs, True, None))
+        for preview in previews:
+            say(summary(preview, done=False))
+        return MANY_QUESTIONS[previews[0].entity](len(previews)).format(count=len(previews))
+
+    confirm(yes, "delete", question)
+    given = [str(p.record.id) for p in previews] if previews else refs
+    done = remove(given, False, previews or None)
+    if as_json:
+        render.print_json([removal_json(d) for d in done])
+    else:
+        for d in done:
+            note(summary(d, done=True))

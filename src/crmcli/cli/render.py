@@ -14,9 +14,9 @@ from typing import Any
 from crmcli import i18n
 from crmcli.cli.streams import machine_stdout
 from crmcli.i18n import N_, _
+from crmcli.importing.cells import FORMULA_STARTS as FORMULA_STARTS
+from crmcli.importing.cells import neutralise as neutralise  # the rule imports undo
 from crmcli.jsondata import jsonable as jsonable  # cli code calls render.jsonable
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def print_json(value: Any) -> None:
@@ -35,14 +35,11 @@ def cell(value: Any) -> str:
     data = jsonable(value)
     if isinstance(data, bool):
         return "yes" if data else "no"
+    if isinstance(data, list) and all(isinstance(v, str) for v in data):
+        return ", ".join(data)  # a record's tags, as an import reads them back
     if isinstance(data, (dict, list)):
         return json.dumps(data, ensure_ascii=False)
     return str(data)
-
-
-def neutralise(text: str) -> str:
-    """A CSV cell a spreadsheet will not run as a formula."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def print_csv(rows: Iterable[Any], columns: Sequence[str]) -> None:
@@ -410,7 +407,8 @@ FIELD_LABELS = (
     N_("updated_at"), N_("industry"), N_("website"), N_("type"), N_("account_id"),
     N_("contact_id"), N_("lead_id"), N_("opportunity_id"), N_("amount"), N_("probability"),
     N_("stage"), N_("expected_close"), N_("subject"), N_("due"), N_("due_has_time"),
-    N_("done"), N_("done_at"), N_("position"), N_("expected_days"),
+    N_("done"), N_("done_at"), N_("position"), N_("expected_days"), N_("tags"),
+    N_("person_id"),
 )  # fmt: skip
 """The field names a record's `field  value` table shows, translated as labels there (JSON and
 CSV keep the names)."""

@@ -8,15 +8,19 @@ import typer
 
 from crmcli.cli import render
 from crmcli.cli.common import (
+    AllRowsOpt,
     CsvOpt,
     JsonOpt,
     QuietOpt,
+    ReverseOpt,
     db,
+    limit_option,
     note,
     probability_option,
     probability_parser,
     reference_argument,
     reference_option,
+    sort_option,
     sub_app,
 )
 from crmcli.i18n import _, ngettext
@@ -33,24 +37,40 @@ Days = Annotated[
 ]
 
 
-def _print_stages(stages: list[Stage], *, as_json: bool, as_csv: bool, quiet: bool) -> None:
+def _print_stages(
+    stages: list[Stage], *, as_json: bool, as_csv: bool, quiet: bool, screenful: bool = False
+) -> None:
     if not render.print_list(stages, STAGE_COLUMNS, as_json=as_json, as_csv=as_csv, quiet=quiet):
         rows = [
             [str(s.position), s.name, f"{s.probability}%", render.cell(s.expected_days), str(s.id)]
             for s in stages
         ]
         headers = ["#", _("stage"), _("prob."), _("days"), _("id")]
-        render.print_table(rows, headers, right=[0, 2, 3, 4])
+        render.print_table(rows, headers, right=[0, 2, 3, 4], screenful=screenful)
 
 
 @app.command("list")
 def list_(
-    ctx: typer.Context, as_json: JsonOpt = False, as_csv: CsvOpt = False, quiet: QuietOpt = False
+    ctx: typer.Context,
+    limit: Annotated[int | None, limit_option("At most this many stages.")] = None,
+    sort: Annotated[str | None, sort_option("stage")] = None,
+    reverse: ReverseOpt = False,
+    all_: AllRowsOpt = False,
+    as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """List the stages in pipeline order."""
     from crmcli.services.stages import list_stages
 
-    _print_stages(list_stages(db(ctx)), as_json=as_json, as_csv=as_csv, quiet=quiet)
+    stages = list_stages(db(ctx), limit=limit, sort=sort, reverse=reverse)
+    _print_stages(
+        stages,
+        as_json=as_json,
+        as_csv=as_csv,
+        quiet=quiet,
+        screenful=limit is None and not all_,
+    )
 
 
 @app.command("add")

@@ -86,6 +86,7 @@ class Lead:
     opportunity_id: int | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    tags: tuple[str, ...] = ()
 
 
 @record
@@ -99,6 +100,7 @@ class Account:
     phone: str | None = None
     notes: str | None = None
     created_at: datetime | None = None
+    tags: tuple[str, ...] = ()
 
 
 @record
@@ -114,6 +116,7 @@ class Contact:
     account_id: int | None = None
     notes: str | None = None
     created_at: datetime | None = None
+    tags: tuple[str, ...] = ()
 
 
 @record
@@ -170,6 +173,7 @@ class Opportunity:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     closed_at: datetime | None = None
+    tags: tuple[str, ...] = ()
 
     @property
     def probability_source(self) -> str:
@@ -199,6 +203,7 @@ class Activity:
     Attributes:
         due: when it is due (naive local time), if ever; `due_has_time` is False for a date.
         done_at: when it was marked done (naive UTC).
+        person_id: the contact an activity on a deal (or account) was with, if named.
     """
 
     id: int
@@ -216,6 +221,21 @@ class Activity:
     notes: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    person_id: int | None = None
+
+
+@record
+class Party:
+    """Whom an activity is for, as the agenda shows it: the record it belongs to (`type` is
+    lead, contact, account or opp) and the person to talk to there, with their phone and
+    e-mail (a deal's: the contact the activity names, else the deal's contact)."""
+
+    type: str
+    id: int
+    name: str
+    person: str | None = None
+    phone: str | None = None
+    email: str | None = None
 
 
 @record

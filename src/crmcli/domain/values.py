@@ -112,6 +112,25 @@ def parse_reference(text: str, kind: str, *, ids_only: bool = False) -> int | st
     return stripped
 
 
+def parse_lead_reference(text: str) -> int | str:
+    """Read a reference to a lead: ASCII digits are its id (an int); text with an `@` is its
+    e-mail, normalised as stored (`normalise_email`, a bad address a UsageError); anything
+    else is a UsageError, as is an empty or blank reference (`parse_reference`)."""
+    stripped = text.strip()
+    if "@" in stripped:
+        try:
+            return normalise_email(stripped, field="lead")
+        except ValidationError as exc:
+            raise UsageError(str(exc)) from None
+    if is_id_text(stripped) or not stripped or not normalise_name(stripped):
+        return parse_reference(text, "lead", ids_only=True)
+    raise UsageError(
+        _("lead: {value} is not an id or an e-mail (leads are named by id or e-mail)").format(
+            value=_quote(text)
+        )
+    )
+
+
 def normalise_name(text: str) -> str:
     """Return the key used to compare names: accents dropped, trimmed, single-spaced,
     case-folded (``Açaí`` and ``acai`` share ``acai``; ``Negociação`` is ``negociacao``).

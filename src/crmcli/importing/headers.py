@@ -18,6 +18,7 @@ from crmcli.errors import ValidationError
 from crmcli.i18n import _
 
 __all__ = [
+    "CRM_LEAD_COLUMNS",
     "IGNORE",
     "LEAD_ALIASES",
     "LEAD_FIELDS",
@@ -28,8 +29,10 @@ __all__ = [
     "and_list",
     "build_mapping",
     "check_headers",
+    "column_key",
     "normalise_header",
     "parse_map_options",
+    "suggest_field",
 ]
 
 _NON_ALNUM = re.compile(r"[\W_]+")
@@ -52,6 +55,7 @@ LEAD_FIELDS = (
     "timeline",
     "owner",
     "notes",
+    "tags",
     *NAME_PARTS,
 )
 """The fields a lead column may feed (`NAME_PARTS` included)."""
@@ -233,6 +237,7 @@ LEAD_ALIASES: dict[str, str] = _aliases(
             "description",
             "descricao",
         ],
+        "tags": ["tags", "tag", "etiquetas", "etiqueta", "marcadores", "labels"],
     }
 )
 """Normalised header -> lead field (`NAME_PARTS` included)."""
@@ -319,12 +324,46 @@ _FULL_NAME_OR_FIRST = frozenset({"nome", "name"})
 """Headers meaning the full name, or the first name when a last-name column is present."""
 
 
+CRM_LEAD_COLUMNS = frozenset(
+    normalise_header(h)
+    for h in (
+        "id",
+        "status",
+        "disqualify_reason",
+        "contact_id",
+        "account_id",
+        "opportunity_id",
+        "created_at",
+        "updated_at",
+    )
+)
+"""Columns of crm's own lead CSV (`lead list --csv`, `export --format csv --entity leads`) that
+an import does not set: the database gives a new lead its id, status, links and times."""
+
+_CRM_LEAD_SIGNATURE = frozenset(
+    normalise_header(h) for h in ("id", "contact_id", "account_id", "opportunity_id")
+)
+"""Headers that together say a file is crm's own lead CSV."""
+
+_STOP_WORDS = frozenset(
+    {"a", "o", "e", "de", "da", "do", "das", "dos", "em", "para", "of", "the", "and", "in", "for"}
+)
+
+
 @dataclass(frozen=True)
 class Mapping:
-    """Which field each column feeds: ``fields[i]`` is None for a column kept as an extra."""
+    """Which field each column feeds: ``fields[i]`` is None for a column kept as an extra.
+
+    `ignored` are crm's own columns of a file crm wrote (`CRM_LEAD_COLUMNS`), not imported at
+    all; `kept` the columns ``--map 'Header=-'`` keeps as extras on purpose; `stored_extras`
+    the ``extras`` column of a file crm wrote (a JSON object: the lead's extras, restored).
+    """
 
     headers: tuple[str, ...]
     fields: tuple[str | None, ...]
+    ignored: frozenset[int] = frozenset()
+    kept: frozenset[int] = frozenset()
+    stored_extras: int | None = None
 
     def column(self, field: str) -> int | None:
         """Return the index of the column that feeds `field`, or None."""
@@ -341,7 +380,75 @@ class Mapping:
     @cached_property
     def extras(self) -> tuple[int, ...]:
         """The indexes of the columns that feed no field (kept verbatim under their header)."""
-        return tuple(i for i, fed in enumerate(self.fields) if fed is None)
+        return tuple(
+            i
+            for i, fed in enumerate(self.fields)
+            if fed is None and i not in self.ignored and i != self.stored_extras
+        )
+
+    def fed(self) -> dict[str, str]:
+        """{column: field} for every column that feeds a field, in file order; a column
+        without a header is ``column N`` (as among a lead's extras)."""
+        return {
+            column_key(self.headers, i): "extras" if fed is None else fed
+            for i, fed in enumerate(self.fields)
+            if fed is not None or i == self.stored_extras
+        }
+
+    def unmapped(self) -> list[str]:
+        """The columns that feed no field (``column N`` without a header), in file order."""
+        return [column_key(self.headers, i) for i in self.extras]
+
+    def unignored(self) -> list[str]:
+        """crm's own columns that are not imported (`ignored`), in file order."""
+        return [column_key(self.headers, i) for i in sorted(self.ignored)]
+
+    def suggestions(self, aliases: dict[str, str], allowed: Iterable[str]) -> dict[str, str | None]:
+        """{column: the field it most likely means, or None} for each unmapped column with a
+        header (``--map`` needs one) and not kept on purpose, for a ``--map`` hint; a field
+        is suggested once, for the first column that may mean it."""
+        taken = {f for f in self.fields if f is not None}
+        if "name" in taken:
+            taken.update(NAME_PARTS)
+        fields = set(allowed) - taken
+        found: dict[str, str | None] = {}
+        for i in self.extras:
+            if i in self.kept or not self.headers[i].strip():
+                continue
+            field = suggest_field(self.headers[i], aliases, fields)
+            found[self.headers[i]] = field
+            fields.discard(field or "")
+        return found
+
+
+def column_key(headers: Sequence[str], index: int) -> str:
+    """How a column is named in stored data and JSON: its header, else ``column N`` (always
+    English)."""
+    header = headers[index] if index < len(headers) else ""
+    return header if header.strip() else f"column {index + 1}"
+
+
+def suggest_field(header: str, aliases: dict[str, str], fields: Iterable[str]) -> str | None:
+    """The field among `fields` an unrecognised header most likely means, or None.
+
+    A header whose words hold every word of an alias (``Prazo de decisão`` holds ``prazo``),
+    or an alias that holds every word of the header (``close`` in ``close date``); the alias
+    sharing the most words wins. Small words (``de``, ``of``) are not counted.
+    """
+    wanted = set(fields)
+    words = set(normalise_header(header).split()) - _STOP_WORDS
+    if not words:
+        return None
+    best, best_score = None, 0
+    for alias, field in aliases.items():
+        if field not in wanted:
+            continue
+        alias_words = set(alias.split()) - _STOP_WORDS
+        if alias_words and (alias_words <= words or words <= alias_words):
+            score = len(alias_words & words)
+            if score > best_score:
+                best, best_score = field, score
+    return best
 
 
 def parse_map_options(options: Sequence[str]) -> dict[str, str]:
@@ -469,4 +576,23 @@ def build_mapping(
 
     if "name" in fields:  # a full name wins over its parts, which are kept as extras
         fields = [None if f in NAME_PARTS else f for f in fields]
-    return Mapping(headers=tuple(headers), fields=tuple(fields))
+    ignored: set[int] = set()
+    if "email" in allowed and set(keys) >= _CRM_LEAD_SIGNATURE:  # crm's own lead CSV
+        ignored = {
+            i
+            for i, key in enumerate(keys)
+            if key in CRM_LEAD_COLUMNS and fields[i] is None and i not in overridden
+        }
+    stored_extras = None
+    if ignored:
+        stored_extras = next(
+            (i for i, k in enumerate(keys) if k == "extras" and fields[i] is None), None
+        )
+    kept = frozenset(i for i in overridden if fields[i] is None)
+    return Mapping(
+        headers=tuple(headers),
+        fields=tuple(fields),
+        ignored=frozenset(ignored),
+        kept=kept,
+        stored_extras=stored_extras,
+    )

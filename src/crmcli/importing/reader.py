@@ -77,6 +77,20 @@ def _cp1252_byte(byte: int) -> str:
 
 codecs.register_error(_FALLBACK_ERRORS, _cp1252_fallback)
 
+_WRITE_ERRORS = "crmcli-import-write"
+
+
+def _write_fallback(exc: UnicodeError) -> tuple[bytes, int]:
+    """Codec error handler for writing back: a character the file's encoding lacks is the
+    Latin-1 byte it was read from (see `_cp1252_fallback`), else ``?``."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    chunk = exc.object[exc.start : exc.end]
+    return bytes(ord(ch) if ord(ch) < 256 else 0x3F for ch in chunk), exc.end
+
+
+codecs.register_error(_WRITE_ERRORS, _write_fallback)
+
 
 class _Prefixed(io.RawIOBase):
     """A raw stream that yields the already-read `prefix`, then the rest of `source`."""
@@ -120,10 +134,13 @@ class Table:
         headers: list[str],
         header_line: int,
         rows: Iterator[tuple[int, list[str]]],
+        bom: bool = False,
     ) -> None:
         self.name = name
         self.encoding = encoding
         """The codec used, e.g. ``utf-8``, ``utf-8-sig``, ``utf-16-le``, ``cp1252``."""
+        self.bom = bom
+        """True when the file starts with a byte-order mark."""
         self.encoding_guessed = encoding_guessed
         """True when the encoding was not given and the file is not Unicode (cp1252 assumed)."""
         self.delimiter = delimiter
@@ -140,6 +157,18 @@ class Table:
         malformed quote or undecodable bytes.
         """
         return self._rows
+
+    def writing(self) -> tuple[str, str, str]:
+        """How to write a file that opens as this one did (the rejected rows, for Excel):
+        (encoding, error handler, text to write first: a BOM the codec does not write)."""
+        codec = codecs.lookup(self.encoding).name
+        if self.bom and codec in ("utf-16-le", "utf-16-be"):
+            return codec, "strict", "\ufeff"
+        if self.bom and codec == "utf-8":
+            return "utf-8-sig", "strict", ""
+        if codec.startswith(("utf-8", "utf-16", "utf-32")):
+            return self.encoding, "strict", ""
+        return self.encoding, _WRITE_ERRORS, ""
 
     def __repr__(self) -> str:
         return (
@@ -473,4 +502,5 @@ def open_table(
         headers=headers,
         header_line=header_line,
         rows=iter(stream),
+        bom=codec == "utf-8-sig" or skip > 0,
     )

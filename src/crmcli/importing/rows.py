@@ -1,6 +1,8 @@
 """Turning one data row of a lead file into a checked `LeadRow`.
 
-Values are trimmed and NFC-normalised; e-mails, money and dates go through the domain parsers.
+A cell that crm's CSV output neutralised (``'=…``, ``'+55 …``) gets its value back
+(`cells.unneutralise`). Values are trimmed and NFC-normalised; e-mails, money and dates go
+through the domain parsers.
 A bad row raises `RowError(line, reason)`, where the reason names the column and the value; the
 caller reports it and goes on with the next row.
 """
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from crmcli.domain.tags import parse_tags
 from crmcli.domain.values import (
     check_currency,
     clean_text,
@@ -25,7 +28,8 @@ from crmcli.domain.values import (
 )
 from crmcli.errors import ValidationError
 from crmcli.i18n import _
-from crmcli.importing.headers import Mapping, and_list
+from crmcli.importing.cells import QUOTE, unneutralise
+from crmcli.importing.headers import Mapping, and_list, column_key
 
 __all__ = ["LeadRow", "OppRow", "RowError", "parse_lead_row", "parse_opp_row"]
 
@@ -57,13 +61,7 @@ class LeadRow:
     notes: str | None
     extras: dict[str, str] = field(default_factory=dict)
     line: int = 0
-
-
-def _key(headers: Sequence[str], index: int) -> str:
-    """The key of a column's value among a lead's extras: its header, else ``column N`` (stored
-    data: always English)."""
-    header = headers[index] if index < len(headers) else ""
-    return header if header.strip() else f"column {index + 1}"
+    tags: tuple[str, ...] = ()
 
 
 def _label(headers: Sequence[str], index: int) -> str:
@@ -71,6 +69,21 @@ def _label(headers: Sequence[str], index: int) -> str:
     language."""
     header = headers[index] if index < len(headers) else ""
     return header if header.strip() else _("column {number}").format(number=index + 1)
+
+
+def _stored_extras(text: str, headers: Sequence[str], mapping: Mapping) -> dict[str, str]:
+    """The extras a file crm wrote holds in its ``extras`` column (a JSON object of texts);
+    a cell that is not such an object is kept as it is, under its header."""
+    import json
+
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if isinstance(data, dict) and all(isinstance(v, str) for v in data.values()):
+        return {str(k): v for k, v in data.items()}
+    assert mapping.stored_extras is not None
+    return {column_key(headers, mapping.stored_extras): text}
 
 
 def _too_wide(line: int, cells: Sequence[str], width: int) -> RowError:
@@ -106,6 +119,7 @@ def parse_lead_row(
     if len(cells) > width and any(cell.strip() for cell in cells[width:]):
         raise _too_wide(line, cells, width)
     padded = list(cells[:width]) + [""] * (width - len(cells))
+    padded = [unneutralise(c) if c[:1] == QUOTE else c for c in padded]  # crm's own CSV
 
     try:
         values = [clean_text(cell) for cell in padded]
@@ -174,14 +188,22 @@ def parse_lead_row(
     except ValidationError as exc:
         raise RowError(line, str(exc)) from None
 
+    tags_text = get("tags")
+    try:
+        tags = parse_tags([tags_text], field=label("tags")) if tags_text else ()
+    except ValidationError as exc:
+        raise RowError(line, str(exc)) from None
+
     source = get("source")
     if source_override is not None:
         source = clean_text(source_override, field="--source") or source
 
     extras: dict[str, str] = {}
+    if mapping.stored_extras is not None and values[mapping.stored_extras] is not None:
+        extras.update(_stored_extras(values[mapping.stored_extras] or "", headers, mapping))
     for index in mapping.extras:
         if index < width and values[index] is not None:
-            extras[_key(headers, index)] = values[index] or ""
+            extras[column_key(headers, index)] = values[index] or ""
     return LeadRow(
         name=name,
         email=email,
@@ -195,6 +217,7 @@ def parse_lead_row(
         notes=get("notes"),
         extras=extras,
         line=line,
+        tags=tags,
     )
 
 
@@ -251,7 +274,7 @@ def parse_opp_row(
         if index is None:
             return None
         try:
-            return clean_text(padded[index], field=_label(headers, index))
+            return clean_text(unneutralise(padded[index]), field=_label(headers, index))
         except ValidationError as exc:
             raise RowError(line, str(exc)) from None
 

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
 from crmcli import clock
-from crmcli.domain.models import Account, Contact, ContactType, LeadStatus, Opportunity
+from crmcli.domain.models import (
+    Account,
+    Activity,
+    Contact,
+    ContactType,
+    LeadStatus,
+    Opportunity,
+    Party,
+)
 from crmcli.domain.records import record
 from crmcli.domain.values import clean_text, normalise_email
 from crmcli.errors import Ambiguous, InvalidTransition, NotFound, ValidationError
 from crmcli.i18n import N_, _, ngettext
-from crmcli.services.common import required_name
+from crmcli.services.common import new_tags, required_name, retag
 from crmcli.store.db import Database
 from crmcli.store.uow import UnitOfWork
 
@@ -81,48 +90,92 @@ def find_contact(uow: UnitOfWork, ref: str) -> Contact:
     return contact
 
 
-def add_account(db: Database, name: str, **fields: Any) -> Account:
+def add_account(db: Database, name: str, *, tags: Sequence[str] = (), **fields: Any) -> Account:
     """Record a new company; refuses a name that normalises to an existing one."""
-    values = _clean({"name": name, **fields}, ACCOUNT_FIELDS)
+    values = {**_clean({"name": name, **fields}, ACCOUNT_FIELDS), "tags": new_tags(tags)}
     with db.write() as uow:
         result = uow.accounts.add({**values, "created_at": clock.utcnow()})
         uow.commit()
         return result
 
 
-def list_accounts(db: Database, *, search: str | None = None) -> list[Account]:
-    """Accounts by name."""
+def list_accounts(
+    db: Database,
+    *,
+    search: str | None = None,
+    tags: Sequence[str] = (),
+    limit: int | None = None,
+    sort: str | None = None,
+    reverse: bool = False,
+) -> list[Account]:
+    """Accounts by name (or by `sort`, a field of `sorting.SORT_FIELDS`, `reverse`d), at
+    most `limit`."""
     with db.read() as uow:
-        return uow.accounts.list(search=search)
+        return uow.accounts.list(search=search, tags=tags, limit=limit, sort=sort, reverse=reverse)
 
 
 @record
 class AccountDetail:
-    """An account with its contacts and deals."""
+    """An account with its contacts, deals and activities (and whom each one is for)."""
 
     account: Account
     contacts: list[Contact]
     opportunities: list[Opportunity]
+    activities: list[Activity] = field(default_factory=list)
+    parties: dict[int, Party] = field(default_factory=dict)
 
 
 def show_account(db: Database, ref: str) -> AccountDetail:
-    """An account, its contacts and its deals."""
+    """An account, its contacts, its deals, and the activities on any of them."""
     with db.read() as uow:
         account = find_account(uow, ref)
+        activities = uow.activities.around(account_id=account.id)
         return AccountDetail(
             account,
             uow.contacts.list(account_id=account.id),
             uow.opps.list(account_id=account.id),
+            activities,
+            uow.activities.parties(activities),
         )
 
 
-def edit_account(db: Database, ref: str, **fields: Any) -> Account:
-    """Change an account's details."""
+@record
+class ContactDetail:
+    """A contact with their deals and activities (and whom each activity is for)."""
+
+    contact: Contact
+    opportunities: list[Opportunity]
+    activities: list[Activity]
+    parties: dict[int, Party]
+
+
+def show_contact(db: Database, ref: str) -> ContactDetail:
+    """A contact, the deals they are the contact of, and the activities on them, naming them,
+    or on those deals."""
+    with db.read() as uow:
+        contact = find_contact(uow, ref)
+        activities = uow.activities.around(contact_id=contact.id)
+        return ContactDetail(
+            contact,
+            uow.opps.list(contact_id=contact.id),
+            activities,
+            uow.activities.parties(activities),
+        )
+
+
+def edit_account(
+    db: Database, ref: str, *, tag: Sequence[str] = (), untag: Sequence[str] = (), **fields: Any
+) -> Account:
+    """Change an account's details; `tag`/`untag` add and remove tags."""
     changes = _clean(fields, ACCOUNT_FIELDS)
-    if not changes:
+    if not changes and not tag and not untag:
         raise ValidationError(_("nothing to change: give at least one option"))
     with db.write() as uow:
-        result = uow.accounts.update(find_account(uow, ref), changes)
+        account = find_account(uow, ref)
+        changes.update(retag(account.tags, tag, untag))
+        if not changes:
+            return account
+        result = uow.accounts.update(account, changes)
         uow.commit()
         return result
 
@@ -153,10 +206,11 @@ def add_contact(
     *,
     account: str | None = None,
     type_: str | ContactType | None = None,
+    tags: Sequence[str] = (),
     **fields: Any,
 ) -> ContactAdded:
     """Record a new person; an account named that does not exist yet is created."""
-    values = _clean({"name": name, **fields}, CONTACT_FIELDS)
+    values = {**_clean({"name": name, **fields}, CONTACT_FIELDS), "tags": new_tags(tags)}
     kind = _contact_type(type_) or ContactType.PROSPECT
     with db.write() as uow:
         found = find_or_create_account(uow, account) if account else None
@@ -174,13 +228,28 @@ def add_contact(
 
 
 def list_contacts(
-    db: Database, *, account: str | None = None, type_: str | None = None
+    db: Database,
+    *,
+    account: str | None = None,
+    type_: str | None = None,
+    tags: Sequence[str] = (),
+    limit: int | None = None,
+    sort: str | None = None,
+    reverse: bool = False,
 ) -> list[Contact]:
-    """Contacts by name, optionally of one account or one relationship type."""
+    """Contacts by name (or by `sort`, a field of `sorting.SORT_FIELDS`, `reverse`d), at
+    most `limit`, optionally of one account or one relationship type."""
     kind = _contact_type(type_)
     with db.read() as uow:
         account_id = find_account(uow, account).id if account else None
-        return uow.contacts.list(account_id=account_id, type_=kind.value if kind else None)
+        return uow.contacts.list(
+            account_id=account_id,
+            type_=kind.value if kind else None,
+            tags=tags,
+            limit=limit,
+            sort=sort,
+            reverse=reverse,
+        )
 
 
 def get_contact(db: Database, ref: str) -> Contact:
@@ -195,9 +264,12 @@ def edit_contact(
     *,
     account: str | None = None,
     type_: str | None = None,
+    tag: Sequence[str] = (),
+    untag: Sequence[str] = (),
     **fields: Any,
 ) -> ContactAdded:
-    """Change a contact's details, account or relationship type."""
+    """Change a contact's details, account or relationship type; `tag`/`untag` add and
+    remove tags."""
     changes = _clean(fields, CONTACT_FIELDS)
     kind = _contact_type(type_)
     if kind is not None:
@@ -207,7 +279,10 @@ def edit_contact(
         found = find_or_create_account(uow, account) if account else None
         if found is not None:
             changes["account_id"] = found.account.id
+        changes.update(retag(contact.tags, tag, untag))
         if not changes:
+            if tag or untag:
+                return ContactAdded(contact, None)
             raise ValidationError(_("nothing to change: give at least one option"))
         updated = uow.contacts.update(contact, changes)
         result = ContactAdded(updated, found.account if found and found.created else None)

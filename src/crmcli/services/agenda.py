@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from crmcli import clock
-from crmcli.domain.models import Activity, Opportunity
+from crmcli.domain.models import Activity, Opportunity, Party
 from crmcli.domain.records import record
 from crmcli.domain.rules import activity_bucket
 from crmcli.store.db import Database
@@ -22,6 +22,7 @@ class Agenda:
     Attributes:
         now: the local time the buckets were computed at.
         no_next_step: open opportunities with no pending activity.
+        parties: whom each overdue and today's activity is for, by activity id.
     """
 
     now: datetime
@@ -29,6 +30,7 @@ class Agenda:
     today: list[Activity]
     no_next_step: list[Opportunity]
     no_next_step_total: int = 0
+    parties: dict[int, Party] | None = None
 
 
 def agenda(
@@ -48,8 +50,9 @@ def agenda(
         if limit is not None and total >= limit:
             total = uow.opps.count_without_next_step(owner=owner)
         due = uow.activities.list(now=moment, buckets=("overdue", "today"), owner=owner)
+        parties = uow.activities.parties(due)
     overdue: list[Activity] = []
     today: list[Activity] = []
     for activity in due:
         (overdue if activity_bucket(activity, moment) == "overdue" else today).append(activity)
-    return Agenda(moment, overdue, today, deals, total)
+    return Agenda(moment, overdue, today, deals, total, parties)

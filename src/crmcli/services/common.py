@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from crmcli.domain.tags import parse_tags, retagged
 from crmcli.domain.values import MAX_AMOUNT, check_currency, clean_name
-from crmcli.errors import ValidationError
+from crmcli.errors import CrmError, Refused, ValidationError
 from crmcli.i18n import _
 
 if TYPE_CHECKING:
     from crmcli.store.db import Database
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def default_owner() -> str | None:
@@ -63,3 +69,54 @@ def checked_amount(
             _("{field}: {value} has more than 2 decimal places").format(field=field, value=value)
         )
     return value
+
+
+# -- many records at once ---------------------------------------------------------------------
+
+
+def refusal_line(record: str, ref: int | str, exc: CrmError) -> str:
+    """The line of one refused record of a bulk action: the refusal's own message when it
+    names the record already (`lead 7 is converted: …`), else `{record}: {message}`
+    (`opportunity "Deal": "Won" is the last stage: …`)."""
+    message = str(exc)
+    if record in message or re.search(rf"(?<![\w@.]){re.escape(str(ref))}(?![\w@])", message):
+        return message
+    return _("{record}: {reason}").format(record=record, reason=message)
+
+
+def refused(problems: list[tuple[str, int | str, CrmError]]) -> Refused:
+    """The error of a bulk action some of whose records were refused: one line each
+    (`refusal_line`), the gravest exit code of theirs."""
+    return Refused(
+        [refusal_line(record, ref, exc) for record, ref, exc in problems],
+        max(exc.exit_code for _record, _ref, exc in problems),
+    )
+
+
+def each_or_refused(items: Iterable[tuple[str, int | str, T]], work: Callable[[T], R]) -> list[R]:
+    """`work(item)` for every item (record name in messages, ref as typed, item); when any
+    raised a CrmError, `refused` for all of those instead (the caller's transaction is then
+    left without committing: all or nothing)."""
+    done: list[R] = []
+    problems: list[tuple[str, int | str, CrmError]] = []
+    for record, ref, item in items:
+        try:
+            done.append(work(item))
+        except CrmError as exc:
+            problems.append((record, ref, exc))
+    if problems:
+        raise refused(problems)
+    return done
+
+
+def new_tags(tags: Sequence[str]) -> tuple[str, ...] | None:
+    """The tags of a new record from `--tag` values (None when there are none)."""
+    return parse_tags(tags) or None
+
+
+def retag(current: Sequence[str], tag: Sequence[str], untag: Sequence[str]) -> dict[str, Any]:
+    """`{"tags": …}` when `--tag`/`--untag` change a record's `current` tags, else nothing."""
+    if not tag and not untag:
+        return {}
+    changed = retagged(current, tag, untag)
+    return {} if changed == tuple(current) else {"tags": changed or None}

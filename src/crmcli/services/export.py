@@ -54,7 +54,10 @@ _REFERENCES: dict[tuple[str, str], str] = {
     ("activities", "contact_id"): "contacts",
     ("activities", "account_id"): "accounts",
     ("activities", "opportunity_id"): "opportunities",
+    ("activities", "person_id"): "contacts",
 }
+ADDED_LATER = frozenset({"tags", "person_id"})
+"""Fields a document written by an older crm lacks (0008): a restore reads them as empty."""
 # The links of an activity, exactly one of which is set.
 _ACTIVITY_LINKS = ("lead_id", "contact_id", "account_id", "opportunity_id")
 # Keys of an exported opportunity beside its columns: the stage's name (for people; ignored on
@@ -281,6 +284,9 @@ def _record(
         )
     record: dict[str, Any] = {}
     for field in spec:
+        if field.name not in raw and field.name in ADDED_LATER:
+            record[field.name] = None  # a document from before the field existed
+            continue
         if field.name not in raw:
             raise ValidationError(
                 _("{where}: missing {key}").format(where=where, key=repr(field.name))
@@ -462,7 +468,7 @@ def _check_references(rows: Mapping[str, list[dict[str, Any]]]) -> None:
         ids[entity] = seen
     for (entity, field), target in _REFERENCES.items():
         for index, record in enumerate(rows[entity]):
-            ref = record[field]
+            ref = record.get(field)  # a document written before the field existed lacks it
             if ref is not None and ref not in ids[target]:
                 where = _where(entity, index, rows)
                 raise ValidationError(

@@ -15,8 +15,11 @@ from decimal import Decimal
 from typing import Any
 
 from crmcli import clock
+from crmcli.domain.duplicates import lead_match_key
 from crmcli.domain.models import Lead, LeadStatus, Opportunity, OppStatus, Stage
+from crmcli.domain.phones import phone_key
 from crmcli.domain.rules import check_open
+from crmcli.domain.tags import retagged
 from crmcli.domain.values import normalise_name
 from crmcli.errors import InvalidTransition, ValidationError
 from crmcli.i18n import _
@@ -29,6 +32,7 @@ from crmcli.importing.headers import (
     build_mapping,
     parse_map_options,
 )
+from crmcli.importing.headers import Mapping as HeaderMapping
 from crmcli.importing.reader import Table
 from crmcli.importing.rows import LeadRow, OppRow, RowError, parse_lead_row, parse_opp_row
 from crmcli.services import opportunities
@@ -61,6 +65,18 @@ class ImportSummary:
     errors: list[RowProblem] = field(default_factory=list)
     dry_run: bool = False
     committed: bool = False
+    mapping: dict[str, str] = field(default_factory=dict)
+    """{column header: field} for every column that fed a field, in file order."""
+    unmapped: list[str] = field(default_factory=list)
+    """The headers of the columns that fed no field (a lead keeps them as extras)."""
+    ignored: list[str] = field(default_factory=list)
+    """crm's own columns of a file crm wrote (id, status, links), not imported."""
+    suggestions: dict[str, str | None] = field(default_factory=dict)
+    """{unmapped header: the field it likely means, or None}, for a ``--map`` hint."""
+    without_email: int = 0
+    """Good lead rows without an e-mail (matched by name and company, or phone, instead)."""
+    change_set: int | None = None
+    """The journal's change set of the import (None: a dry run, or nothing written)."""
 
 
 @dataclass(frozen=True)
@@ -102,7 +118,18 @@ def _run(
         summary.committed = not (options.dry_run or (options.strict and summary.rejected))
         if summary.committed:  # a dry run, or --strict with rejects, is simply not committed
             uow.commit()
+            summary.change_set = uow.journal.last_id
     return summary
+
+
+def _describe(
+    summary: ImportSummary, mapping: HeaderMapping, aliases: dict[str, str], allowed: Sequence[str]
+) -> None:
+    """Say in `summary` which column fed which field, and which fed none."""
+    summary.mapping = mapping.fed()
+    summary.unmapped = mapping.unmapped()
+    summary.ignored = mapping.unignored()
+    summary.suggestions = mapping.suggestions(aliases, allowed)
 
 
 def _counts(entity: str, summary: ImportSummary) -> dict[str, Any]:
@@ -131,11 +158,16 @@ def _fill(current: dict[str, Any], row: LeadRow) -> dict[str, Any]:
     extras = {k: v for k, v in row.extras.items() if k not in known}
     if extras:
         changes["extras"] = {**known, **extras}
+    if row.tags:  # the row's tags are added to the lead's
+        had = tuple(current.get("tags") or ())
+        tags = retagged(had, row.tags, ())
+        if tags != had:
+            changes["tags"] = tags
     return changes
 
 
 def _values_of(lead: Lead) -> dict[str, Any]:
-    return {name: getattr(lead, name) for name in (*FILLABLE, "extras")}
+    return {name: getattr(lead, name) for name in (*FILLABLE, "extras", "tags")}
 
 
 def _lead_values(row: LeadRow, now: Any, owner: str | None) -> dict[str, Any]:
@@ -151,10 +183,48 @@ def _lead_values(row: LeadRow, now: Any, owner: str | None) -> dict[str, Any]:
         "owner": row.owner or owner,
         "notes": row.notes,
         "extras": row.extras,
+        "tags": row.tags or None,
         "status": LeadStatus.NEW.value,
         "created_at": now,
         "updated_at": now,
     }
+
+
+def _row_keys(row: LeadRow) -> tuple[str | None, str | None]:
+    """A lead row's name-and-company key and phone key (what a row without e-mail is matched
+    by), as the store derives them for a lead."""
+    return lead_match_key(row.name, row.company), phone_key(row.phone)
+
+
+class _KeylessMatches:
+    """Where a batch's rows without an e-mail find their lead: the leads stored (looked up
+    once per batch by name-and-company and phone keys) and the new ones earlier in the batch.
+    """
+
+    def __init__(self, uow: UnitOfWork, batch: list[LeadRow]) -> None:
+        self.keys = {id(r): _row_keys(r) for r in batch if r.email is None}
+        match_keys = [m for m, _p in self.keys.values() if m]
+        phone_keys = [p for _m, p in self.keys.values() if p]
+        self.stored = uow.leads.by_match_or_phone_keys(match_keys, phone_keys)
+        self.new: tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]] = ({}, {})
+
+    def find(self, row: LeadRow) -> tuple[dict[str, Any] | None, Lead | None]:
+        """The new row's values, or the stored lead, that `row` (no e-mail) duplicates."""
+        keys = self.keys[id(row)]
+        for index, key in enumerate(keys):
+            if key is not None and key in self.new[index]:
+                return self.new[index][key], None
+        for index, key in enumerate(keys):
+            if key is not None and key in self.stored[index]:
+                return None, self.stored[index][key]
+        return None, None
+
+    def add(self, row: LeadRow, values: dict[str, Any]) -> None:
+        """A new lead of the batch that later rows without an e-mail may duplicate."""
+        keys = self.keys[id(row)] if row.email is None else _row_keys(row)
+        for index, key in enumerate(keys):
+            if key is not None:
+                self.new[index].setdefault(key, values)
 
 
 def _apply_lead_batch(
@@ -162,29 +232,36 @@ def _apply_lead_batch(
 ) -> None:
     now = clock.utcnow()
     existing = uow.leads.by_emails([r.email for r in batch if r.email])
+    keyless = _KeylessMatches(uow, batch) if any(r.email is None for r in batch) else None
+    summary.without_email += len(keyless.keys) if keyless is not None else 0
+    current: dict[int, Lead] = {}  # leads updated in this batch, as they now are
     pending: dict[str, dict[str, Any]] = {}
     fresh: list[dict[str, Any]] = []
     for row in batch:
+        values: dict[str, Any] | None
         if row.email is None:
-            fresh.append(_lead_values(row, now, owner))
-            continue
-        if row.email in pending:
-            values = pending[row.email]
+            assert keyless is not None
+            values, lead = keyless.find(row)
+        else:
+            values, lead = pending.get(row.email), existing.get(row.email)
+        if values is not None:  # a duplicate of a row earlier in the file
             changes = _fill(values, row) if update else {}
             values.update(changes)
             summary.updated += bool(changes)
             summary.skipped += not changes
             continue
-        lead = existing.get(row.email)
         if lead is None:
             values = _lead_values(row, now, owner)
-            pending[row.email] = values
+            if row.email is not None:
+                pending[row.email] = values
+            if keyless is not None:
+                keyless.add(row, values)
             fresh.append(values)
             continue
+        lead = current.get(lead.id, lead)
         changes = _fill(_values_of(lead), row) if update else {}
         if changes:
-            updated = uow.leads.update(lead, {**changes, "updated_at": now})
-            existing[row.email] = updated
+            current[lead.id] = uow.leads.update(lead, {**changes, "updated_at": now})
             summary.updated += 1
         else:
             summary.skipped += 1
@@ -229,7 +306,11 @@ def import_leads(
     progress: Progress = _quiet_progress,
     on_reject: Reject | None = None,
 ) -> ImportSummary:
-    """Import a lead file; duplicates by normalised e-mail (database and file) skip or fill."""
+    """Import a lead file; duplicates (database and file) skip or fill.
+
+    A row's duplicate is the lead with its normalised e-mail; for a row without an e-mail,
+    the lead with its name and company (`lead_match_key`), else with its phone digits
+    (`phone_key`)."""
     _check_options(options)
     mapping = build_mapping(
         table.headers,
@@ -245,6 +326,7 @@ def import_leads(
             ).format(file=table.name, headers=", ".join(table.headers))
         )
     summary = ImportSummary(dry_run=options.dry_run)
+    _describe(summary, mapping, LEAD_ALIASES, LEAD_FIELDS)
     reject = on_reject or (lambda _: None)
     update = options.on_duplicate == "update"
     owner = default_owner()
@@ -308,6 +390,7 @@ def import_opportunities(
             ).format(file=table.name, fields=and_list(missing), headers=", ".join(table.headers))
         )
     summary = ImportSummary(dry_run=options.dry_run)
+    _describe(summary, mapping, OPP_ALIASES, OPP_FIELDS)
     reject = on_reject or (lambda _: None)
     owner = default_owner()
     update = options.on_duplicate == "update"

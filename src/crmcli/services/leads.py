@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -13,13 +13,23 @@ from crmcli.domain.models import Account, Contact, Lead, LeadStatus, Opportunity
 from crmcli.domain.records import record
 from crmcli.domain.rules import check_qualifiable, lead_transition, ordered
 from crmcli.domain.values import clean_text, normalise_email
-from crmcli.errors import Duplicate, InvalidTransition, ValidationError
+from crmcli.errors import Duplicate, InvalidTransition, NotFound, ValidationError
 from crmcli.i18n import _
-from crmcli.services.common import checked_amount, default_owner, required_name
+from crmcli.services.common import (
+    checked_amount,
+    default_owner,
+    each_or_refused,
+    new_tags,
+    required_name,
+    retag,
+)
 from crmcli.store.db import Database
 
 if TYPE_CHECKING:
     from crmcli.store.uow import UnitOfWork
+
+LeadRef = int | str
+"""A lead as named on the command line: its id, or its e-mail (matched case-insensitively)."""
 
 LEAD_TEXT_FIELDS = ("name", "email", "phone", "company", "title", "source", "owner", "notes")
 EDITABLE_FIELDS = (*LEAD_TEXT_FIELDS, "budget", "timeline")
@@ -73,6 +83,7 @@ def add_lead(
     timeline: date | None = None,
     owner: str | None = None,
     notes: str | None = None,
+    tags: Sequence[str] = (),
 ) -> Lead:
     """Record a new lead; refuses an e-mail another lead already has."""
     values = _clean_fields(
@@ -90,6 +101,7 @@ def add_lead(
             "timeline": timeline,
         },
     )
+    values["tags"] = new_tags(tags)
     now = clock.utcnow()
     with db.write() as uow:
         _refuse_taken_email(uow, values.get("email"))
@@ -101,10 +113,10 @@ def add_lead(
         return result
 
 
-def get_lead(db: Database, lead_id: int) -> Lead:
-    """One lead."""
+def get_lead(db: Database, lead_id: LeadRef) -> Lead:
+    """One lead, by id or e-mail."""
     with db.read() as uow:
-        return uow.leads.get(lead_id)
+        return uow.leads.find(lead_id)
 
 
 def list_leads(
@@ -115,9 +127,13 @@ def list_leads(
     search: str | None = None,
     owner: str | None = None,
     include_archived: bool = False,
+    tags: Sequence[str] = (),
     limit: int | None = None,
+    sort: str | None = None,
+    reverse: bool = False,
 ) -> list[Lead]:
-    """Leads by id; archived ones only when asked for (by --all or --status archived)."""
+    """Leads by id (or by `sort`, a field of `sorting.SORT_FIELDS`, `reverse`d), at most
+    `limit`; archived ones only when asked for (by --all or --status archived)."""
     with db.read() as uow:
         return uow.leads.list(
             statuses=[status.value] if status else None,
@@ -125,17 +141,31 @@ def list_leads(
             source=source,
             search=search,
             owner=owner,
+            tags=tags,
             limit=limit,
+            sort=sort,
+            reverse=reverse,
         )
 
 
-def edit_lead(db: Database, lead_id: int, **fields: Any) -> Lead:
-    """Change a lead's details (not its status). An empty string clears an optional field."""
+def edit_lead(
+    db: Database,
+    lead_id: LeadRef,
+    *,
+    tag: Sequence[str] = (),
+    untag: Sequence[str] = (),
+    **fields: Any,
+) -> Lead:
+    """Change a lead's details (not its status). An empty string clears an optional field;
+    `tag`/`untag` add and remove tags."""
     changes = _clean_fields(db, fields)
-    if not changes:
+    if not changes and not tag and not untag:
         raise ValidationError(_("nothing to change: give at least one option"))
     with db.write() as uow:
-        lead = uow.leads.get(lead_id, lock=True)
+        lead = uow.leads.find(lead_id, lock=True)
+        changes.update(retag(lead.tags, tag, untag))
+        if not changes:
+            return lead
         if "email" in changes:
             _refuse_taken_email(uow, changes["email"], lead.id)
         result = uow.leads.update(lead, {**changes, "updated_at": clock.utcnow()})
@@ -143,9 +173,9 @@ def edit_lead(db: Database, lead_id: int, **fields: Any) -> Lead:
         return result
 
 
-def _transition(db: Database, lead_id: int, action: str, **changes: Any) -> Lead:
+def _transition(db: Database, lead_id: LeadRef, action: str, **changes: Any) -> Lead:
     with db.write() as uow:
-        lead = uow.leads.get(lead_id, lock=True)
+        lead = uow.leads.find(lead_id, lock=True)
         status = lead_transition(lead, action)
         result = uow.leads.update(
             lead, {**changes, "status": status.value, "updated_at": clock.utcnow()}
@@ -154,18 +184,18 @@ def _transition(db: Database, lead_id: int, action: str, **changes: Any) -> Lead
         return result
 
 
-def mark_contacted(db: Database, lead_id: int) -> Lead:
+def mark_contacted(db: Database, lead_id: LeadRef) -> Lead:
     """new → contacted."""
     return _transition(db, lead_id, "contact")
 
 
 def qualify_lead(
-    db: Database, lead_id: int, *, budget: Decimal | None = None, timeline: date | None = None
+    db: Database, lead_id: LeadRef, *, budget: Decimal | None = None, timeline: date | None = None
 ) -> Lead:
     """Mark a lead qualified; it must have (or be given) both a budget and a timeline."""
     checked_amount(budget, field="budget", db=db)
     with db.write() as uow:
-        lead = uow.leads.get(lead_id, lock=True)
+        lead = uow.leads.find(lead_id, lock=True)
         status = lead_transition(lead, "qualify")
         changes: dict[str, Any] = {}
         if budget is not None:
@@ -180,24 +210,22 @@ def qualify_lead(
         return result
 
 
-def disqualify_lead(db: Database, lead_id: int, reason: str) -> Lead:
+def disqualify_lead(db: Database, lead_id: LeadRef, reason: str) -> Lead:
     """Mark a lead disqualified, recording why."""
-    text = clean_text(reason, field="reason")
-    if not text:
-        raise ValidationError(_("reason: must not be empty"))
+    text = _reason(reason)
     return _transition(db, lead_id, "disqualify", disqualify_reason=text)
 
 
-def archive_lead(db: Database, lead_id: int) -> Lead:
+def archive_lead(db: Database, lead_id: LeadRef) -> Lead:
     """Hide a lead from default lists (any lead not converted)."""
     return _transition(db, lead_id, "archive")
 
 
-def reopen_lead(db: Database, lead_id: int) -> Lead:
+def reopen_lead(db: Database, lead_id: LeadRef) -> Lead:
     """disqualified or archived → new. A disqualification's reason moves into the notes (dated),
     so the lead is new again without forgetting why it was turned down."""
     with db.write() as uow:
-        lead = uow.leads.get(lead_id, lock=True)
+        lead = uow.leads.find(lead_id, lock=True)
         status = lead_transition(lead, "reopen")
         now = clock.utcnow()
         changes: dict[str, Any] = {"status": status.value, "updated_at": now}
@@ -210,19 +238,153 @@ def reopen_lead(db: Database, lead_id: int) -> Lead:
         return result
 
 
-def delete_lead(db: Database, lead_id: int) -> Lead:
+def delete_lead(db: Database, lead_id: LeadRef) -> Lead:
     """Remove a lead for good; a converted lead is kept (its conversion is history)."""
     with db.write() as uow:
-        lead = uow.leads.get(lead_id, lock=True)
-        if lead.status is LeadStatus.CONVERTED:
-            raise InvalidTransition(
-                _("lead {id} was converted: it is kept as the record of that conversion").format(
-                    id=lead.id
-                )
-            )
+        lead = uow.leads.find(lead_id, lock=True)
+        _check_deletable(lead)
         uow.leads.delete(lead.id)
         uow.commit()
         return lead
+
+
+def _check_deletable(lead: Lead) -> None:
+    if lead.status is LeadStatus.CONVERTED:
+        raise InvalidTransition(
+            _("lead {id} was converted: it is kept as the record of that conversion").format(
+                id=lead.id
+            )
+        )
+
+
+def _deletable(item: Lead | NotFound) -> Lead:
+    lead = _present(item)
+    _check_deletable(lead)
+    return lead
+
+
+def _reason(reason: str) -> str:
+    text = clean_text(reason, field="reason")
+    if not text:
+        raise ValidationError(_("reason: must not be empty"))
+    return text
+
+
+# -- many at once (`crm lead archive 6 7 9`) ---------------------------------------------------
+#
+# One transaction and one change set for all; all or nothing: when any lead is refused (not
+# found, a transition its status does not allow…), nothing is written and `Refused` names
+# each refused one. The leads are read in one query and written in one UPDATE per batch.
+
+
+def _lead_named(ref: LeadRef) -> str:
+    return _("lead {ref}").format(ref=ref)
+
+
+def _found(
+    uow: UnitOfWork, refs: Sequence[LeadRef], *, lock: bool = True
+) -> list[tuple[str, LeadRef, Lead | NotFound]]:
+    """The leads `refs` name, locked, each once (in the order first named), as items for
+    `each_or_refused`: (its name in messages, the ref, the lead or the NotFound to raise)."""
+    seen: dict[int | str, tuple[str, LeadRef, Lead | NotFound]] = {}
+    for ref, lead in zip(refs, uow.leads.find_many(refs, lock=lock), strict=True):
+        if isinstance(lead, NotFound):
+            seen.setdefault(ref, (_lead_named(ref), ref, lead))
+        else:
+            seen.setdefault(lead.id, (_lead_named(lead.id), ref, lead))
+    return list(seen.values())
+
+
+def _present(lead: Lead | NotFound) -> Lead:
+    if isinstance(lead, NotFound):
+        raise lead
+    return lead
+
+
+def _transition_many(
+    db: Database,
+    refs: Sequence[LeadRef],
+    action: str,
+    changes: Mapping[str, Any],
+    *,
+    check: Callable[[Lead], None] | None = None,
+    event: str | None = None,
+) -> list[Lead]:
+    now = clock.utcnow()
+    with db.write() as uow:
+        leads = _found(uow, refs)
+
+        def decide(item: Lead | NotFound) -> tuple[Lead, LeadStatus]:
+            lead = _present(item)
+            status = lead_transition(lead, action)
+            if check is not None:
+                check(replace(lead, **changes))
+            return lead, status
+
+        decided = each_or_refused(leads, decide)
+        by_status: dict[LeadStatus, list[Lead]] = {}
+        for lead, status in decided:
+            by_status.setdefault(status, []).append(lead)
+        updated: dict[int, Lead] = {}
+        for status, group in by_status.items():
+            values = {**changes, "status": status.value, "updated_at": now}
+            updated.update((lead.id, lead) for lead in uow.leads.update_many(group, values))
+        result = [updated[lead.id] for lead, _status in decided]
+        if event is not None:
+            uow.emit(event, result)
+        uow.commit()
+        return result
+
+
+def mark_contacted_many(db: Database, refs: Sequence[LeadRef]) -> list[Lead]:
+    """new → contacted, for every lead of `refs` (all or nothing)."""
+    return _transition_many(db, refs, "contact", {})
+
+
+def qualify_leads(
+    db: Database,
+    refs: Sequence[LeadRef],
+    *,
+    budget: Decimal | None = None,
+    timeline: date | None = None,
+) -> list[Lead]:
+    """Qualify every lead of `refs` (all or nothing); `budget` and `timeline` go to each."""
+    checked_amount(budget, field="budget", db=db)
+    changes: dict[str, Any] = {}
+    if budget is not None:
+        changes["budget"] = budget
+    if timeline is not None:
+        changes["timeline"] = timeline
+    return _transition_many(
+        db, refs, "qualify", changes, check=check_qualifiable, event="lead-qualified"
+    )
+
+
+def disqualify_leads(db: Database, refs: Sequence[LeadRef], reason: str) -> list[Lead]:
+    """Disqualify every lead of `refs` with the same reason (all or nothing)."""
+    return _transition_many(db, refs, "disqualify", {"disqualify_reason": _reason(reason)})
+
+
+def archive_leads(db: Database, refs: Sequence[LeadRef]) -> list[Lead]:
+    """Archive every lead of `refs` (all or nothing)."""
+    return _transition_many(db, refs, "archive", {})
+
+
+def get_leads(db: Database, refs: Sequence[LeadRef]) -> list[Lead]:
+    """The leads `refs` name, each once (`Refused` when any is missing): what a bulk delete
+    names before asking."""
+    with db.read() as uow:
+        return each_or_refused(_found(uow, refs, lock=False), _present)
+
+
+def delete_leads(db: Database, refs: Sequence[LeadRef]) -> list[Lead]:
+    """Remove every lead of `refs` for good (all or nothing: a converted one is refused)."""
+    with db.write() as uow:
+        leads = each_or_refused(_found(uow, refs), _deletable)
+        for lead in leads:
+            uow.leads.delete(lead.id)
+        uow.commit()
+        return leads
 
 
 # -- conversion ------------------------------------------------------------------------------
@@ -360,21 +522,21 @@ def _new_contact(uow: UnitOfWork, lead: Lead, account_id: int, now: Any) -> Cont
 
 
 def convert_lead(
-    db: Database, lead_id: int, options: ConvertOptions | None = None, *, dry_run: bool = False
+    db: Database, lead_id: LeadRef, options: ConvertOptions | None = None, *, dry_run: bool = False
 ) -> Conversion:
     """Turn a qualified lead into a contact, an account and (usually) an opportunity, atomically."""
     opts = options or ConvertOptions()
     checked_amount(opts.amount, db=db)
     if dry_run:
         with db.read() as uow:
-            lead = uow.leads.get(lead_id)
+            lead = uow.leads.find(lead_id)
             plan, _stage = _plan(uow, lead, opts)
             return Conversion(plan=plan, lead=lead, dry_run=True)
     now = clock.utcnow()
     with db.write() as uow:
         # The lead's row lock makes conversions of one lead take turns: the second one reads
         # it again after the first committed, finds it converted and is refused.
-        lead = uow.leads.get(lead_id, lock=True)
+        lead = uow.leads.find(lead_id, lock=True)
         plan, stage = _plan(uow, lead, opts)
         if plan.account.id is not None:
             account = uow.accounts.get(plan.account.id)

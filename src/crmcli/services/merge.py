@@ -134,9 +134,18 @@ def _done(uow: UnitOfWork, result: Merge) -> Merge:
     return result
 
 
-def merge_leads(db: Database, keep: int, others: Sequence[int], *, dry_run: bool = False) -> Merge:
-    """Merge the OTHER leads into KEEP; a converted OTHER is refused (only KEEP may be)."""
-    _distinct("lead", keep, others)
+def merge_leads(
+    db: Database, keep: int | str, others: Sequence[int | str], *, dry_run: bool = False
+) -> Merge:
+    """Merge the OTHER leads into KEEP (each by id or e-mail); a converted OTHER is refused
+    (only KEEP may be)."""
+    if isinstance(keep, str) or any(isinstance(o, str) for o in others):
+        with db.read() as uow:  # e-mails to ids; the merge then locks and reads them by id
+            keep, others = uow.leads.find(keep).id, [uow.leads.find(o).id for o in others]
+    assert isinstance(keep, int)
+    ids = [o for o in others if isinstance(o, int)]
+    _distinct("lead", keep, ids)
+    others = ids
     with db.write() as uow:
         uow.merge.lock_all("lead", [keep, *others])
         kept = uow.leads.get(keep)

@@ -13,10 +13,15 @@ from crmcli.store.db import Database
 from crmcli.store.uow import UnitOfWork
 
 
-def list_stages(db: Database) -> list[Stage]:
-    """Every stage in pipeline order."""
+def list_stages(
+    db: Database, *, limit: int | None = None, sort: str | None = None, reverse: bool = False
+) -> list[Stage]:
+    """Every stage in pipeline order (or by `sort`, a field of `sorting.SORT_FIELDS`,
+    `reverse`d), at most `limit`."""
     with db.read() as uow:
-        return uow.stages.all()
+        if limit is None and sort is None and not reverse:
+            return uow.stages.all()
+        return uow.stages.list(limit=limit, sort=sort, reverse=reverse)
 
 
 def _check_days(days: int | None) -> None:

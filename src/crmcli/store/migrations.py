@@ -231,10 +231,17 @@ def _fold_accents(conn: Conn) -> None:
     _rekey(conn, str.isascii)
 
 
+def lead_search_key(name: str, email: str | None, company: str | None) -> str:
+    """A lead's search key from 0001 to 0007: its normalised name, e-mail and company (0008
+    makes it `tags.search_key`)."""
+    from crmcli.domain.values import normalise_name
+
+    return "\x1f".join(normalise_name(part) for part in (name, email or "", company or ""))
+
+
 def _rekey(conn: Conn, unchanged: Callable[[str], bool]) -> None:
     """Recompute the `_NAME_KEYS` of every row with a part that is not `unchanged`."""
     from crmcli.domain.values import normalise_name
-    from crmcli.store.schema import lead_search_key
 
     for table, key_column, source in _NAME_KEYS:
         columns = "name, email, company" if source == "search" else source
@@ -353,6 +360,62 @@ def _add_duplicate_keys(conn: Conn) -> None:
     _run_sql(_M0006_INDEXES)(conn)
 
 
+_M0008_COLUMNS = """
+ALTER TABLE lead ADD COLUMN tags JSON;
+ALTER TABLE lead ADD COLUMN tags_key VARCHAR;
+ALTER TABLE contact ADD COLUMN tags JSON;
+ALTER TABLE contact ADD COLUMN tags_key VARCHAR;
+ALTER TABLE contact ADD COLUMN search_key VARCHAR;
+ALTER TABLE account ADD COLUMN tags JSON;
+ALTER TABLE account ADD COLUMN tags_key VARCHAR;
+ALTER TABLE account ADD COLUMN search_key VARCHAR;
+ALTER TABLE opportunity ADD COLUMN tags JSON;
+ALTER TABLE opportunity ADD COLUMN tags_key VARCHAR;
+ALTER TABLE opportunity ADD COLUMN search_key VARCHAR;
+ALTER TABLE activity ADD COLUMN search_key VARCHAR;
+ALTER TABLE activity ADD COLUMN person_id INTEGER REFERENCES contact (id);
+CREATE INDEX ix_activity_person_id ON activity (person_id);
+UPDATE activity SET done = TRUE, done_at = COALESCE(done_at, created_at)
+    WHERE type = 'note' AND NOT done
+"""
+
+
+def _day_work(conn: Conn) -> None:
+    """0008 (issue 15): tags on leads, contacts, accounts and deals; the person a deal's
+    activity was with (`person_id`); a search key on every searched table (`crm search`),
+    back-filled, the lead's widened from name, e-mail and company to everything SEARCHED
+    lists; and notes marked done (a note is a record of what happened, not a next step)."""
+    from crmcli.domain.tags import SEARCHED, search_key
+
+    _run_sql(_M0008_COLUMNS)(conn)
+    for table, fields in SEARCHED.items():
+        found = conn.rows(f"SELECT id, {', '.join(fields)} FROM {table} ORDER BY id")
+        keys = [
+            (search_key(table, dict(zip(fields, row[1:], strict=True))), row[0]) for row in found
+        ]
+        _update_column(conn, table, "search_key", keys)
+
+
+def _update_column(conn: Conn, table: str, column: str, values: Sequence[tuple[Any, int]]) -> None:
+    """Set `column` of many rows: (value, id) pairs, in batches on PostgreSQL."""
+    from crmcli.store.sql import SqliteConn
+
+    if isinstance(conn, SqliteConn):
+        conn.executemany(f"UPDATE {table} SET {column} = ? WHERE id = ?", values)
+        return
+    for start in range(0, len(values), _BACKFILL_BATCH):
+        params: dict[str, object] = {}
+        rows = []
+        for n, (value, row_id) in enumerate(values[start : start + _BACKFILL_BATCH]):
+            params.update({f"i{n}": row_id, f"v{n}": value})
+            rows.append(f"(:i{n}, :v{n})")
+        conn.run(
+            f"UPDATE {table} SET {column} = CAST(v.column2 AS VARCHAR)"
+            f" FROM (VALUES {', '.join(rows)}) AS v WHERE {table}.id = CAST(v.column1 AS INTEGER)",
+            params,
+        )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_core", _run_sql(_M0001_CORE)),
     Migration("0002_activities", _run_sql(_M0002_ACTIVITIES)),
@@ -361,6 +424,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("0005_journal", _run_sql(_M0005_JOURNAL)),
     Migration("0006_duplicate_keys", _add_duplicate_keys),
     Migration("0007_fold_accents", _fold_accents),
+    Migration("0008_day_work", _day_work),
 )
 """Every migration, oldest first. Append only."""
 

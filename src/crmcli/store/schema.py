@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from crmcli.domain.duplicates import company_key, lead_match_key, person_key
 from crmcli.domain.phones import phone_key
+from crmcli.domain.tags import SEARCHED, search_key, tag_keys
 from crmcli.domain.values import cents_to_money, money_to_cents, normalise_name
 from crmcli.store.sql import TS_FORMAT, Dialect
 
@@ -40,6 +41,9 @@ COLUMNS: dict[str, dict[str, str]] = {
         "created_at": "ts",
         "phone_key": "text",
         "match_key": "text",
+        "tags": "json",
+        "tags_key": "text",
+        "search_key": "text",
     },
     "contact": {
         "id": "id",
@@ -55,6 +59,9 @@ COLUMNS: dict[str, dict[str, str]] = {
         "created_at": "ts",
         "phone_key": "text",
         "match_key": "text",
+        "tags": "json",
+        "tags_key": "text",
+        "search_key": "text",
     },
     "stage": {
         "id": "id",
@@ -90,6 +97,8 @@ COLUMNS: dict[str, dict[str, str]] = {
         "updated_at": "ts",
         "phone_key": "text",
         "match_key": "text",
+        "tags": "json",
+        "tags_key": "text",
     },
     "opportunity": {
         "id": "id",
@@ -111,6 +120,9 @@ COLUMNS: dict[str, dict[str, str]] = {
         "created_at": "ts",
         "updated_at": "ts",
         "closed_at": "ts",
+        "tags": "json",
+        "tags_key": "text",
+        "search_key": "text",
     },
     "opportunity_history": {
         "id": "id",
@@ -138,6 +150,8 @@ COLUMNS: dict[str, dict[str, str]] = {
         "notes": "text",
         "created_at": "ts",
         "updated_at": "ts",
+        "search_key": "text",
+        "person_id": "int",
     },
     "change_set": {
         "id": "id",
@@ -336,6 +350,13 @@ def record_loader(
     return loader
 
 
+def tags_of(value: Any) -> tuple[str, ...]:
+    """A record's tags from their stored value (NULL: none)."""
+    if isinstance(value, str):
+        value = json.loads(value)
+    return tuple(value or ())
+
+
 def load_value(kind: str, value: Any) -> Any:
     """One stored value of this kind in domain form."""
     load = _LOADERS.get(kind)
@@ -354,9 +375,7 @@ def email_key(value: str | None) -> str | None:
     return (value or "").lower() or None
 
 
-def lead_search_key(name: str, email: str | None, company: str | None) -> str:
-    """What `lead list --search` matches: normalised name, e-mail and company."""
-    return "\x1f".join(normalise_name(part) for part in (name, email or "", company or ""))
+_TAGGED = ("lead", "contact", "account", "opportunity")
 
 
 def derived_keys(
@@ -380,15 +399,17 @@ def derived_keys(
         keys["match_key"] = company_key(values["name"])
     if table == "contact" and "name" in values:
         keys["match_key"] = person_key(values["name"])
+    if table in _TAGGED and "tags" in values:
+        keys["tags_key"] = tag_keys(values["tags"])
+    searched = SEARCHED.get(table, ())
+    if searched and not values.keys().isdisjoint(searched):
+        base = current or {}
+        keys["search_key"] = search_key(
+            table, {k: values[k] if k in values else base.get(k) for k in searched}
+        )
     if table == "lead":
         if "source" in values:
             keys["source_key"] = _key(values["source"])
-        if {"name", "email", "company"} & values.keys():
-            base = current or {}
-            pick = {
-                k: values[k] if k in values else base.get(k) for k in ("name", "email", "company")
-            }
-            keys["search_key"] = lead_search_key(pick["name"] or "", pick["email"], pick["company"])
         if {"name", "company"} & values.keys():
             base = current or {}
             name, company = (values[k] if k in values else base.get(k) for k in ("name", "company"))

@@ -69,6 +69,30 @@ class Dialect:
             return f'{column} COLLATE "C" NULLS FIRST'
         return column
 
+    def collated(self, expr: str) -> str:
+        """A text expression compared by code point on every backend (SQLite's own order),
+        for ORDER BY; NULLs are the caller's (`store.ordering`)."""
+        if self.name == "postgresql":
+            return f'{expr} COLLATE "C"'
+        return expr
+
+    def key_part(self, column: str, number: int) -> str:
+        """The `number`th (from 1) of the parts of a text column joined by U+001F (a lead's
+        `search_key`: name, e-mail and company keys)."""
+        if self.name == "postgresql":
+            return f"split_part({column}, chr(31), {int(number)})"
+        rest = column
+        for _skipped in range(int(number) - 1):
+            rest = f"substr({rest}, instr({rest}, char(31)) + 1)"
+        return f"substr({rest}, 1, instr({rest} || char(31), char(31)) - 1)"
+
+    def contains(self, column: str, param: str) -> str:
+        """True where the text of `column` contains the parameter `param` (exactly; no LIKE
+        wildcards to escape)."""
+        if self.name == "postgresql":
+            return f"strpos({column}, :{param}) > 0"
+        return f"instr({column}, :{param}) > 0"
+
     def seconds_between(self, start: str, end: str) -> str:
         """Whole seconds from the timestamp `start` to the timestamp `end`."""
         if self.name == "sqlite":

@@ -70,6 +70,9 @@ class AccountRow(SQLModel, table=True):
     created_at: datetime = Field(sa_type=DateTime)
     phone_key: str | None = Field(default=None, index=True)
     match_key: str | None = Field(default=None, index=True)
+    tags: list[str] | None = Field(default=None, sa_type=JSON)
+    tags_key: str | None = None
+    search_key: str | None = None
 
 
 class ContactRow(SQLModel, table=True):
@@ -88,6 +91,9 @@ class ContactRow(SQLModel, table=True):
     created_at: datetime = Field(sa_type=DateTime)
     phone_key: str | None = Field(default=None, index=True)
     match_key: str | None = None
+    tags: list[str] | None = Field(default=None, sa_type=JSON)
+    tags_key: str | None = None
+    search_key: str | None = None
 
 
 class StageRow(SQLModel, table=True):
@@ -130,6 +136,8 @@ class LeadRow(SQLModel, table=True):
     updated_at: datetime = Field(sa_type=DateTime)
     phone_key: str | None = Field(default=None, index=True)
     match_key: str | None = Field(default=None, index=True)
+    tags: list[str] | None = Field(default=None, sa_type=JSON)
+    tags_key: str | None = None
 
 
 class OpportunityRow(SQLModel, table=True):
@@ -170,6 +178,9 @@ class OpportunityRow(SQLModel, table=True):
     created_at: datetime = Field(sa_type=DateTime)
     updated_at: datetime = Field(sa_type=DateTime)
     closed_at: datetime | None = Field(default=None, sa_type=DateTime)
+    tags: list[str] | None = Field(default=None, sa_type=JSON)
+    tags_key: str | None = None
+    search_key: str | None = None
 
 
 class HistoryRow(SQLModel, table=True):
@@ -234,6 +245,8 @@ class ActivityRow(SQLModel, table=True):
     notes: str | None = None
     created_at: datetime = Field(sa_type=DateTime)
     updated_at: datetime = Field(sa_type=DateTime)
+    search_key: str | None = None
+    person_id: int | None = Field(default=None, foreign_key="contact.id", index=True)
 
 
 class ChangeSetRow(SQLModel, table=True):

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from crmcli.store.repos.merge import MergeRepository
     from crmcli.store.repos.opportunities import OpportunityRepository
     from crmcli.store.repos.reports import ReportQueries
+    from crmcli.store.repos.search import SearchQueries
     from crmcli.store.repos.settings import SettingsRepository
     from crmcli.store.repos.stages import StageRepository
     from crmcli.store.repos.undo import UndoRepository
@@ -134,6 +135,13 @@ class UnitOfWork:
         from crmcli.store.repos.reports import ReportQueries
 
         return ReportQueries(self.conn)
+
+    @cached_property
+    def search(self) -> SearchQueries:
+        """The query of `crm search`."""
+        from crmcli.store.repos.search import SearchQueries
+
+        return SearchQueries(self.conn)
 
     @cached_property
     def undo(self) -> UndoRepository:

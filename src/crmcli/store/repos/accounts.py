@@ -10,8 +10,9 @@ from crmcli.domain.models import Account, Contact, ContactType, restore
 from crmcli.domain.values import normalise_name
 from crmcli.errors import Duplicate
 from crmcli.i18n import _
+from crmcli.store.ordering import By, Sorts, limited, order_by
 from crmcli.store.repos.base import MAX_CANDIDATES, Repository
-from crmcli.store.schema import COLUMNS, derived_keys, email_key, to_rows
+from crmcli.store.schema import COLUMNS, derived_keys, email_key, tags_of, to_rows
 from crmcli.store.sql import escape_like, in_list
 
 if TYPE_CHECKING:
@@ -21,15 +22,44 @@ _ACCOUNT_FIELDS = tuple(Account.__dataclass_fields__)
 _CONTACT_FIELDS = tuple(Contact.__dataclass_fields__)
 
 
+_ACCOUNT_SORTS: Sorts = {
+    "id": (),
+    "name": (By("name_key", text=True),),
+    "industry": (By("industry", null="industry", text=True),),
+    "created_at": (By("created_at"),),
+}
+"""How `account list --sort` orders each field."""
+
+_CONTACT_SORTS: Sorts = {
+    "id": (),
+    "name": (By("name_key", text=True),),
+    "email": (By("email_key", null="email_key", text=True),),
+    "account": (
+        By(
+            "(SELECT account.name_key FROM account WHERE account.id = contact.account_id)",
+            null="contact.account_id",
+            text=True,
+        ),
+    ),
+    "type": (By("type", text=True),),
+    "created_at": (By("created_at"),),
+}
+"""How `contact list --sort` orders each field: an account by its folded name (contacts
+without one last)."""
+
+
 def account_of(row: Mapping[str, Any]) -> Account:
     """An `Account` from an account row in domain form."""
-    return restore(Account, {f: row[f] for f in _ACCOUNT_FIELDS})
+    data = {f: row[f] for f in _ACCOUNT_FIELDS}
+    data["tags"] = tags_of(row["tags"])
+    return restore(Account, data)
 
 
 def contact_of(row: Mapping[str, Any]) -> Contact:
     """A `Contact` from a contact row in domain form."""
     data = {f: row[f] for f in _CONTACT_FIELDS}
     data["type"] = ContactType(row["type"])
+    data["tags"] = tags_of(row["tags"])
     return restore(Contact, data)
 
 
@@ -139,14 +169,27 @@ class AccountRepository(_Bulk):
         self._update(account.id, changes)
         return self.get(account.id)
 
-    def list(self, *, search: str | None = None) -> list[Account]:
-        """Accounts by name."""
+    def list(
+        self,
+        *,
+        search: str | None = None,
+        tags: Sequence[str] = (),
+        limit: int | None = None,
+        sort: str | None = None,
+        reverse: bool = False,
+    ) -> list[Account]:
+        """Accounts by name (or by `sort`, one of `sorting.SORT_FIELDS["account"]`,
+        `reverse`d), at most `limit`."""
         where: list[str] = []
         params: dict[str, Any] = {}
         if search:
             where.append("name_key LIKE :p ESCAPE '\\'")
             params["p"] = "%" + escape_like(normalise_name(search)) + "%"
+        where += self._tagged(tags, params)
         rest = f"ORDER BY {self.dialect.text_order('name_key')}, id"
+        if sort is not None or reverse:
+            rest = order_by(self.dialect, _ACCOUNT_SORTS, sort or "name", reverse=reverse, tie="id")
+        rest = limited(rest, limit, params)
         return [account_of(r) for r in self._filtered(where, params, rest)]
 
     def dependents(self, account_id: int) -> dict[str, int]:
@@ -234,8 +277,18 @@ class ContactRepository(_Bulk):
         self._update(contact.id, changes)
         return self.get(contact.id)
 
-    def list(self, *, account_id: int | None = None, type_: str | None = None) -> list[Contact]:
-        """Contacts by name, optionally of one account or one relationship type."""
+    def list(
+        self,
+        *,
+        account_id: int | None = None,
+        type_: str | None = None,
+        tags: Sequence[str] = (),
+        limit: int | None = None,
+        sort: str | None = None,
+        reverse: bool = False,
+    ) -> list[Contact]:
+        """Contacts by name (or by `sort`, one of `sorting.SORT_FIELDS["contact"]`,
+        `reverse`d), at most `limit`, optionally of one account or one relationship type."""
         where: list[str] = []
         params: dict[str, Any] = {}
         if account_id is not None:
@@ -244,7 +297,11 @@ class ContactRepository(_Bulk):
         if type_:
             where.append("type = :t")
             params["t"] = type_
+        where += self._tagged(tags, params)
         rest = f"ORDER BY {self.dialect.text_order('name_key')}, id"
+        if sort is not None or reverse:
+            rest = order_by(self.dialect, _CONTACT_SORTS, sort or "name", reverse=reverse, tie="id")
+        rest = limited(rest, limit, params)
         return [contact_of(r) for r in self._filtered(where, params, rest)]
 
     def delete(self, contact_id: int) -> Removed:

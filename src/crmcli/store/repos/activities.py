@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from crmcli.domain.models import Activity, ActivityType, restore
+from crmcli.domain.models import Activity, ActivityType, Party, restore
 from crmcli.domain.rules import ACTIVITY_BUCKETS, ACTIVITY_LINKS, bucket_bounds
 from crmcli.domain.values import normalise_name
+from crmcli.store.ordering import By, Sorts, limited, order_by
 from crmcli.store.repos.base import Repository
 from crmcli.store.schema import by_value
+from crmcli.store.sql import in_list
 
 _FIELDS = tuple(Activity.__dataclass_fields__)
 
@@ -25,6 +28,19 @@ def activity_of(row: Mapping[str, Any]) -> Activity:
     data["done"] = bool(row["done"])
     data["due_has_time"] = bool(row["due_has_time"])
     return restore(Activity, data)
+
+
+_SORTS: Sorts = {
+    "id": (),
+    "due": (By("due", null="due"),),
+    "type": (By("type", text=True),),
+    "subject": (By("subject", text=True),),
+    "status": (By("done"), By("due", null="due")),
+    "owner": (By("owner_key", null="owner_key", text=True),),
+    "created_at": (By("created_at"),),
+}
+"""How `activity list --sort` orders each field: by status, pending before done, each
+overdue, today, upcoming (by due date), then those without a due date."""
 
 
 class ActivityRepository(Repository):
@@ -47,6 +63,19 @@ class ActivityRepository(Repository):
         self._update(activity.id, changes)
         return self.get(activity.id)
 
+    def get_many(self, ids: Sequence[int]) -> dict[int, Activity]:
+        """The activities with these ids, by id (missing ones left out), batched."""
+        return {i: activity_of(row) for i, row in self._rows_by_id(ids).items()}
+
+    def update_many(
+        self, activities: Sequence[Activity], changes: Mapping[str, Any]
+    ) -> list[Activity]:
+        """Write the same `changes` to every activity, batched; them as now, in order."""
+        ids = [a.id for a in activities]
+        self._update_many(ids, changes)
+        stored = self._rows_by_id(ids)
+        return [activity_of(stored[i]) for i in ids]
+
     def delete(self, activity_id: int) -> None:
         """Remove an activity for good."""
         self._delete(activity_id)
@@ -67,8 +96,12 @@ class ActivityRepository(Repository):
         buckets: Sequence[str] = (),
         link: tuple[str, int] | None = None,
         owner: str | None = None,
+        limit: int | None = None,
+        sort: str | None = None,
+        reverse: bool = False,
     ) -> list[Activity]:
-        """Activities, soonest due first (those without a due date last), then by id.
+        """Activities, soonest due first (those without a due date last), then by id (or by
+        `sort`, one of `sorting.SORT_FIELDS["activity"]`, `reverse`d), at most `limit`.
 
         Pending ones only unless `include_done`. `buckets` (any of ACTIVITY_BUCKETS, combined as
         a union) select by due date relative to `now`, a naive local time, as
@@ -96,11 +129,91 @@ class ActivityRepository(Repository):
             where.append(f"due IS NOT NULL AND ({' OR '.join(windows[b] for b in buckets)})")
         if link is not None:
             kind, record_id = link
-            where.append(f"{ACTIVITY_LINKS[kind]} = :link")
+            column = ACTIVITY_LINKS[kind]
+            # a contact's activities include those on deals and accounts that name them
+            either = " OR person_id = :link" if column == "contact_id" else ""
+            where.append(f"({column} = :link{either})")
             params["link"] = record_id
         if owner:
             where.append("owner_key = :owner")
             params["owner"] = normalise_name(owner)
         # With a bucket every row has a due date, and (done, due) index order is the answer's.
         order = "ORDER BY due, id" if buckets else "ORDER BY due IS NULL, due, id"
+        if sort is not None or reverse:
+            order = order_by(self.dialect, _SORTS, sort or "due", reverse=reverse, tie="id")
+        order = limited(order, limit, params)
         return self._records(Activity, where, params, order, converters=_CONVERTERS)
+
+    def around(
+        self, *, account_id: int | None = None, contact_id: int | None = None
+    ) -> builtins.list[Activity]:
+        """Every activity of an account (on it, its deals and its contacts) or of a contact (on
+        them, naming them, or on their deals), pending first, soonest due first."""
+        if account_id is not None:
+            where = (
+                "account_id = :r OR opportunity_id IN (SELECT id FROM opportunity WHERE"
+                " account_id = :r) OR contact_id IN (SELECT id FROM contact WHERE account_id = :r)"
+            )
+        else:
+            where = (
+                "contact_id = :r OR person_id = :r OR opportunity_id IN (SELECT id FROM"
+                " opportunity WHERE contact_id = :r)"
+            )
+        order = "ORDER BY done, due IS NULL, due, id"
+        params = {"r": account_id if account_id is not None else contact_id}
+        return self._records(Activity, [f"({where})"], params, order, converters=_CONVERTERS)
+
+    def parties(self, activities: Sequence[Activity]) -> dict[int, Party]:
+        """Whom each of `activities` is for (`Party`), by activity id, in one query: the record
+        it belongs to by name and the person to talk to, with phone and e-mail."""
+        wanted: dict[str, set[int]] = {k: set() for k in _PARTY_SQL}
+        for a in activities:
+            kind, record_id = _link_of(a)
+            wanted[kind].add(record_id)
+            if a.person_id is not None:
+                wanted["contact"].add(a.person_id)
+        params: dict[str, Any] = {}
+        parts = [
+            _PARTY_SQL[kind].format(ids=in_list(kind[0], sorted(ids), params))
+            for kind, ids in wanted.items()
+            if ids
+        ]
+        if not parts:
+            return {}
+        found = {
+            (str(kind), int(i)): (name, person, phone, email)
+            for kind, i, name, person, phone, email in self.conn.rows(
+                " UNION ALL ".join(parts), params
+            )
+        }
+        result: dict[int, Party] = {}
+        for a in activities:
+            kind, record_id = _link_of(a)
+            name, person, phone, email = found.get((kind, record_id), ("", None, None, None))
+            if a.person_id is not None and ("contact", a.person_id) in found:
+                person, _person, phone, email = found["contact", a.person_id]
+            elif kind == "contact":
+                person = name
+            result[a.id] = Party(kind, record_id, name, person, phone, email)
+        return result
+
+
+_PARTY_SQL = {
+    "lead": "SELECT 'lead', id, name, name, phone, email FROM lead WHERE id IN ({ids})",
+    "contact": "SELECT 'contact', id, name, NULL, phone, email FROM contact WHERE id IN ({ids})",
+    "account": "SELECT 'account', id, name, NULL, phone, NULL FROM account WHERE id IN ({ids})",
+    "opp": (
+        "SELECT 'opp', o.id, o.name, c.name, c.phone, c.email FROM opportunity o"
+        " LEFT JOIN contact c ON c.id = o.contact_id WHERE o.id IN ({ids})"
+    ),
+}
+"""Per kind of record: (kind, id, name, person, phone, e-mail) of the records with these ids."""
+
+
+def _link_of(activity: Activity) -> tuple[str, int]:
+    """The kind (`lead`, `contact`, `account`, `opp`) and id of the record an activity is on."""
+    for kind, column in ACTIVITY_LINKS.items():
+        record_id = getattr(activity, column)
+        if record_id is not None:
+            return kind, int(record_id)
+    raise ValueError(f"activity {activity.id} belongs to no record")

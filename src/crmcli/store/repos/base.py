@@ -3,19 +3,24 @@ keys and its journal entry, id-or-name resolution, and find-by-name."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from crmcli.domain.tags import tag_key
 from crmcli.domain.values import normalise_name, parse_reference
 from crmcli.errors import Ambiguous, Duplicate, NotFound, ValidationError
 from crmcli.i18n import N_, _
 from crmcli.store.schema import derived_keys, from_row, record_loader, row_loader, to_row
-from crmcli.store.sql import MAX_ID_64, Conn, IntegrityProblem, escape_like
+from crmcli.store.sql import MAX_ID_64, Conn, IntegrityProblem, escape_like, in_list
 
 if TYPE_CHECKING:
     from crmcli.store.uow import UnitOfWork
 
 R = TypeVar("R", bound=Hashable)
+
+BATCH = 500
+"""How many ids one statement of a bulk read or update lists (well within SQLite's and
+PostgreSQL's limits on parameters)."""
 
 MAX_CANDIDATES = 8
 """How many records an ambiguous name lists."""
@@ -75,6 +80,10 @@ class Repository:
         if row_id > self.dialect.max_id:
             raise _not_found(self.kind, row_id)
 
+    def missing(self, row_id: int) -> NotFound:
+        """The NotFound of an id no record of this table has (`no lead with id 3`)."""
+        return _not_found(self.kind, row_id)
+
     def _select(self) -> str:
         return f"SELECT * FROM {self.table}"
 
@@ -115,12 +124,55 @@ class Repository:
         load = record_loader(self.table, names, cls, sources, converters)
         return [load(r) for r in rows]
 
+    def _tagged(
+        self, tags: Sequence[str], params: dict[str, Any], column: str = "tags_key"
+    ) -> list[str]:
+        """The conditions of a `--tag` filter: rows with every one of `tags` (by key)."""
+        conditions = []
+        for n, tag in enumerate(tags):
+            params[f"tag{n}"] = tag_key(tag)
+            conditions.append(self.dialect.contains(column, f"tag{n}"))
+        return conditions
+
     def _filtered(
         self, conditions: list[str], params: Mapping[str, Any], rest: str
     ) -> list[dict[str, Any]]:
         """The rows meeting every condition (none: all rows), then `rest` (ORDER BY …)."""
         where = f"WHERE {' AND '.join(conditions)} " if conditions else ""
         return self._rows(where + rest, params)
+
+    def _rows_by_id(self, ids: Sequence[int], *, lock: bool = False) -> dict[int, dict[str, Any]]:
+        """The rows with these ids in domain form, by id (an id no row has is left out): one
+        query per `BATCH` ids, whatever their number; `lock` takes their row locks. An id
+        beyond 64 bits is an OverflowError, as in `check_id`."""
+        found: dict[int, dict[str, Any]] = {}
+        wanted = []
+        for row_id in dict.fromkeys(ids):
+            if row_id > MAX_ID_64:
+                raise OverflowError(f"{self.kind} id {row_id} is too large")
+            if row_id <= self.dialect.max_id:
+                wanted.append(row_id)
+        suffix = self.dialect.for_update(self.table) if lock else ""
+        for start in range(0, len(wanted), BATCH):
+            params: dict[str, Any] = {}
+            listed = in_list("i", wanted[start : start + BATCH], params)
+            for row in self._rows(f"WHERE {self.table}.id IN ({listed}){suffix}", params):
+                found[int(row["id"])] = row
+        return found
+
+    def _stored_many(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """The rows as stored (storage forms), by id: `_stored` for many, batched."""
+        found: dict[int, dict[str, Any]] = {}
+        for start in range(0, len(ids), BATCH):
+            params: dict[str, Any] = {}
+            listed = in_list("i", ids[start : start + BATCH], params)
+            names, rows = self.conn.result(
+                f"SELECT * FROM {self.table} WHERE id IN ({listed})", params
+            )
+            for row in rows:
+                stored = dict(zip(names, row, strict=True))
+                found[int(stored["id"])] = stored
+        return found
 
     def _stored(self, row_id: int) -> dict[str, Any]:
         """The row as stored (storage forms), for the journal's before-values."""
@@ -253,6 +305,39 @@ class Repository:
         except IntegrityProblem as problem:
             raise self._refused(problem) from None
         self.uow.journal.record(self.entity, row_id, "update", {c: before.get(c) for c in row}, row)
+
+    def _update_many(self, ids: Sequence[int], values: Mapping[str, Any]) -> None:
+        """`_update` of the same columns of many rows, batched: one read of what they held,
+        one UPDATE per group of rows whose derived keys come out the same (usually one),
+        and a journal entry per row, as `_update` records it."""
+        if not values or not ids:
+            return
+        befores = self._stored_many(ids)
+        groups: dict[str, tuple[dict[str, Any], list[int]]] = {}
+        written: dict[int, dict[str, Any]] = {}
+        for row_id in ids:
+            changes = dict(values)
+            changes.update(
+                derived_keys(self.table, changes, from_row(self.table, dict(befores[row_id])))
+            )
+            row = to_row(self.dialect, self.table, changes)
+            written[row_id] = row
+            groups.setdefault(repr(sorted(row.items())), (row, []))[1].append(row_id)
+        for row, group in groups.values():
+            sets = ", ".join(f"{c} = :{c}" for c in row)
+            for start in range(0, len(group), BATCH):
+                params: dict[str, Any] = dict(row)
+                listed = in_list("upd_id_", group[start : start + BATCH], params)
+                try:
+                    self.conn.run(f"UPDATE {self.table} SET {sets} WHERE id IN ({listed})", params)
+                except IntegrityProblem as problem:
+                    raise self._refused(problem) from None
+        for row_id in ids:
+            row = written[row_id]
+            before = befores[row_id]
+            self.uow.journal.record(
+                self.entity, row_id, "update", {c: before.get(c) for c in row}, row
+            )
 
     def _delete(self, row_id: int) -> None:
         """Remove one row for good (its before-values kept in the journal)."""

@@ -39,7 +39,12 @@ REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
         ("activity", "account_id"),
         ("lead", "account_id"),
     ),
-    "contact": (("opportunity", "contact_id"), ("activity", "contact_id"), ("lead", "contact_id")),
+    "contact": (
+        ("opportunity", "contact_id"),
+        ("activity", "contact_id"),
+        ("activity", "person_id"),
+        ("lead", "contact_id"),
+    ),
     "opportunity": (
         ("history", "opportunity_id"),
         ("activity", "opportunity_id"),

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from crmcli.domain.models import HistoryEntry, Opportunity, OppStatus, restore
-from crmcli.domain.values import normalise_name
+from crmcli.domain.values import money_to_cents, normalise_name
 from crmcli.errors import NotFound
 from crmcli.i18n import _
+from crmcli.store.ordering import By, Sorts, case_rank, limited, order_by
 from crmcli.store.repos.base import Repository
-from crmcli.store.schema import COLUMNS, by_value, derived_keys, load_value, to_rows
-from crmcli.store.sql import in_list
+from crmcli.store.schema import COLUMNS, by_value, derived_keys, load_value, tags_of, to_rows
+from crmcli.store.sql import escape_like, in_list
 
 if TYPE_CHECKING:
     from crmcli.store.repos.removal import Removed
@@ -24,7 +26,7 @@ _FIELDS = tuple(f for f in Opportunity.__dataclass_fields__ if f != "stage")
 
 _AS_RECORD: dict[str, Any] = {
     "sources": (("stage", "stage_name"),),
-    "converters": (("status", by_value(OppStatus)),),
+    "converters": (("status", by_value(OppStatus)), ("tags", tags_of)),
 }
 """How `_records` builds an `Opportunity` (what `opportunity_of` does for one row)."""
 
@@ -35,6 +37,7 @@ def opportunity_of(row: Mapping[str, Any]) -> Opportunity:
     data["stage"] = row["stage_name"]
     data["status"] = OppStatus(row["status"])
     data["probability_manual"] = bool(row["probability_manual"])
+    data["tags"] = tags_of(row["tags"])
     return restore(Opportunity, data)
 
 
@@ -71,6 +74,27 @@ _OPP_SELECT = (
 )
 
 
+_SORTS: Sorts = {
+    "id": (),
+    "name": (By("opportunity.name_key", text=True),),
+    "account": (
+        By(
+            "(SELECT account.name_key FROM account WHERE account.id = opportunity.account_id)",
+            text=True,
+        ),
+    ),
+    "stage": (By("stage.position", null="stage.position"),),
+    "status": (By(case_rank("opportunity.status", [s.value for s in OppStatus])),),
+    "amount": (By("opportunity.amount", null="opportunity.amount"),),
+    "probability": (By("opportunity.probability"),),
+    "close": (By("opportunity.expected_close", null="opportunity.expected_close"),),
+    "owner": (By("opportunity.owner_key", null="opportunity.owner_key", text=True),),
+    "created_at": (By("opportunity.created_at"),),
+}
+"""How `opp list --sort` orders each field: a stage by its place in the pipeline (deals
+without one last), an account by its folded name, statuses open, won, lost."""
+
+
 class OpportunityRepository(Repository):
     """The opportunity table and each deal's stage history."""
 
@@ -100,6 +124,11 @@ class OpportunityRepository(Repository):
             raise NotFound(_('no opportunity "{ref}"').format(ref=ref.strip()))
         return self.get(int(row["id"]), lock=lock)
 
+    def get_many(self, ids: Sequence[int], *, lock: bool = False) -> dict[int, Opportunity]:
+        """The opportunities with these ids, by id (missing ones left out), batched; `lock`
+        takes their row locks."""
+        return {i: opportunity_of(row) for i, row in self._rows_by_id(ids, lock=lock).items()}
+
     def add(self, values: Mapping[str, Any]) -> Opportunity:
         """Store a new opportunity."""
         return self.get(self._insert(values))
@@ -117,6 +146,15 @@ class OpportunityRepository(Repository):
         self._update(opp.id, changes)
         return self.get(opp.id)
 
+    def update_many(
+        self, opps: Sequence[Opportunity], changes: Mapping[str, Any]
+    ) -> builtins.list[Opportunity]:
+        """Write the same `changes` to every deal, batched; them as now, in the order given."""
+        ids = [opp.id for opp in opps]
+        self._update_many(ids, changes)
+        stored = self.get_many(ids)
+        return [stored[i] for i in ids]
+
     def list(
         self,
         *,
@@ -124,8 +162,22 @@ class OpportunityRepository(Repository):
         status: str | None = None,
         owner: str | None = None,
         account_id: int | None = None,
+        contact_id: int | None = None,
+        search: str | None = None,
+        tags: Sequence[str] = (),
+        min_amount: Decimal | None = None,
+        max_amount: Decimal | None = None,
+        close_after: date | None = None,
+        close_before: date | None = None,
+        limit: int | None = None,
+        sort: str | None = None,
+        reverse: bool = False,
     ) -> list[Opportunity]:
-        """Opportunities matching every given filter, by id."""
+        """Opportunities matching every given filter, by id (or by `sort`, one of
+        `sorting.SORT_FIELDS["opportunity"]`, `reverse`d), at most `limit`.
+
+        `search` is folded text in the deal's or its account's name; the amount and close
+        date bounds are inclusive (a deal without an amount or a close date meets none)."""
         where: list[str] = []
         params: dict[str, Any] = {}
         if stage_id is not None:
@@ -140,7 +192,35 @@ class OpportunityRepository(Repository):
         if account_id is not None:
             where.append("opportunity.account_id = :a")
             params["a"] = account_id
-        return self._records(Opportunity, where, params, "ORDER BY opportunity.id", **_AS_RECORD)
+        if contact_id is not None:
+            where.append("opportunity.contact_id = :c")
+            params["c"] = contact_id
+        where += self._tagged(tags, params, "opportunity.tags_key")
+        if search:
+            where.append(
+                "(opportunity.name_key LIKE :q ESCAPE '\\' OR opportunity.account_id IN"
+                " (SELECT account.id FROM account WHERE account.name_key LIKE :q ESCAPE '\\'))"
+            )
+            params["q"] = "%" + escape_like(normalise_name(search)) + "%"
+        if min_amount is not None:
+            where.append("opportunity.amount >= :min_amount")
+            params["min_amount"] = money_to_cents(min_amount)
+        if max_amount is not None:
+            where.append("opportunity.amount <= :max_amount")
+            params["max_amount"] = money_to_cents(max_amount)
+        if close_after is not None:
+            where.append("opportunity.expected_close >= :close_after")
+            params["close_after"] = close_after
+        if close_before is not None:
+            where.append("opportunity.expected_close <= :close_before")
+            params["close_before"] = close_before
+        rest = "ORDER BY opportunity.id"
+        if sort is not None or reverse:
+            rest = order_by(
+                self.dialect, _SORTS, sort or "id", reverse=reverse, tie="opportunity.id"
+            )
+        rest = limited(rest, limit, params)
+        return self._records(Opportunity, where, params, rest, **_AS_RECORD)
 
     def count_in_stage(self, stage_id: int, *, status: str = "open") -> int:
         """How many deals of this status sit in this stage."""

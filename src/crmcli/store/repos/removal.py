@@ -24,12 +24,17 @@ GOES_WITH: dict[str, tuple[str, ...]] = {
 before its contacts: a deal may name one of them). Whatever else REFERENCES lists for the
 entity is unlinked, after."""
 
+KEPT = {("activity", "person_id")}
+"""Links from an entity that goes with the record (GOES_WITH) that are cleared instead: a deal's
+call stays with the deal when the person it was with is deleted."""
+
 DELETED = ("contact", "opportunity", "history", "activity")
 """The entities a removal may delete besides the record itself (the keys of `deleted`)."""
 
-UNLINKED = ("opportunity", "lead")
+UNLINKED = ("opportunity", "lead", "activity")
 """The entities a removal may unlink (the keys of `unlinked`): a deal keeps going without its
-contact, a converted lead stays converted without its account, contact or deal."""
+contact, a converted lead stays converted without its account, contact or deal, a deal's
+activity without the person it was with."""
 
 
 @dataclass
@@ -68,7 +73,7 @@ class Remover(Links):
         goes = GOES_WITH[entity]
         references = REFERENCES[entity]
         for child in goes:
-            for column in (c for e, c in references if e == child):
+            for column in (c for e, c in references if e == child and (e, c) not in KEPT):
                 for child_id in self.linked(child, column, record_id):
                     if child in GOES_WITH:
                         self._remove(child, child_id, found)
@@ -76,7 +81,7 @@ class Remover(Links):
                         self.rows(child)._delete(child_id)
                     found.deleted[child].append(child_id)
         for child, column in references:
-            if child in goes:
+            if child in goes and (child, column) not in KEPT:
                 continue
             for child_id in self.linked(child, column, record_id):
                 self.rows(child)._update(child_id, {column: None})

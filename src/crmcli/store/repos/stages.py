@@ -8,6 +8,7 @@ from typing import Any
 from crmcli.domain.models import Stage
 from crmcli.errors import Duplicate, NotFound
 from crmcli.i18n import _
+from crmcli.store.ordering import By, Sorts, limited, order_by
 from crmcli.store.repos.base import Repository
 
 _STAGE_FIELDS = tuple(Stage.__dataclass_fields__)
@@ -16,6 +17,16 @@ _STAGE_FIELDS = tuple(Stage.__dataclass_fields__)
 def stage_of(row: Mapping[str, Any]) -> Stage:
     """A `Stage` from a stage row."""
     return Stage(**{f: row[f] for f in _STAGE_FIELDS})
+
+
+_SORTS: Sorts = {
+    "id": (),
+    "name": (By("name_key", text=True),),
+    "position": (By("position"),),
+    "probability": (By("probability"),),
+    "expected_days": (By("expected_days", null="expected_days"),),
+}
+"""How `stage list --sort` orders each field."""
 
 
 class StageRepository(Repository):
@@ -28,6 +39,17 @@ class StageRepository(Repository):
     def all(self) -> list[Stage]:
         """Every stage in pipeline order."""
         return [stage_of(r) for r in self._rows("ORDER BY position, id")]
+
+    def list(
+        self, *, limit: int | None = None, sort: str | None = None, reverse: bool = False
+    ) -> list[Stage]:
+        """The stages in pipeline order (or by `sort`, one of `sorting.SORT_FIELDS["stage"]`,
+        `reverse`d), at most `limit`."""
+        params: dict[str, Any] = {}
+        rest = "ORDER BY position, id"
+        if sort is not None or reverse:
+            rest = order_by(self.dialect, _SORTS, sort or "position", reverse=reverse, tie="id")
+        return [stage_of(r) for r in self._rows(limited(rest, limit, params), params)]
 
     def find(self, ref: str) -> Stage:
         """The stage an id or name refers to (case-insensitive, Unicode-aware), or NotFound."""
