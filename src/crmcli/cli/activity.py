@@ -79,6 +79,25 @@ ActivityIds = Annotated[
     list[int],
     many_argument(_activity_id, "The activities' ids (- reads them from stdin).", "ID"),
 ]
+LeadLink = Annotated[LeadRef | None, lead_option("A lead's id or e-mail.", "--lead")]
+ContactLink = Annotated[
+    str | None,
+    reference_option(
+        "contact",
+        "A contact's id, e-mail or name (with --opp or --account: the person it is with).",
+        "--contact",
+        metavar="REF",
+    ),
+]
+AccountLink = Annotated[
+    str | None, reference_option("account", "An account's id or name.", "--account", metavar="REF")
+]
+OppLink = Annotated[
+    str | None,
+    reference_option("opportunity", "An opportunity's id or name.", "--opp", metavar="REF"),
+]
+"""The record an activity belongs to (`add`, `log`): exactly one, or a contact beside a deal
+or an account."""
 Subject = Annotated[str | None, typer.Option(help="What to do or what happened.")]
 DueOpt = Annotated[
     str | None,
@@ -289,24 +308,10 @@ def add(
     ctx: typer.Context,
     subject: Annotated[str, typer.Argument(help="What to do or what happened.", metavar="SUBJECT")],
     type_: Annotated[ActivityType, TypeOpt],
-    lead: Annotated[LeadRef | None, lead_option("A lead's id or e-mail.", "--lead")] = None,
-    contact: Annotated[
-        str | None,
-        reference_option(
-            "contact",
-            "A contact's id, e-mail or name (with --opp or --account: the person it is with).",
-            "--contact",
-            metavar="REF",
-        ),
-    ] = None,
-    account: Annotated[
-        str | None,
-        reference_option("account", "An account's id or name.", "--account", metavar="REF"),
-    ] = None,
-    opp: Annotated[
-        str | None,
-        reference_option("opportunity", "An opportunity's id or name.", "--opp", metavar="REF"),
-    ] = None,
+    lead: LeadLink = None,
+    contact: ContactLink = None,
+    account: AccountLink = None,
+    opp: OppLink = None,
     due: DueOpt = None,
     owner: Owner = None,
     notes: Notes = None,
@@ -346,24 +351,10 @@ def log(
     ctx: typer.Context,
     subject: Annotated[str, typer.Argument(help="What happened.", metavar="SUBJECT")],
     type_: Annotated[ActivityType, TypeOpt],
-    lead: Annotated[LeadRef | None, lead_option("A lead's id or e-mail.", "--lead")] = None,
-    contact: Annotated[
-        str | None,
-        reference_option(
-            "contact",
-            "A contact's id, e-mail or name (with --opp or --account: the person it was with).",
-            "--contact",
-            metavar="REF",
-        ),
-    ] = None,
-    account: Annotated[
-        str | None,
-        reference_option("account", "An account's id or name.", "--account", metavar="REF"),
-    ] = None,
-    opp: Annotated[
-        str | None,
-        reference_option("opportunity", "An opportunity's id or name.", "--opp", metavar="REF"),
-    ] = None,
+    lead: LeadLink = None,
+    contact: ContactLink = None,
+    account: AccountLink = None,
+    opp: OppLink = None,
     at: Annotated[
         str | None,
         typer.Option(

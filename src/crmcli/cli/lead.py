@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
@@ -80,21 +79,6 @@ LeadIds = Annotated[
         lead_reference, "The leads' ids or e-mails (- reads them from stdin).", "ID|EMAIL"
     ),
 ]
-
-
-def show_leads(
-    leads: list[Lead], *, as_json: bool, quiet: bool, title: Callable[[Lead], str]
-) -> None:
-    """Print the leads a bulk action changed: one line each (`title` of the lead and its
-    name), a JSON list, or their ids."""
-    if quiet:
-        render.print_ids(lead.id for lead in leads)
-    elif as_json:
-        render.print_json([render.jsonable(lead) for lead in leads])
-    else:
-        for lead in leads:
-            line = _("{what}: {name}").format(what=title(lead), name=render.shown(lead.name))
-            typer.echo(line)
 
 
 def show_lead(
@@ -317,7 +301,7 @@ def contact(
     refs = expand_refs(lead_ids, lead_reference)
     if len(refs) > 1:
         leads = mark_contacted_many(db(ctx), refs)
-        show_leads(leads, as_json=as_json, quiet=quiet, title=_contacted)
+        render.print_each(leads, as_json=as_json, quiet=quiet, title=_contacted)
         return
     lead = mark_contacted(db(ctx), refs[0])
     show_lead(lead, as_json=as_json, quiet=quiet, title=_contacted(lead))
@@ -346,7 +330,7 @@ def qualify(
     refs = expand_refs(lead_ids, lead_reference)
     if len(refs) > 1:
         leads = qualify_leads(db(ctx), refs, budget=budget, timeline=timeline)
-        show_leads(leads, as_json=as_json, quiet=quiet, title=_qualified)
+        render.print_each(leads, as_json=as_json, quiet=quiet, title=_qualified)
         return
     lead = qualify_lead(db(ctx), refs[0], budget=budget, timeline=timeline)
     show_lead(lead, as_json=as_json, quiet=quiet, title=_qualified(lead))
@@ -370,7 +354,7 @@ def disqualify(
     refs = expand_refs(lead_ids, lead_reference)
     if len(refs) > 1:
         leads = disqualify_leads(db(ctx), refs, reason)
-        show_leads(leads, as_json=as_json, quiet=quiet, title=_disqualified)
+        render.print_each(leads, as_json=as_json, quiet=quiet, title=_disqualified)
         return
     lead = disqualify_lead(db(ctx), refs[0], reason)
     show_lead(lead, as_json=as_json, quiet=quiet, title=_disqualified(lead))
@@ -394,7 +378,7 @@ def archive(
     refs = expand_refs(lead_ids, lead_reference)
     if len(refs) > 1:
         leads = archive_leads(db(ctx), refs)
-        show_leads(leads, as_json=as_json, quiet=quiet, title=_archived)
+        render.print_each(leads, as_json=as_json, quiet=quiet, title=_archived)
         return
     lead = archive_lead(db(ctx), refs[0])
     show_lead(lead, as_json=as_json, quiet=quiet, title=_archived(lead))

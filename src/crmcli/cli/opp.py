@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
@@ -63,20 +62,6 @@ Refs = Annotated[
     list[str],
     many_argument(_opp_reference, "Ids or unambiguous names (- reads them from stdin).", "ID|NAME"),
 ]
-
-
-def show_opps(
-    opps: list[Opportunity], *, as_json: bool, quiet: bool, title: Callable[[Opportunity], str]
-) -> None:
-    """Print the deals a bulk action changed: one line each (`title` of the deal and its
-    name), a JSON list, or their ids."""
-    if quiet:
-        render.print_ids(opp.id for opp in opps)
-    elif as_json:
-        render.print_json([render.jsonable(opp) for opp in opps])
-    else:
-        for opp in opps:
-            typer.echo(_("{what}: {name}").format(what=title(opp), name=render.shown(opp.name)))
 
 
 Amount = Annotated[Decimal | None, money_option("Expected amount.")]
@@ -380,7 +365,7 @@ def advance(
     given = expand_refs(refs, _opp_reference)
     if len(given) > 1:
         opps = advance_opportunities(db(ctx), given, to=to, probability=probability)
-        show_opps(opps, as_json=as_json, quiet=quiet, title=_advanced)
+        render.print_each(opps, as_json=as_json, quiet=quiet, title=_advanced)
         return
     opp = advance_opportunity(db(ctx), given[0], to=to, probability=probability)
     show_opp(opp, as_json=as_json, quiet=quiet, title=_advanced(opp))
@@ -406,7 +391,7 @@ def win(
     given = expand_refs(refs, _opp_reference)
     if len(given) > 1:
         opps = win_opportunities(db(ctx), given, amount=amount)
-        show_opps(opps, as_json=as_json, quiet=quiet, title=_won)
+        render.print_each(opps, as_json=as_json, quiet=quiet, title=_won)
         return
     opp = win_opportunity(db(ctx), given[0], amount=amount)
     show_opp(opp, as_json=as_json, quiet=quiet, title=_won(opp))
@@ -431,7 +416,7 @@ def lose(
     given = expand_refs(refs, _opp_reference)
     if len(given) > 1:
         opps = lose_opportunities(db(ctx), given, reason=reason, competitor=competitor)
-        show_opps(opps, as_json=as_json, quiet=quiet, title=_lost)
+        render.print_each(opps, as_json=as_json, quiet=quiet, title=_lost)
         return
     opp = lose_opportunity(db(ctx), given[0], reason=reason, competitor=competitor)
     show_opp(opp, as_json=as_json, quiet=quiet, title=_lost(opp))

@@ -436,6 +436,20 @@ def print_one(
         print_record([(c, human_cell(getattr(record, c))) for c in columns], title=title)
 
 
+def print_each(
+    records: Sequence[Any], *, as_json: bool, quiet: bool, title: Callable[[Any], str]
+) -> None:
+    """The records a bulk action changed: one `title: name` line each, a JSON list, or their
+    ids (-q)."""
+    if quiet:
+        print_ids(r.id for r in records)
+    elif as_json:
+        print_json([jsonable(r) for r in records])
+    else:
+        for r in records:
+            sys.stdout.write(_("{what}: {name}").format(what=title(r), name=shown(r.name)) + "\n")
+
+
 def print_list(
     records: Sequence[Any], columns: Sequence[str], *, as_json: bool, as_csv: bool, quiet: bool
 ) -> bool:

@@ -456,19 +456,7 @@ def win_opportunities(
     """Close every deal of `refs` as won (each at `amount`, when given)."""
     checked_amount(amount, db=db)
     now = clock.utcnow()
-    with db.write() as uow:
-        items = _found(uow, refs)
-        changes = _won(amount, now)
-
-        def check(item: Opportunity | CrmError) -> tuple[Opportunity, dict[str, Any]]:
-            opp = _present(item)
-            check_open(opp, "won")
-            return opp, changes
-
-        result = _write_many(uow, each_or_refused(items, check), now)
-        uow.emit("opp-won", result)
-        uow.commit()
-        return result
+    return _close_all(db, refs, "won", _won(amount, now), now)
 
 
 def lose_opportunities(
@@ -480,17 +468,24 @@ def lose_opportunities(
         raise ValidationError(_("reason: must not be empty"))
     shown = clean_text(competitor, field="competitor") if competitor else None
     now = clock.utcnow()
+    return _close_all(db, refs, "lost", _lost(text, shown, now), now)
+
+
+def _close_all(
+    db: Database, refs: Sequence[str], status: str, changes: dict[str, Any], now: datetime
+) -> list[Opportunity]:
+    """Write the same closing `changes` (won or lost, `status`) to every open deal of `refs`,
+    all or none, and emit `opp-won`/`opp-lost` once for all of them."""
     with db.write() as uow:
         items = _found(uow, refs)
-        changes = _lost(text, shown, now)
 
         def check(item: Opportunity | CrmError) -> tuple[Opportunity, dict[str, Any]]:
             opp = _present(item)
-            check_open(opp, "lost")
+            check_open(opp, status)
             return opp, changes
 
         result = _write_many(uow, each_or_refused(items, check), now)
-        uow.emit("opp-lost", result)
+        uow.emit(f"opp-{status}", result)
         uow.commit()
         return result
 
