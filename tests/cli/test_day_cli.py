@@ -5,10 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from tests.cli.conftest import Run
+from typer.testing import Result
+
+Run = Callable[..., Result]
 
 
 @pytest.fixture(autouse=True)
