@@ -13,6 +13,7 @@ text. This module imports nothing heavy: keep it that way (tests/test_startup.py
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import field
@@ -92,6 +93,18 @@ class Dialect:
         if self.name == "postgresql":
             return f"strpos({column}, :{param}) > 0"
         return f"instr({column}, :{param}) > 0"
+
+    def in_ids(self, column: str, param: str) -> str:
+        """`column` is one of the ids the parameter `param` holds (`ids_value`): one parameter
+        for thousands of ids, not a placeholder each."""
+        if self.name == "postgresql":
+            return f"{column} = ANY(CAST(:{param} AS integer[]))"
+        return f"{column} IN (SELECT value FROM json_each(:{param}))"
+
+    def ids_value(self, ids: Iterable[int]) -> Any:
+        """The parameter of `in_ids`: a list (PostgreSQL's array), JSON text on SQLite."""
+        listed = [int(i) for i in ids]
+        return listed if self.name == "postgresql" else json.dumps(listed)
 
     def seconds_between(self, start: str, end: str) -> str:
         """Whole seconds from the timestamp `start` to the timestamp `end`."""
@@ -283,6 +296,9 @@ class SqliteConn(Conn):
     def result(self, sql: str, params: Params | None = None) -> tuple[tuple[str, ...], list[Row]]:
         cursor = self._execute(sql, params)
         return tuple(d[0] for d in cursor.description), cursor.fetchall()
+
+    def rows(self, sql: str, params: Params | None = None) -> list[Row]:
+        return self._execute(sql, params).fetchall()  # sqlite3's rows are tuples already
 
     def insert(self, sql: str, params: Params) -> int:
         cursor = self._execute(sql, params)

@@ -13,7 +13,6 @@ from crmcli.domain.values import normalise_name
 from crmcli.store.ordering import By, Sorts, limited, order_by
 from crmcli.store.repos.base import Repository
 from crmcli.store.schema import by_value
-from crmcli.store.sql import in_list
 
 _FIELDS = tuple(Activity.__dataclass_fields__)
 
@@ -167,44 +166,53 @@ class ActivityRepository(Repository):
         """Whom each of `activities` is for (`Party`), by activity id, in one query: the record
         it belongs to by name and the person to talk to, with phone and e-mail."""
         wanted: dict[str, set[int]] = {k: set() for k in _PARTY_SQL}
-        for a in activities:
-            kind, record_id = _link_of(a)
+        links = [_link_of(a) for a in activities]
+        for a, (kind, record_id) in zip(activities, links, strict=True):
             wanted[kind].add(record_id)
             if a.person_id is not None:
                 wanted["contact"].add(a.person_id)
-        params: dict[str, Any] = {}
+        params = {kind: self.dialect.ids_value(ids) for kind, ids in wanted.items() if ids}
         parts = [
-            _PARTY_SQL[kind].format(ids=in_list(kind[0], sorted(ids), params))
-            for kind, ids in wanted.items()
-            if ids
+            _PARTY_SQL[kind].format(
+                ids=self.dialect.in_ids("o.id" if kind == "opp" else "id", kind)
+            )
+            for kind in params
         ]
         if not parts:
             return {}
-        found = {
-            (str(kind), int(i)): (name, person, phone, email)
-            for kind, i, name, person, phone, email in self.conn.rows(
-                " UNION ALL ".join(parts), params
-            )
-        }
+        found = {(r[0], r[1]): r for r in self.conn.rows(" UNION ALL ".join(parts), params)}
         result: dict[int, Party] = {}
-        for a in activities:
-            kind, record_id = _link_of(a)
-            name, person, phone, email = found.get((kind, record_id), ("", None, None, None))
-            if a.person_id is not None and ("contact", a.person_id) in found:
-                person, _person, phone, email = found["contact", a.person_id]
+        for a, link in zip(activities, links, strict=True):
+            kind, record_id, name, person, phone, email = found.get(link) or (*link, "", *_NONE)
+            met = found.get(("contact", a.person_id)) if a.person_id is not None else None
+            if met is not None:  # the contact the activity names
+                person, phone, email = met[2], met[4], met[5]
             elif kind == "contact":
                 person = name
-            result[a.id] = Party(kind, record_id, name, person, phone, email)
+            result[a.id] = restore(  # thousands of rows in an agenda: no __init__ each
+                Party,
+                {
+                    "type": kind,
+                    "id": record_id,
+                    "name": name,
+                    "person": person,
+                    "phone": phone,
+                    "email": email,
+                },
+            )
         return result
 
 
+_NONE = (None, None, None)
+
+
 _PARTY_SQL = {
-    "lead": "SELECT 'lead', id, name, name, phone, email FROM lead WHERE id IN ({ids})",
-    "contact": "SELECT 'contact', id, name, NULL, phone, email FROM contact WHERE id IN ({ids})",
-    "account": "SELECT 'account', id, name, NULL, phone, NULL FROM account WHERE id IN ({ids})",
+    "lead": "SELECT 'lead', id, name, name, phone, email FROM lead WHERE {ids}",
+    "contact": "SELECT 'contact', id, name, NULL, phone, email FROM contact WHERE {ids}",
+    "account": "SELECT 'account', id, name, NULL, phone, NULL FROM account WHERE {ids}",
     "opp": (
         "SELECT 'opp', o.id, o.name, c.name, c.phone, c.email FROM opportunity o"
-        " LEFT JOIN contact c ON c.id = o.contact_id WHERE o.id IN ({ids})"
+        " LEFT JOIN contact c ON c.id = o.contact_id WHERE {ids}"
     ),
 }
 """Per kind of record: (kind, id, name, person, phone, e-mail) of the records with these ids."""
@@ -212,8 +220,12 @@ _PARTY_SQL = {
 
 def _link_of(activity: Activity) -> tuple[str, int]:
     """The kind (`lead`, `contact`, `account`, `opp`) and id of the record an activity is on."""
-    for kind, column in ACTIVITY_LINKS.items():
-        record_id = getattr(activity, column)
-        if record_id is not None:
-            return kind, int(record_id)
+    if activity.opportunity_id is not None:
+        return "opp", activity.opportunity_id
+    if activity.lead_id is not None:
+        return "lead", activity.lead_id
+    if activity.contact_id is not None:
+        return "contact", activity.contact_id
+    if activity.account_id is not None:
+        return "account", activity.account_id
     raise ValueError(f"activity {activity.id} belongs to no record")
