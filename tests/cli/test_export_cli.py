@@ -325,3 +325,25 @@ def test_malformed_documents_exit_1_naming_what_is_wrong(
     assert "cannot read" in missing.stderr
     empty = json.loads(crm("--db", str(other), "lead", "list", "--json").stdout)
     assert empty == []
+
+
+def test_json_export_is_one_record_per_line_with_money_and_times_as_everywhere(
+    crm: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Written by the C encoder record by record (issue 16): the same data as `--json`
+    elsewhere (money as exact strings, UTC times with `Z`, a local due time without), each
+    record of each list on a line of its own."""
+    _build(crm, monkeypatch)
+    text = _export(crm)
+    document = json.loads(text)
+    lines = text.splitlines()
+    assert lines[0] == "{" and lines[-1] == "}"
+    assert lines[1] == '  "format_version": 1,'
+    records = sum(len(v) for v in document.values() if isinstance(v, list))
+    assert sum(1 for line in lines if line.startswith("    {")) == records
+    lead = json.loads(crm("lead", "show", "1", "--json").stdout)
+    exported = next(x for x in document["leads"] if x["id"] == 1)
+    assert (exported["name"], exported["budget"]) == (lead["name"], lead["budget"])
+    assert isinstance(exported["budget"], str) and exported["created_at"].endswith("Z")
+    due = next(a["due"] for a in document["activities"] if a["due"])
+    assert not due.endswith("Z")
