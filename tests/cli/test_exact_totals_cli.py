@@ -58,6 +58,8 @@ def test_pipeline_and_forecast_totals_past_64_bits_are_exact(
     quarters = crm_json("forecast", "--by", "quarter")
     assert quarters["periods"][0]["amount"] == total
     assert quarters["periods"][0]["weighted"] == total
+    stale = crm_json("report", "stale", "--limit", "1")  # the total summed in the database
+    assert (len(stale["deals"]), stale["total"]) == (1, {"count": DEALS, "amount": total})
 
     shown = crm("pipeline", "report").stdout  # the table too: no error, the exact figure
     assert "949,999,999,999,999.05" in shown

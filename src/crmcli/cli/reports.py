@@ -552,13 +552,26 @@ def stale(
         ),
     ] = None,
     owner: OwnerOpt = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            min=1,
+            metavar="N",
+            help="Only the N longest idle deals (the total still counts them all).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
 ) -> None:
-    """Forgotten deals: open, with no pending activity, no recent activity, or overdue."""
+    """Forgotten deals: open, with no pending activity, no recent activity, or overdue.
+
+    \b
+    Example: crm report stale --limit 20
+    """
     from crmcli.services.reports import stale_report
 
-    data = stale_report(db(ctx), days=days, owner=owner)
+    data = stale_report(db(ctx), days=days, owner=owner, limit=limit)
     if as_json:
         render.print_json(stale_json(data))
     elif as_csv:
@@ -566,3 +579,12 @@ def stale(
         render.print_csv(rows, STALE_COLUMNS)
     else:
         print_stale(data)
+    more = data.total.count - len(data.deals)
+    if more > 0:
+        note(
+            ngettext(
+                "{count} more stale deal: run without --limit to list every one",
+                "{count} more stale deals: run without --limit to list every one",
+                more,
+            ).format(count=render.human_count(more))
+        )

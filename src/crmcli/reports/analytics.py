@@ -261,9 +261,15 @@ def check_stale_days(days: int | None) -> None:
 
 
 def build_stale(
-    raw: Sequence[Mapping[str, Any]], *, days: int | None, owner: str | None, today: date
+    raw: Sequence[Mapping[str, Any]],
+    *,
+    days: int | None,
+    owner: str | None,
+    today: date,
+    totals: tuple[int, int] | None = None,
 ) -> StaleReport:
-    """The stale deals of the query's rows (longest idle first), each with its reasons."""
+    """The stale deals of the query's rows (longest idle first), each with its reasons; the
+    total is of `raw`, or `totals` (count, Σ cents) when the rows are only the first ones."""
     deals = []
     for r in raw:
         reasons = [
@@ -290,5 +296,6 @@ def build_stale(
                 reasons=reasons,
             )
         )
-    total = StaleTotal(len(raw), cents_to_money(sum(int(r["cents"]) for r in raw)))
+    count, cents = totals or (len(raw), sum(int(r["cents"]) for r in raw))
+    total = StaleTotal(count, cents_to_money(cents))
     return StaleReport(deals, total, days, owner, today)

@@ -197,10 +197,17 @@ def velocity_report(db: Database) -> VelocityReport:
     return analytics.build_velocity(stages, durations, cycle_totals, cycles)
 
 
-def stale_report(db: Database, *, days: int | None = None, owner: str | None = None) -> StaleReport:
-    """Open deals with no pending activity, quiet for too long, or past their close date."""
+def stale_report(
+    db: Database, *, days: int | None = None, owner: str | None = None, limit: int | None = None
+) -> StaleReport:
+    """Open deals with no pending activity, quiet for too long, or past their close date: the
+    first `limit` of them (all by default), the total always of all, in one read."""
     analytics.check_stale_days(days)
     today = clock.today()
+    now = clock.utcnow()
     with db.read() as uow:
-        rows = uow.reports.stale_rows(now=clock.utcnow(), today=today, days=days, owner=owner)
-    return analytics.build_stale(rows, days=days, owner=owner, today=today)
+        rows = uow.reports.stale_rows(now=now, today=today, days=days, owner=owner, limit=limit)
+        totals = None
+        if limit is not None and len(rows) >= limit:
+            totals = uow.reports.stale_totals(now=now, today=today, days=days, owner=owner)
+    return analytics.build_stale(rows, days=days, owner=owner, today=today, totals=totals)

@@ -16,7 +16,7 @@ from typing import Any
 from crmcli.domain.rules import DEFAULT_STALE_DAYS, NO_GROUP, SECONDS_PER_DAY
 from crmcli.domain.values import normalise_name
 from crmcli.store.schema import load_value
-from crmcli.store.sql import Conn, Params, Row
+from crmcli.store.sql import MAX_ID_64, Conn, Params, Row
 
 # -- exact totals -------------------------------------------------------------------------------
 
@@ -308,19 +308,60 @@ class ReportQueries:
     # -- stale deals ----------------------------------------------------------------------------
 
     def stale_rows(
-        self, *, now: datetime, today: date, days: int | None = None, owner: str | None = None
+        self,
+        *,
+        now: datetime,
+        today: date,
+        days: int | None = None,
+        owner: str | None = None,
+        limit: int | None = None,
     ) -> list[dict[str, Any]]:
         """Open deals with no pending activity, no activity within their limit, or a past close
-        date, longest idle first: a dict per deal (id, name, account, stage, owner, cents,
-        expected_close, last_activity, since, has_pending, past_close, limit_days, idle_seconds,
-        quiet; the flags 0 or 1).
+        date, longest idle first (the first `limit` of them): a dict per deal (id, name,
+        account, stage, owner, cents, expected_close, last_activity, since, has_pending,
+        past_close, limit_days, idle_seconds, quiet; the flags 0 or 1).
 
         One query: the latest activity (MAX of done_at, else created_at, over the deal's
         activities) and the pending check (EXISTS an activity not done) are correlated
         subqueries. A deal with no activity at all is idle since its creation. The limit in
         days is `days`, else the stage's expected days, else 14.
         """
-        params: dict[str, Any] = {"now": now, "today": today, "no": False}
+        params: dict[str, Any] = {}
+        stale = self._stale_sql(now, today, days, owner, params)
+        sql = f"{stale} ORDER BY idle_seconds DESC, deals.id"
+        if limit is not None:
+            sql += " LIMIT :limit"
+            params["limit"] = min(int(limit), MAX_ID_64)
+        found = self.conn.maps(sql, params)
+        for row in found:
+            for column, kind in _STALE_KINDS.items():
+                row[column] = load_value(kind, row[column])
+        return found
+
+    def stale_totals(
+        self, *, now: datetime, today: date, days: int | None = None, owner: str | None = None
+    ) -> tuple[int, int]:
+        """How many deals `stale_rows` finds and their Σ amount in cents (all of them, whatever
+        its `limit`), summed in the database."""
+        params: dict[str, Any] = {}
+        stale = self._stale_sql(now, today, days, owner, params)
+
+        def sql(split: bool) -> str:
+            return f"SELECT COUNT(*), {total_sql('cents', split=split)} FROM ({stale}) AS stale"
+
+        ((count, cents),) = self.summed_rows(sql, params, totals=1)
+        return int(count), int(cents)
+
+    def _stale_sql(
+        self,
+        now: datetime,
+        today: date,
+        days: int | None,
+        owner: str | None,
+        params: dict[str, Any],
+    ) -> str:
+        """The stale deals of `stale_rows`, unordered (its parameters put into `params`)."""
+        params.update(now=now, today=today, no=False)
         owner_and = _owner_and("opportunity.owner_key", owner, params)
         if days is None:
             limit_days = f"COALESCE(stage.expected_days, {DEFAULT_STALE_DAYS})"
@@ -349,15 +390,9 @@ class ReportQueries:
         )
         idle = self.dialect.seconds_between("deals.since", ":now")
         quiet = f"{idle} > deals.limit_days * {SECONDS_PER_DAY}"
-        sql = (
+        return (
             f"SELECT deals.*, {idle} AS idle_seconds,"
             f" CASE WHEN {quiet} THEN 1 ELSE 0 END AS quiet"
             f" FROM ({deals}) AS deals"
             f" WHERE deals.has_pending = 0 OR {quiet} OR deals.past_close = 1"
-            " ORDER BY idle_seconds DESC, deals.id"
         )
-        found = self.conn.maps(sql, params)
-        for row in found:
-            for column, kind in _STALE_KINDS.items():
-                row[column] = load_value(kind, row[column])
-        return found
