@@ -17,6 +17,7 @@ from crmcli.cli.common import (
     QuietOpt,
     ReverseOpt,
     YesOpt,
+    act_on,
     activity_type_parser,
     confirm_delete,
     db,
@@ -513,21 +514,16 @@ def done(
     """Mark activities done (one already done is refused; several at once: all or none)."""
     from crmcli.services.activities import complete_activities, complete_activity
 
-    ids = expand_refs(activity_ids, _activity_id)
-    if len(ids) > 1:
-        done = complete_activities(db(ctx), ids)
-        if quiet:
-            render.print_ids(a.id for a in done)
-        elif as_json:
-            render.print_json([activity_json(a) for a in done])
-        else:
-            for a in done:
-                what = _("Activity {id} done").format(id=a.id)
-                typer.echo(_("{what}: {name}").format(what=what, name=render.shown(a.subject)))
-        return
-    activity = complete_activity(db(ctx), ids[0])
-    show_activity(
-        activity, as_json=as_json, quiet=quiet, title=_("Activity {id} done").format(id=activity.id)
+    act_on(
+        expand_refs(activity_ids, _activity_id),
+        lambda activity_id: complete_activity(db(ctx), activity_id),
+        lambda ids: complete_activities(db(ctx), ids),
+        show_activity,
+        lambda a: _("Activity {id} done").format(id=a.id),
+        as_json=as_json,
+        quiet=quiet,
+        name=lambda a: a.subject,
+        data=activity_json,
     )
 
 
@@ -616,7 +612,7 @@ def agenda(
     from crmcli.services.agenda import agenda as build_agenda
 
     day = build_agenda(db(ctx), owner=owner, limit=limit)
-    parties = day.parties or {}
+    parties = day.parties
     if as_json:
         render.print_json(
             {

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import shlex
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date
@@ -539,6 +539,31 @@ def expand_refs(refs: list[Any], parse: Callable[[str], T]) -> list[T]:
     if not out:
         raise UsageError(_("no references on stdin (give one per line)"))
     return out
+
+
+def act_on(
+    refs: Sequence[T],
+    one: Callable[[T], R],
+    many: Callable[[Sequence[T]], Sequence[R]],
+    show: Callable[..., None],
+    title: Callable[[R], str],
+    *,
+    as_json: bool,
+    quiet: bool,
+    **each: Any,
+) -> None:
+    """A per-record action on the refs given (`expand_refs`): one ref goes through `one` and
+    is shown as a single record always was (`show(record, as_json=…, quiet=…, title=…)`);
+    several go through `many` (one transaction) and are printed by `render.print_each`
+    (`each`: its `name`/`data`)."""
+    from crmcli.cli import render
+
+    if len(refs) > 1:
+        records = many(refs)
+        render.print_each(records, as_json=as_json, quiet=quiet, title=title, **each)
+        return
+    record = one(refs[0])
+    show(record, as_json=as_json, quiet=quiet, title=title(record))
 
 
 def reference_parser(kind: str) -> Callable[[str], str]:

@@ -20,6 +20,7 @@ from crmcli.cli.common import (
     TagOpt,
     UntagOpt,
     YesOpt,
+    act_on,
     confirm_delete,
     date_option,
     db,
@@ -298,13 +299,15 @@ def contact(
     """Mark new leads as contacted (several at once: all or none)."""
     from crmcli.services.leads import mark_contacted, mark_contacted_many
 
-    refs = expand_refs(lead_ids, lead_reference)
-    if len(refs) > 1:
-        leads = mark_contacted_many(db(ctx), refs)
-        render.print_each(leads, as_json=as_json, quiet=quiet, title=_contacted)
-        return
-    lead = mark_contacted(db(ctx), refs[0])
-    show_lead(lead, as_json=as_json, quiet=quiet, title=_contacted(lead))
+    act_on(
+        expand_refs(lead_ids, lead_reference),
+        lambda ref: mark_contacted(db(ctx), ref),
+        lambda refs: mark_contacted_many(db(ctx), refs),
+        show_lead,
+        _contacted,
+        as_json=as_json,
+        quiet=quiet,
+    )
 
 
 def _contacted(lead: Lead) -> str:
@@ -327,13 +330,15 @@ def qualify(
     """
     from crmcli.services.leads import qualify_lead, qualify_leads
 
-    refs = expand_refs(lead_ids, lead_reference)
-    if len(refs) > 1:
-        leads = qualify_leads(db(ctx), refs, budget=budget, timeline=timeline)
-        render.print_each(leads, as_json=as_json, quiet=quiet, title=_qualified)
-        return
-    lead = qualify_lead(db(ctx), refs[0], budget=budget, timeline=timeline)
-    show_lead(lead, as_json=as_json, quiet=quiet, title=_qualified(lead))
+    act_on(
+        expand_refs(lead_ids, lead_reference),
+        lambda ref: qualify_lead(db(ctx), ref, budget=budget, timeline=timeline),
+        lambda refs: qualify_leads(db(ctx), refs, budget=budget, timeline=timeline),
+        show_lead,
+        _qualified,
+        as_json=as_json,
+        quiet=quiet,
+    )
 
 
 def _qualified(lead: Lead) -> str:
@@ -351,13 +356,15 @@ def disqualify(
     """Mark leads disqualified, with a reason (several at once: all or none)."""
     from crmcli.services.leads import disqualify_lead, disqualify_leads
 
-    refs = expand_refs(lead_ids, lead_reference)
-    if len(refs) > 1:
-        leads = disqualify_leads(db(ctx), refs, reason)
-        render.print_each(leads, as_json=as_json, quiet=quiet, title=_disqualified)
-        return
-    lead = disqualify_lead(db(ctx), refs[0], reason)
-    show_lead(lead, as_json=as_json, quiet=quiet, title=_disqualified(lead))
+    act_on(
+        expand_refs(lead_ids, lead_reference),
+        lambda ref: disqualify_lead(db(ctx), ref, reason),
+        lambda refs: disqualify_leads(db(ctx), refs, reason),
+        show_lead,
+        _disqualified,
+        as_json=as_json,
+        quiet=quiet,
+    )
 
 
 def _disqualified(lead: Lead) -> str:
@@ -375,13 +382,15 @@ def archive(
     """
     from crmcli.services.leads import archive_lead, archive_leads
 
-    refs = expand_refs(lead_ids, lead_reference)
-    if len(refs) > 1:
-        leads = archive_leads(db(ctx), refs)
-        render.print_each(leads, as_json=as_json, quiet=quiet, title=_archived)
-        return
-    lead = archive_lead(db(ctx), refs[0])
-    show_lead(lead, as_json=as_json, quiet=quiet, title=_archived(lead))
+    act_on(
+        expand_refs(lead_ids, lead_reference),
+        lambda ref: archive_lead(db(ctx), ref),
+        lambda refs: archive_leads(db(ctx), refs),
+        show_lead,
+        _archived,
+        as_json=as_json,
+        quiet=quiet,
+    )
 
 
 def _archived(lead: Lead) -> str:

@@ -20,6 +20,7 @@ from crmcli.cli.common import (
     TagOpt,
     UntagOpt,
     YesOpt,
+    act_on,
     announce_created_account,
     date_option,
     db,
@@ -362,13 +363,15 @@ def advance(
     """
     from crmcli.services.opportunities import advance_opportunities, advance_opportunity
 
-    given = expand_refs(refs, _opp_reference)
-    if len(given) > 1:
-        opps = advance_opportunities(db(ctx), given, to=to, probability=probability)
-        render.print_each(opps, as_json=as_json, quiet=quiet, title=_advanced)
-        return
-    opp = advance_opportunity(db(ctx), given[0], to=to, probability=probability)
-    show_opp(opp, as_json=as_json, quiet=quiet, title=_advanced(opp))
+    act_on(
+        expand_refs(refs, _opp_reference),
+        lambda ref: advance_opportunity(db(ctx), ref, to=to, probability=probability),
+        lambda given: advance_opportunities(db(ctx), given, to=to, probability=probability),
+        show_opp,
+        _advanced,
+        as_json=as_json,
+        quiet=quiet,
+    )
 
 
 def _advanced(opp: Opportunity) -> str:
@@ -388,13 +391,15 @@ def win(
     """Close deals as won (probability 100; several at once: all or none)."""
     from crmcli.services.opportunities import win_opportunities, win_opportunity
 
-    given = expand_refs(refs, _opp_reference)
-    if len(given) > 1:
-        opps = win_opportunities(db(ctx), given, amount=amount)
-        render.print_each(opps, as_json=as_json, quiet=quiet, title=_won)
-        return
-    opp = win_opportunity(db(ctx), given[0], amount=amount)
-    show_opp(opp, as_json=as_json, quiet=quiet, title=_won(opp))
+    act_on(
+        expand_refs(refs, _opp_reference),
+        lambda ref: win_opportunity(db(ctx), ref, amount=amount),
+        lambda given: win_opportunities(db(ctx), given, amount=amount),
+        show_opp,
+        _won,
+        as_json=as_json,
+        quiet=quiet,
+    )
 
 
 def _won(opp: Opportunity) -> str:
@@ -413,13 +418,15 @@ def lose(
     """Close deals as lost (probability 0), with a reason (several at once: all or none)."""
     from crmcli.services.opportunities import lose_opportunities, lose_opportunity
 
-    given = expand_refs(refs, _opp_reference)
-    if len(given) > 1:
-        opps = lose_opportunities(db(ctx), given, reason=reason, competitor=competitor)
-        render.print_each(opps, as_json=as_json, quiet=quiet, title=_lost)
-        return
-    opp = lose_opportunity(db(ctx), given[0], reason=reason, competitor=competitor)
-    show_opp(opp, as_json=as_json, quiet=quiet, title=_lost(opp))
+    act_on(
+        expand_refs(refs, _opp_reference),
+        lambda ref: lose_opportunity(db(ctx), ref, reason=reason, competitor=competitor),
+        lambda given: lose_opportunities(db(ctx), given, reason=reason, competitor=competitor),
+        show_opp,
+        _lost,
+        as_json=as_json,
+        quiet=quiet,
+    )
 
 
 def _lost(opp: Opportunity) -> str:

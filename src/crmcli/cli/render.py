@@ -437,17 +437,24 @@ def print_one(
 
 
 def print_each(
-    records: Sequence[Any], *, as_json: bool, quiet: bool, title: Callable[[Any], str]
+    records: Sequence[Any],
+    *,
+    as_json: bool,
+    quiet: bool,
+    title: Callable[[Any], str],
+    name: Callable[[Any], str] = lambda r: str(r.name),
+    data: Callable[[Any], Any] = jsonable,
 ) -> None:
-    """The records a bulk action changed: one `title: name` line each, a JSON list, or their
-    ids (-q)."""
+    """The records a bulk action changed: one `title: name` line each, a JSON list (each
+    record as `data` makes it), or their ids (-q)."""
     if quiet:
         print_ids(r.id for r in records)
     elif as_json:
-        print_json([jsonable(r) for r in records])
+        print_json([data(r) for r in records])
     else:
         for r in records:
-            sys.stdout.write(_("{what}: {name}").format(what=title(r), name=shown(r.name)) + "\n")
+            line = _("{what}: {name}").format(what=title(r), name=shown(name(r)))
+            sys.stdout.write(line + "\n")
 
 
 def print_list(

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from crmcli.domain.records import record
-from crmcli.domain.tags import SEARCHED, field_text, search_words
+from crmcli.domain.tags import SEARCHED, field_text
 from crmcli.domain.values import normalise_name
 
 KINDS: dict[str, str] = {
@@ -111,6 +111,3 @@ def _shortened(text: str) -> str:
 def ranked(hits: Sequence[Hit]) -> list[Hit]:
     """`hits`, best first."""
     return sorted(hits, key=lambda h: h.rank)
-
-
-__all__ = ["KINDS", "Hit", "rank_hit", "ranked", "search_words"]

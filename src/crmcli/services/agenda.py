@@ -6,6 +6,7 @@ cases). Due dates are naive local times, compared with `clock.local_now()`.
 
 from __future__ import annotations
 
+from dataclasses import field
 from datetime import datetime
 
 from crmcli import clock
@@ -30,7 +31,7 @@ class Agenda:
     today: list[Activity]
     no_next_step: list[Opportunity]
     no_next_step_total: int = 0
-    parties: dict[int, Party] | None = None
+    parties: dict[int, Party] = field(default_factory=dict)
 
 
 def agenda(

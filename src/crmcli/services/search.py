@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from crmcli.domain.records import record
-from crmcli.domain.search import KINDS, Hit, rank_hit, ranked, search_words
+from crmcli.domain.search import KINDS, Hit, rank_hit, ranked
+from crmcli.domain.tags import search_words
 from crmcli.errors import ValidationError
 from crmcli.i18n import _
 
