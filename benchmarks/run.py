@@ -11,7 +11,7 @@ Cases:
 * ``import-100k``: A = a fresh Python reading the CSV with the csv module and inserting the
   rows, as they are split, into a plain SQLite table of the same columns with one executemany
   in one transaction; B = ``crm --db FRESH.db lead import FILE`` on a database created
-  beforehand (``crm db init``, not timed). Ratio B/A, target <= 3.0.
+  beforehand (``crm db init --currency BRL``: the file's amounts are reais; not timed). Ratio B/A, target <= 3.0.
 * ``startup``: ``python -c pass`` and ``crm --help``, for reference.
 * ``memory-1m`` (``--big``): the peak RSS of one ``crm lead import`` of a 1M-row file, read with
   ``getrusage(RUSAGE_CHILDREN)`` in a wrapper process that runs only that child; target
@@ -136,7 +136,7 @@ def case_import(rows: int, repeat: int, scratch: Path) -> dict[str, float]:
         a_db = scratch / f"baseline-{i}.db"
         a_times.append(timed([sys.executable, "-c", BASELINE, str(csv_path), str(a_db)]))
         b_db = scratch / f"crm-{i}.db"
-        subprocess.run([*crm, "--db", str(b_db), "db", "init"], capture_output=True, check=True)
+        subprocess.run([*crm, "--db", str(b_db), "db", "init", "--currency", "BRL"], capture_output=True, check=True)
         # Exit 3 is expected: the file has ~1% bad rows, reported and skipped.
         b_times.append(timed([*crm, "--db", str(b_db), "lead", "import", str(csv_path)], (0, 3)))
         counts = (count_leads(a_db), count_leads(b_db))
@@ -178,7 +178,7 @@ def case_memory(rows: int, scratch: Path) -> dict[str, float]:
     a_db, b_db = scratch / "big-baseline.db", scratch / "big-crm.db"
     a_mib, _, a_s = peak_rss([sys.executable, "-c", BASELINE, str(csv_path), str(a_db)])
     print(f"  baseline: {a_mib:.1f} MiB peak, {a_s:.1f} s", flush=True)
-    subprocess.run([*crm, "--db", str(b_db), "db", "init"], capture_output=True, check=True)
+    subprocess.run([*crm, "--db", str(b_db), "db", "init", "--currency", "BRL"], capture_output=True, check=True)
     b_mib, status, b_s = peak_rss([*crm, "--db", str(b_db), "lead", "import", str(csv_path)])
     print(f"  crm lead import: {b_mib:.1f} MiB peak, {b_s:.1f} s, exit {status}", flush=True)
     print(f"  rows in the crm table: {count_leads(b_db):,}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -103,3 +104,61 @@ def test_deals_without_next_step_sort_ids_before_reading_rows(uow: UnitOfWork) -
     (plan,) = _plans(uow)
     assert "LIST SUBQUERY" in plan
     assert "COVERING INDEX ix_activity_opportunity (opportunity_id=? AND done=?)" in plan
+
+
+def _outer(plan: str) -> str:
+    """The plan's lines before its first correlated subquery (the main query's own reads)."""
+    return plan.split("CORRELATED")[0]
+
+
+@pytest.mark.parametrize("since", [None, datetime(2026, 1, 1)])
+def test_win_rate_reads_closed_deals_by_index(uow: UnitOfWork, since: datetime | None) -> None:
+    uow.reports.win_rate_rows(by="owner", since=since)
+    uow.reports.win_rate_rows(by="source", since=since)
+    for plan in _plans(uow):
+        main = _outer(plan)
+        assert "SEARCH opportunity USING INDEX" in main  # closed deals by status, never all
+        assert "SCAN opportunity" not in main
+        assert "SEARCH lead USING INTEGER PRIMARY KEY" in main  # each deal's lead by its id
+    if since is not None:  # a start bound narrows the closed-deals index to a range
+        assert all("ix_opportunity_closed (status=? AND closed_at>?)" in p for p in _plans(uow))
+
+
+def test_conversion_groups_leads_in_source_index_order(uow: UnitOfWork) -> None:
+    uow.reports.conversion_rows()
+    (plan,) = _plans(uow)
+    assert "SCAN lead USING INDEX ix_lead_source_key" in _outer(plan)
+    assert "USE TEMP B-TREE FOR GROUP BY" not in plan  # groups come in index order
+    assert "SEARCH lead USING INDEX ix_lead_source_key (source_key=?)" in plan  # first spelling
+
+
+def test_velocity_reads_the_history_once_in_index_order(uow: UnitOfWork) -> None:
+    uow.reports.stage_stay_durations()
+    with contextlib.suppress(IndexError):  # the plan connection returns no rows to unpack
+        uow.reports.sales_cycle_totals()
+    uow.reports.sales_cycle_durations()
+    stays, totals, cycles = _plans(uow)
+    # One walk of (opportunity_id, at): the first window's partitions need no sort of it.
+    assert stays.count("SCAN opportunity_history") + stays.count("SEARCH opportunity_h") == 1
+    assert "SCAN opportunity_history USING INDEX ix_opportunity_history_opp" in stays
+    for plan in (totals, cycles):  # won deals only, found by the closed-deals index
+        assert "ix_opportunity_closed (status=? AND closed_at>?)" in plan
+        assert "SCAN opportunity" not in plan
+
+
+def test_stale_deals_read_open_deals_and_their_activities_by_index(uow: UnitOfWork) -> None:
+    now = datetime(2026, 12, 7, 9, 30)
+    uow.reports.stale_rows(now=now, today=now.date(), limit=50)
+    with contextlib.suppress(ValueError):  # no row to unpack
+        uow.reports.stale_totals(now=now, today=now.date())
+    for plan in _plans(uow):
+        assert "SEARCH opportunity USING INDEX" in _outer(plan)  # open deals by status
+        assert "SCAN opportunity" not in plan and "SCAN activity" not in plan
+        assert "SEARCH activity USING INDEX ix_activity_opportunity (opportunity_id=?" in plan
+
+
+def test_deals_of_an_account_are_found_by_its_index(uow: UnitOfWork) -> None:
+    uow.opps.list(account_id=1)
+    (plan,) = _plans(uow)
+    assert "SEARCH opportunity USING INDEX ix_opportunity_account_id (account_id=?)" in plan
+    assert "SCAN opportunity" not in plan
