@@ -136,7 +136,11 @@ def case_import(rows: int, repeat: int, scratch: Path) -> dict[str, float]:
         a_db = scratch / f"baseline-{i}.db"
         a_times.append(timed([sys.executable, "-c", BASELINE, str(csv_path), str(a_db)]))
         b_db = scratch / f"crm-{i}.db"
-        subprocess.run([*crm, "--db", str(b_db), "db", "init", "--currency", "BRL"], capture_output=True, check=True)
+        subprocess.run(
+            [*crm, "--db", str(b_db), "db", "init", "--currency", "BRL"],
+            capture_output=True,
+            check=True,
+        )
         # Exit 3 is expected: the file has ~1% bad rows, reported and skipped.
         b_times.append(timed([*crm, "--db", str(b_db), "lead", "import", str(csv_path)], (0, 3)))
         counts = (count_leads(a_db), count_leads(b_db))
@@ -178,7 +182,11 @@ def case_memory(rows: int, scratch: Path) -> dict[str, float]:
     a_db, b_db = scratch / "big-baseline.db", scratch / "big-crm.db"
     a_mib, _, a_s = peak_rss([sys.executable, "-c", BASELINE, str(csv_path), str(a_db)])
     print(f"  baseline: {a_mib:.1f} MiB peak, {a_s:.1f} s", flush=True)
-    subprocess.run([*crm, "--db", str(b_db), "db", "init", "--currency", "BRL"], capture_output=True, check=True)
+    subprocess.run(
+        [*crm, "--db", str(b_db), "db", "init", "--currency", "BRL"],
+        capture_output=True,
+        check=True,
+    )
     b_mib, status, b_s = peak_rss([*crm, "--db", str(b_db), "lead", "import", str(csv_path)])
     print(f"  crm lead import: {b_mib:.1f} MiB peak, {b_s:.1f} s, exit {status}", flush=True)
     print(f"  rows in the crm table: {count_leads(b_db):,}")
