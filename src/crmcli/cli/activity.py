@@ -35,7 +35,7 @@ from crmcli.cli.common import (
 )
 from crmcli.cli.completion import activity_types
 from crmcli.domain.models import ActivityType
-from crmcli.domain.rules import activity_bucket
+from crmcli.domain.rules import ACTIVITY_LINKS, activity_bucket, link_of
 from crmcli.errors import CrmError
 from crmcli.i18n import N_, _, ngettext
 
@@ -67,13 +67,6 @@ ACTIVITY_COLUMNS = [
     "person_id",
 ]
 """JSON keys of an activity, in order (also the CSV columns)."""
-
-_LINKS: tuple[tuple[str, str], ...] = (
-    ("lead", "lead_id"),
-    ("contact", "contact_id"),
-    ("account", "account_id"),
-    ("opp", "opportunity_id"),
-)
 
 ActivityId = Annotated[int, id_argument("activity", "The activity's id.")]
 ActivityIds = Annotated[
@@ -172,11 +165,8 @@ def status_shown(status: str) -> str:
 
 def link_text(activity: Activity) -> str:
     """What the activity belongs to, as `opp 3`, `lead 2`…"""
-    for kind, attr in _LINKS:
-        value = getattr(activity, attr)
-        if value is not None:
-            return f"{kind} {value}"
-    return ""
+    kind, record_id = link_of(activity)
+    return f"{kind} {record_id}"
 
 
 def party_text(activity: Activity, party: Party | None) -> str:
@@ -278,7 +268,7 @@ def show_activity(activity: Activity, *, as_json: bool, quiet: bool, title: str)
         ("subject", activity.subject),
         ("due", due_shown(activity)),
         ("status", status_shown(status_text(activity, local_now()))),
-        *((attr, render.cell(getattr(activity, attr))) for _kind, attr in _LINKS),
+        *((attr, render.cell(getattr(activity, attr))) for attr in ACTIVITY_LINKS.values()),
         ("person_id", render.cell(activity.person_id)),
         ("owner", activity.owner or ""),
         ("notes", activity.notes or ""),

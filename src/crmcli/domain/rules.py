@@ -183,6 +183,15 @@ ACTIVITY_LINKS = {
 """The kinds of record an activity can be linked to, and the field that holds the link."""
 
 
+def link_of(activity: Activity) -> tuple[str, int]:
+    """The kind (a key of ACTIVITY_LINKS) and id of the one record an activity is on."""
+    for kind, column in ACTIVITY_LINKS.items():
+        record_id = getattr(activity, column)
+        if record_id is not None:
+            return kind, int(record_id)
+    raise ValueError(f"activity {activity.id} belongs to no record")
+
+
 def bucket_bounds(now: datetime) -> tuple[datetime, datetime]:
     """The start of today and of tomorrow for the naive local time `now`."""
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from crmcli.domain.models import Activity, ActivityType, Party, restore
-from crmcli.domain.rules import ACTIVITY_BUCKETS, ACTIVITY_LINKS, bucket_bounds
+from crmcli.domain.rules import ACTIVITY_BUCKETS, ACTIVITY_LINKS, bucket_bounds, link_of
 from crmcli.domain.values import normalise_name
 from crmcli.store.ordering import By, Sorts, limited, order_by
 from crmcli.store.repos.base import Repository
@@ -166,7 +166,7 @@ class ActivityRepository(Repository):
         """Whom each of `activities` is for (`Party`), by activity id, in one query: the record
         it belongs to by name and the person to talk to, with phone and e-mail."""
         wanted: dict[str, set[int]] = {k: set() for k in _PARTY_SQL}
-        links = [_link_of(a) for a in activities]
+        links = [link_of(a) for a in activities]
         for a, (kind, record_id) in zip(activities, links, strict=True):
             wanted[kind].add(record_id)
             if a.person_id is not None:
@@ -216,16 +216,3 @@ _PARTY_SQL = {
     ),
 }
 """Per kind of record: (kind, id, name, person, phone, e-mail) of the records with these ids."""
-
-
-def _link_of(activity: Activity) -> tuple[str, int]:
-    """The kind (`lead`, `contact`, `account`, `opp`) and id of the record an activity is on."""
-    if activity.opportunity_id is not None:
-        return "opp", activity.opportunity_id
-    if activity.lead_id is not None:
-        return "lead", activity.lead_id
-    if activity.contact_id is not None:
-        return "contact", activity.contact_id
-    if activity.account_id is not None:
-        return "account", activity.account_id
-    raise ValueError(f"activity {activity.id} belongs to no record")

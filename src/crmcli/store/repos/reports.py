@@ -15,8 +15,9 @@ from typing import Any
 
 from crmcli.domain.rules import DEFAULT_STALE_DAYS, NO_GROUP, SECONDS_PER_DAY
 from crmcli.domain.values import normalise_name
+from crmcli.store.ordering import limited
 from crmcli.store.schema import load_value
-from crmcli.store.sql import MAX_ID_64, Conn, Params, Row
+from crmcli.store.sql import Conn, Params, Row
 
 # -- exact totals -------------------------------------------------------------------------------
 
@@ -328,11 +329,8 @@ class ReportQueries:
         """
         params: dict[str, Any] = {}
         stale = self._stale_sql(now, today, days, owner, params)
-        sql = f"{stale} ORDER BY idle_seconds DESC, deals.id"
-        if limit is not None:
-            sql += " LIMIT :limit"
-            params["limit"] = min(int(limit), MAX_ID_64)
-        found = self.conn.maps(sql, params)
+        order = limited("ORDER BY idle_seconds DESC, deals.id", limit, params)
+        found = self.conn.maps(f"{stale} {order}", params)
         for row in found:
             for column, kind in _STALE_KINDS.items():
                 row[column] = load_value(kind, row[column])
