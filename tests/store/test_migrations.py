@@ -329,3 +329,70 @@ def test_upgrade_marks_notes_done_and_back_fills_the_search_keys(
         assert "0008_day_work" in db.applied_migrations()
     finally:
         db.dispose()
+
+
+def test_upgrade_back_fills_the_stage_stays_from_the_history(
+    backend_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """0009 stores every completed stay the history holds, on either backend; `report
+    velocity` then reads them: means, and medians of an even and an odd number of stays."""
+    from crmcli.services.reports import velocity_report
+
+    # (deal, [(day, stage id or None, status)]): stage 1 Prospecting, 2 Qualification
+    histories = [
+        (1, [(1, 1, "open"), (2, 2, "open"), (4, 2, "open"), (5, None, "won")]),
+        (2, [(1, 1, "open"), (3, 1, "open"), (3, 2, "open"), (13, 2, "lost")]),
+        (3, [(1, 1, "open"), (4, 1, "lost")]),
+        (4, [(1, 1, "open"), (11, 2, "open"), (12, 2, "lost")]),
+        (5, [(1, 1, "open")]),  # still in its first stage: no stay has ended
+    ]
+    with written_before(backend_url, monkeypatch, "0009_stage_stays") as uow:
+        uow.conn.run(
+            "INSERT INTO account (name, name_key, created_at)"
+            " VALUES ('Acme', 'acme', '2026-01-01 00:00:00')"
+        )
+        for deal, rows in histories:
+            uow.conn.run(
+                "INSERT INTO opportunity (id, name, name_key, account_id, stage_id, amount,"
+                " probability, probability_manual, status, created_at, updated_at) VALUES"
+                " (:id, :n, :n, 1, 1, 100, 10, FALSE, 'open', '2026-01-01 00:00:00',"
+                " '2026-01-01 00:00:00')",
+                {"id": deal, "n": f"deal {deal}"},
+            )
+            for day, stage, status in rows:
+                uow.conn.run(
+                    "INSERT INTO opportunity_history (opportunity_id, stage_id, stage_name,"
+                    " status, probability, at) VALUES (:o, :s, :name, :st, 10, :at)",
+                    {
+                        "o": deal,
+                        "s": stage,
+                        "name": None if stage is None else f"stage {stage}",
+                        "st": status,
+                        "at": f"2026-01-{day:02d} 00:00:00",
+                    },
+                )
+
+    db = Database(backend_url)
+    try:
+        with db.read() as uow:
+            stays = uow.conn.rows(
+                "SELECT opportunity_id, stage_id, seconds FROM stage_stay ORDER BY 1, 2"
+            )
+        day = 86_400
+        assert [tuple(s) for s in stays] == [
+            (1, 1, day),
+            (1, 2, 3 * day),  # the probability-only row on day 4 is no change
+            (2, 1, 2 * day),
+            (2, 2, 10 * day),
+            (3, 1, 3 * day),
+            (4, 1, 10 * day),
+            (4, 2, day),
+        ]
+        prospecting, qualification = velocity_report(db).stages[:2]
+        assert (prospecting.stays, str(prospecting.average_days)) == (4, "4.0")
+        assert str(prospecting.median_days) == "2.5"  # (2 + 3) / 2
+        assert (qualification.stays, str(qualification.median_days)) == (3, "3.0")
+        assert str(qualification.average_days) == "4.7"
+        assert "0009_stage_stays" in db.applied_migrations()
+    finally:
+        db.dispose()

@@ -132,18 +132,30 @@ def test_conversion_groups_leads_in_source_index_order(uow: UnitOfWork) -> None:
     assert "SEARCH lead USING INDEX ix_lead_source_key (source_key=?)" in plan  # first spelling
 
 
-def test_velocity_reads_the_history_once_in_index_order(uow: UnitOfWork) -> None:
-    uow.reports.stage_stay_durations()
+def test_velocity_reads_the_stored_stays_by_their_index(uow: UnitOfWork) -> None:
+    uow.reports.stay_totals()
+    uow.reports.stay_seconds(3, offset=4_999, count=2)
     with contextlib.suppress(IndexError):  # the plan connection returns no rows to unpack
         uow.reports.sales_cycle_totals()
-    uow.reports.sales_cycle_durations()
-    stays, totals, cycles = _plans(uow)
-    # One walk of (opportunity_id, at): the first window's partitions need no sort of it.
-    assert stays.count("SCAN opportunity_history") + stays.count("SEARCH opportunity_h") == 1
-    assert "SCAN opportunity_history USING INDEX ix_opportunity_history_opp" in stays
-    for plan in (totals, cycles):  # won deals only, found by the closed-deals index
+    uow.reports.sales_cycle_seconds(offset=99, count=1)
+    totals, middle, cycle_totals, cycle_middle = _plans(uow)
+    assert "SCAN stage_stay USING COVERING INDEX ix_stage_stay_stage" in totals
+    assert "SEARCH stage_stay USING COVERING INDEX ix_stage_stay_stage (stage_id=?)" in middle
+    for plan in (totals, middle):  # stays come in (stage, seconds) order: nothing sorted
+        assert "TEMP B-TREE" not in plan and "opportunity_history" not in plan
+    for plan in (cycle_totals, cycle_middle):  # won deals only, found by the closed-deals index
         assert "ix_opportunity_closed (status=? AND closed_at>?)" in plan
         assert "SCAN opportunity" not in plan
+
+
+def test_a_deals_stays_are_worked_out_from_its_own_history_rows(uow: UnitOfWork) -> None:
+    """What the history's triggers run for one deal reads only that deal's rows."""
+    from crmcli.store.migrations import _stays_of
+
+    uow.conn.rows(_stays_of(uow.conn.dialect, "opportunity_id = 1"))
+    (plan,) = _plans(uow)
+    assert "SEARCH opportunity_history USING INDEX ix_opportunity_history_opp" in plan
+    assert "SCAN opportunity_history" not in plan
 
 
 def test_stale_deals_read_open_deals_and_their_activities_by_index(uow: UnitOfWork) -> None:

@@ -6,7 +6,6 @@ here turn those rows of integer cents and seconds into exact `Decimal` money, ra
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -39,14 +38,17 @@ def _mean_days(total_seconds: int, count: int) -> Decimal | None:
     return days(Decimal(total_seconds) / count) if count else None
 
 
-def _median_days(sorted_seconds: Sequence[int]) -> Decimal | None:
-    n = len(sorted_seconds)
-    if not n:
+def middle_of(count: int) -> dict[str, int]:
+    """Where the median of `count` sorted values lies: {offset, count} of the one (odd
+    `count`) or two (even) middle values; none of none."""
+    return {"offset": max(count - 1, 0) // 2, "count": 0 if not count else 2 - count % 2}
+
+
+def _median_days(middle: Sequence[int]) -> Decimal | None:
+    """The median, in days, from the middle values `middle_of` picked."""
+    if not middle:
         return None
-    middle = n // 2
-    if n % 2:
-        return days(sorted_seconds[middle])
-    return days(Decimal(sorted_seconds[middle - 1] + sorted_seconds[middle]) / 2)
+    return days(Decimal(sum(middle)) / len(middle))
 
 
 def _group_order(name: str) -> tuple[bool, str]:
@@ -185,30 +187,29 @@ class VelocityReport:
 
 def build_velocity(
     stages: Sequence[Stage],
-    durations: Sequence[tuple[int, int]],
-    cycle_totals: tuple[int, int],
-    cycles: Sequence[int],
+    totals: Mapping[int, tuple[int, int]],
+    middles: Mapping[int, Sequence[int]],
+    cycle: tuple[int, int, Sequence[int]],
 ) -> VelocityReport:
-    """Average and median days per stage, in the order of `stages`, from every completed stay
-    (stage id, seconds); the sales cycle from (won deals, Σ seconds) and the sorted seconds."""
-    won, cycle_seconds = cycle_totals
-    per_stage: dict[int, list[int]] = defaultdict(list)
-    for stage_id, seconds in durations:
-        per_stage[stage_id].append(seconds)
+    """Average and median days per stage, in the order of `stages`, from each stage's
+    completed stays (stage id: count, Σ seconds) and their middle values (`middle_of`); the
+    sales cycle from (won deals, Σ seconds, the middle values)."""
     rows = []
     for stage in stages:
-        stays = sorted(per_stage.get(stage.id, []))
+        count, total = totals.get(stage.id, (0, 0))
         rows.append(
             VelocityRow(
                 stage.name,
                 stage.expected_days,
-                len(stays),
-                _mean_days(sum(stays), len(stays)),
-                _median_days(stays),
+                count,
+                _mean_days(total, count),
+                _median_days(middles.get(stage.id, ())),
             )
         )
-    cycle = SalesCycle(won, _mean_days(cycle_seconds, won), _median_days(cycles))
-    return VelocityReport(rows, cycle)
+    won, cycle_seconds, cycle_middle = cycle
+    return VelocityReport(
+        rows, SalesCycle(won, _mean_days(cycle_seconds, won), _median_days(cycle_middle))
+    )
 
 
 # -- stale deals ---------------------------------------------------------------------------

@@ -190,11 +190,15 @@ def velocity_report(db: Database) -> VelocityReport:
     """Average and median days per stage (completed stays), and the sales-cycle length."""
     with db.read() as uow:
         stages = uow.stages.all()
-        # one pass of the window query over the history; counts, sums and medians from it
-        durations = uow.reports.stage_stay_durations()
-        cycle_totals = uow.reports.sales_cycle_totals()
-        cycles = uow.reports.sales_cycle_durations()
-    return analytics.build_velocity(stages, durations, cycle_totals, cycles)
+        kept = {stage.id for stage in stages}
+        totals = {k: v for k, v in uow.reports.stay_totals().items() if k in kept}
+        middles = {
+            stage_id: uow.reports.stay_seconds(stage_id, **analytics.middle_of(count))
+            for stage_id, (count, _) in totals.items()
+        }
+        won, cycle_seconds = uow.reports.sales_cycle_totals()
+        cycle_middle = uow.reports.sales_cycle_seconds(**analytics.middle_of(won))
+    return analytics.build_velocity(stages, totals, middles, (won, cycle_seconds, cycle_middle))
 
 
 def stale_report(

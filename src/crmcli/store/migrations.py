@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from crmcli.domain.records import record
 
 if TYPE_CHECKING:
-    from crmcli.store.sql import Conn
+    from crmcli.store.sql import Conn, Dialect
 
 
 @record
@@ -416,6 +416,126 @@ def _update_column(conn: Conn, table: str, column: str, values: Sequence[tuple[A
         )
 
 
+def _stays_of(dialect: Dialect, where: str) -> str:
+    """0009's rule: the completed stays in a stage of the deals whose history rows match
+    `where` (SQL on `opportunity_history`), as (opportunity_id, stage_id, seconds) rows.
+
+    History rows are collapsed to change points (the stage or the status differs from the
+    deal's previous row; a hand-set probability is not a change). A stay starts at an open
+    change point and ends at the deal's next change point (a move, a win or a loss). The
+    current stay of an open deal has no end yet and is left out; so are stays in stages that
+    were removed since (their history rows lost their stage id).
+    """
+    window = "OVER (PARTITION BY opportunity_id ORDER BY at, id)"
+
+    def differs(a: str, b: str) -> str:  # IS DISTINCT FROM, on SQLite before 3.39
+        return f"COALESCE({a} <> {b}, {a} IS NOT NULL OR {b} IS NOT NULL)"
+
+    history = (
+        "SELECT opportunity_id, stage_id, stage_name, status, at, id,"
+        f" lag(stage_id) {window} AS prev_stage, lag(stage_name) {window} AS prev_name,"
+        f" lag(status) {window} AS prev_status"
+        f" FROM opportunity_history WHERE {where}"
+    )
+    changed = (
+        "h.prev_status IS NULL OR h.status <> h.prev_status"
+        f" OR {differs('h.prev_stage', 'h.stage_id')}"
+        f" OR (h.stage_id IS NULL AND {differs('h.prev_name', 'h.stage_name')})"
+    )
+    points = (
+        "SELECT h.opportunity_id AS opportunity_id, h.stage_id AS stage_id,"
+        " h.status AS status, h.at AS at,"
+        " lead(h.at) OVER (PARTITION BY h.opportunity_id ORDER BY h.at, h.id) AS next_at"
+        f" FROM ({history}) AS h WHERE {changed}"
+    )
+    return (
+        "SELECT points.opportunity_id, points.stage_id, "
+        + dialect.seconds_between("points.at", "points.next_at")
+        + f" FROM ({points}) AS points"
+        " WHERE points.status = 'open' AND points.next_at IS NOT NULL"
+        " AND points.stage_id IS NOT NULL"
+    )
+
+
+_STAY_COLUMNS = "INSERT INTO stage_stay (opportunity_id, stage_id, seconds) "
+
+
+def _sqlite_stay_triggers(dialect: Dialect) -> list[str]:
+    """Row triggers: a deal's stays are worked out again whenever a row of its history is
+    added, changed or removed (by any path: a move, an import, undo, a restore, a cascade)."""
+
+    def redo(ref: str) -> str:
+        where = f"opportunity_id = {ref}.opportunity_id"
+        return f"DELETE FROM stage_stay WHERE {where}; {_STAY_COLUMNS}{_stays_of(dialect, where)};"
+
+    return [
+        "CREATE TRIGGER tr_history_stays_insert AFTER INSERT ON opportunity_history"
+        f" BEGIN {redo('NEW')} END",
+        "CREATE TRIGGER tr_history_stays_delete AFTER DELETE ON opportunity_history"
+        f" BEGIN {redo('OLD')} END",
+        "CREATE TRIGGER tr_history_stays_update AFTER UPDATE ON opportunity_history"
+        f" BEGIN {redo('OLD')} {redo('NEW')} END",
+    ]
+
+
+def _postgresql_stay_triggers(dialect: Dialect) -> list[str]:
+    """Statement triggers over the changed rows (transition tables): one pass per statement,
+    so a bulk insert of history works the stays of its deals out once."""
+
+    def function(name: str, deals: str) -> str:
+        where = f"opportunity_id IN ({deals})"
+        return (
+            f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $body$ BEGIN"
+            f" DELETE FROM stage_stay WHERE {where};"
+            f" {_STAY_COLUMNS}{_stays_of(dialect, where)};"
+            " RETURN NULL; END $body$"
+        )
+
+    new = "SELECT opportunity_id FROM new_rows"
+    old = "SELECT opportunity_id FROM old_rows"
+    return [
+        function("crm_stays_of_new_rows", new),
+        function("crm_stays_of_old_rows", old),
+        function("crm_stays_of_changed_rows", f"{old} UNION {new}"),
+        "CREATE TRIGGER tr_history_stays_insert AFTER INSERT ON opportunity_history"
+        " REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT"
+        " EXECUTE FUNCTION crm_stays_of_new_rows()",
+        "CREATE TRIGGER tr_history_stays_delete AFTER DELETE ON opportunity_history"
+        " REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT"
+        " EXECUTE FUNCTION crm_stays_of_old_rows()",
+        "CREATE TRIGGER tr_history_stays_update AFTER UPDATE ON opportunity_history"
+        " REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT"
+        " EXECUTE FUNCTION crm_stays_of_changed_rows()",
+    ]
+
+
+_M0009_TABLE = """
+CREATE TABLE stage_stay (
+    id {pk},
+    opportunity_id INTEGER NOT NULL,
+    stage_id INTEGER NOT NULL,
+    seconds BIGINT NOT NULL
+);
+CREATE INDEX ix_stage_stay_stage ON stage_stay (stage_id, seconds);
+CREATE INDEX ix_stage_stay_opportunity ON stage_stay (opportunity_id)
+"""
+
+
+def _stage_stays(conn: Conn) -> None:
+    """0009 (issue 16): every completed stay of a deal in a stage, stored (`stage_stay`) and
+    kept by triggers on the history, so `report velocity` reads an index instead of running
+    window functions over the whole history. Back-filled from the history as it stands.
+
+    A derived table: no journal, no export; the triggers keep it equal to `_stays_of` over
+    the history whatever writes it."""
+    _run_sql(_M0009_TABLE)(conn)
+    dialect = conn.dialect
+    conn.run(_STAY_COLUMNS + _stays_of(dialect, "TRUE"))
+    triggers = _sqlite_stay_triggers if dialect.name == "sqlite" else _postgresql_stay_triggers
+    for statement in triggers(dialect):
+        conn.run(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_core", _run_sql(_M0001_CORE)),
     Migration("0002_activities", _run_sql(_M0002_ACTIVITIES)),
@@ -425,6 +545,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("0006_duplicate_keys", _add_duplicate_keys),
     Migration("0007_fold_accents", _fold_accents),
     Migration("0008_day_work", _day_work),
+    Migration("0009_stage_stays", _stage_stays),
 )
 """Every migration, oldest first. Append only."""
 

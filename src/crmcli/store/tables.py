@@ -202,6 +202,20 @@ class HistoryRow(SQLModel, table=True):
     at: datetime = Field(sa_type=DateTime)
 
 
+class StageStayRow(SQLModel, table=True):
+    """A completed stay of a deal in a stage, derived from its history by triggers (0009)."""
+
+    __tablename__ = "stage_stay"
+    __table_args__ = (
+        Index("ix_stage_stay_stage", "stage_id", "seconds"),
+        Index("ix_stage_stay_opportunity", "opportunity_id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    opportunity_id: int
+    stage_id: int
+    seconds: int = Field(sa_type=BigInteger)
+
+
 _ONE_LINK = (
     "(CASE WHEN lead_id IS NULL THEN 0 ELSE 1 END)"
     " + (CASE WHEN contact_id IS NULL THEN 0 ELSE 1 END)"

@@ -248,44 +248,21 @@ class ReportQueries:
 
     # -- velocity -------------------------------------------------------------------------------
 
-    def _stays(self) -> str:
-        """Completed stays of deals in a stage: (stage_id, seconds), as a subquery.
+    def stay_totals(self) -> dict[int, tuple[int, int]]:
+        """Completed stays per stage id: (count, Σ seconds), from `stage_stay` (kept by the
+        history's triggers, migration 0009); stages since removed included."""
+        sql = "SELECT stage_id, COUNT(*), SUM(seconds) FROM stage_stay GROUP BY stage_id"
+        return {int(r[0]): (int(r[1]), int(r[2])) for r in self.conn.rows(sql)}
 
-        History rows are collapsed to change points (the stage or the status differs from the
-        deal's previous row; a hand-set probability is not a change). A stay starts at an open
-        change point and ends at the deal's next change point (a move, a win or a loss). The
-        current stay of an open deal has no end yet and is left out; so are stays in stages
-        that were removed since.
-        """
-        window = "OVER (PARTITION BY opportunity_id ORDER BY at, id)"
-        history = (
-            "SELECT opportunity_id, stage_id, stage_name, status, at, id,"
-            f" lag(stage_id) {window} AS prev_stage,"
-            f" lag(stage_name) {window} AS prev_name,"
-            f" lag(status) {window} AS prev_status"
-            " FROM opportunity_history"
+    def stay_seconds(self, stage_id: int, *, offset: int, count: int) -> list[int]:
+        """`count` of a stage's completed stays in seconds, shortest first, from the
+        `offset`th (the middle ones, for a median: one index range, nothing sorted)."""
+        sql = (
+            "SELECT seconds FROM stage_stay WHERE stage_id = :stage"
+            " ORDER BY seconds LIMIT :count OFFSET :offset"
         )
-        changed = (
-            "h.prev_status IS NULL OR h.status <> h.prev_status"
-            f" OR {_differs('h.prev_stage', 'h.stage_id')}"
-            f" OR (h.stage_id IS NULL AND {_differs('h.prev_name', 'h.stage_name')})"
-        )
-        points = (
-            "SELECT h.stage_id AS stage_id, h.status AS status, h.at AS at,"
-            " lead(h.at) OVER (PARTITION BY h.opportunity_id ORDER BY h.at, h.id) AS next_at"
-            f" FROM ({history}) AS h WHERE {changed}"
-        )
-        seconds = self.dialect.seconds_between("points.at", "points.next_at")
-        return (
-            f"SELECT points.stage_id AS stage_id, {seconds} AS seconds FROM ({points}) AS points"
-            " WHERE points.status = 'open' AND points.next_at IS NOT NULL"
-            " AND points.stage_id IS NOT NULL"
-        )
-
-    def stage_stay_durations(self) -> list[tuple[int, int]]:
-        """Every completed stay in a stage that still exists: (stage_id, seconds), unordered."""
-        sql = f"SELECT stays.stage_id, stays.seconds FROM ({self._stays()}) AS stays"
-        return [(int(r[0]), int(r[1])) for r in self.conn.rows(sql)]
+        params = {"stage": stage_id, "count": count, "offset": offset}
+        return [int(r[0]) for r in self.conn.rows(sql, params)]
 
     def _cycles(self) -> str:
         """Seconds from creation to (last) win of every won deal, as a subquery."""
@@ -301,10 +278,14 @@ class ReportQueries:
         count, total = self.conn.rows(sql)[0]
         return int(count), int(total)
 
-    def sales_cycle_durations(self) -> list[int]:
-        """Seconds from creation to win of every won deal, shortest first (for the median)."""
-        sql = f"SELECT cycles.seconds FROM ({self._cycles()}) AS cycles ORDER BY cycles.seconds"
-        return [int(r[0]) for r in self.conn.rows(sql)]
+    def sales_cycle_seconds(self, *, offset: int, count: int) -> list[int]:
+        """`count` won deals' seconds from creation to win, shortest first, from the
+        `offset`th (the middle ones, for a median)."""
+        sql = (
+            f"SELECT cycles.seconds FROM ({self._cycles()}) AS cycles"
+            " ORDER BY cycles.seconds LIMIT :count OFFSET :offset"
+        )
+        return [int(r[0]) for r in self.conn.rows(sql, {"count": count, "offset": offset})]
 
     # -- stale deals ----------------------------------------------------------------------------
 
