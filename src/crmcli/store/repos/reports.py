@@ -265,11 +265,13 @@ class ReportQueries:
         return [int(r[0]) for r in self.conn.rows(sql, params)]
 
     def _cycles(self) -> str:
-        """Seconds from creation to (last) win of every won deal, as a subquery."""
+        """Seconds from creation to (last) win of every won deal, shortest first, as a
+        subquery: in `ix_opportunity_cycle`'s own words and order, so that covering index is
+        walked instead of each won deal's timestamps parsed."""
         seconds = self.dialect.seconds_between("created_at", "closed_at")
         return (
             f"SELECT {seconds} AS seconds FROM opportunity"
-            " WHERE status = 'won' AND closed_at IS NOT NULL"
+            f" WHERE status = 'won' AND closed_at IS NOT NULL ORDER BY {seconds}"
         )
 
     def sales_cycle_totals(self) -> tuple[int, int]:
@@ -281,10 +283,7 @@ class ReportQueries:
     def sales_cycle_seconds(self, *, offset: int, count: int) -> list[int]:
         """`count` won deals' seconds from creation to win, shortest first, from the
         `offset`th (the middle ones, for a median)."""
-        sql = (
-            f"SELECT cycles.seconds FROM ({self._cycles()}) AS cycles"
-            " ORDER BY cycles.seconds LIMIT :count OFFSET :offset"
-        )
+        sql = f"SELECT cycles.seconds FROM ({self._cycles()}) AS cycles LIMIT :count OFFSET :offset"
         return [int(r[0]) for r in self.conn.rows(sql, {"count": count, "offset": offset})]
 
     # -- stale deals ----------------------------------------------------------------------------
