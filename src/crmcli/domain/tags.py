@@ -90,12 +90,19 @@ def field_text(value: Any) -> str:
     return str(value)
 
 
-def search_key(table: str, values: Mapping[str, Any]) -> str:
+_UNKNOWN: Any = object()
+
+
+def search_key(table: str, values: Mapping[str, Any], phone: str | None = _UNKNOWN) -> str:
     """The folded text `crm search` matches for one row: each field of SEARCHED[table] folded,
-    in order, then the digits of its phone (so `98765-4321` and `987654321` both find it)."""
+    in order, then the digits of its phone (so `98765-4321` and `987654321` both find it).
+
+    `phone` is the row's `phone_key` when the caller has already worked it out."""
     parts = [normalise_name(field_text(values.get(f))) for f in SEARCHED[table]]
     if "phone" in SEARCHED[table]:
-        parts.append(phone_key(values.get("phone")) or "")
+        if phone is _UNKNOWN:
+            phone = phone_key(values.get("phone"))
+        parts.append(phone or "")
     return SEARCH_SEPARATOR.join(parts)
 
 

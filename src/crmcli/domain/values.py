@@ -17,7 +17,7 @@ from crmcli.errors import UsageError, ValidationError
 from crmcli.i18n import N_, _
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
 __all__ = [
     "MAX_AMOUNT",
@@ -26,6 +26,7 @@ __all__ = [
     "cents_to_money",
     "clean_name",
     "clean_text",
+    "clean_texts",
     "format_money",
     "money_to_cents",
     "name_rules",
@@ -145,6 +146,16 @@ def normalise_name(text: str) -> str:
     """
     if text.isascii():  # fast path: NFKD is a no-op, no Cf, and casefold is lower-casing
         return " ".join(text.split()).lower()
+    folded = text.translate(_LATIN_KEYS)
+    if folded.isascii():  # every other character was a letter of _LATIN_KEYS: done
+        return " ".join(folded.split()).lower()
+    return _general_key(text)
+
+
+def _general_key(text: str) -> str:
+    """`normalise_name` of any text, one step after another (no fast path)."""
+    if text.isascii():
+        return " ".join(text.split()).lower()
     if not text.isprintable():
         # bytes of a non-UTF-8 argument (surrogateescape) can match no stored name
         text = _SURROGATES.sub("\ufffd", text)
@@ -167,9 +178,32 @@ def _without_marks(text: str) -> str:
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 
+def _latin_keys() -> dict[int, str]:
+    """The `str.translate` table of `normalise_name`'s fast path: each letter of Latin-1 and
+    Latin Extended-A (``é``, ``Ç``, ``ß``, ``İ``...) whose key, by the general rule, is plain
+    ASCII letters or digits, mapped to that key.
+
+    The key of a text is the keys of its characters put together (case folding and NFKD go
+    character by character; only the combining marks, which are dropped, are reordered), then
+    split on whitespace and single-spaced: so a text made of ASCII and such letters gets, by
+    translating, exactly the key the general rule gives. Any other character (a combining
+    mark, ``ı``, ``ﬁ``, a full-width letter) stays untranslated, and the text takes the
+    general rule. Built from `_general_key` itself, so the two cannot drift apart.
+    """
+    table: dict[int, str] = {}
+    for code in range(0xC0, 0x180):
+        key = _general_key(chr(code))
+        if key and key.isascii() and key.isalnum():
+            table[code] = key
+    return table
+
+
 def _drop_format_characters(text: str) -> str:
     """`text` without its Unicode format characters (category Cf)."""
     return "".join(ch for ch in text if ch.isprintable() or unicodedata.category(ch) != "Cf")
+
+
+_LATIN_KEYS = _latin_keys()
 
 
 MAX_NAME_LENGTH = 500
@@ -227,6 +261,28 @@ def clean_text(text: str | None, *, field: str = "text") -> str | None:
                 raise _error(field, text, _("is not valid text (bytes that are not UTF-8)"))
     cleaned = cleaned.strip()
     return cleaned or None
+
+
+def clean_texts(texts: Sequence[str]) -> list[str | None]:
+    """`clean_text` of each text (the cells of an import row), in one pass.
+
+    A row whose text is all printable holds no line end and no control character: each cell
+    is only brought to NFC (a no-op for ASCII) and trimmed. Any other row goes through
+    `clean_text`, cell by cell (its `ValidationError` names the field ``text``)."""
+    joined = "".join(texts)
+    if joined.isprintable():
+        if joined.isascii():
+            return [text.strip() or None for text in texts]
+        return [
+            (
+                text
+                if text.isascii() or unicodedata.is_normalized("NFC", text)
+                else unicodedata.normalize("NFC", text)
+            ).strip()
+            or None
+            for text in texts
+        ]
+    return [clean_text(text) for text in texts]
 
 
 # ------------------------------------------------------------------------------------- e-mail
@@ -398,27 +454,47 @@ _DOLLARS = frozenset(("USD", "CAD", "AUD", "NZD", "MXN", "ARS", "CLP", "COP", "U
 """Currencies whose symbol is (or ends in) `$`: a bare `$` fits any of them."""
 
 
+def currency_of(text: str) -> str | None:
+    """The currency an amount's symbol or code names (``€ 10`` → EUR, ``$ 5`` → ``$``: any
+    dollar), or None when it has neither."""
+    if text[:2] == "R$":  # the usual case, as the pattern reads it (`R$` is its first choice)
+        return "BRL"
+    marker = _CURRENCY.match(text.strip().lstrip("-").strip())
+    if marker is None:
+        return None
+    symbol = marker.group().strip(" \u00a0\u202f")
+    return _SYMBOLS.get(symbol, symbol)
+
+
 def typed_amount(text: str, *, field: str = "amount") -> Decimal:
     """`parse_money`, as an `Amount` naming its currency when the text has a symbol or code."""
     value = parse_money(text, field=field)
-    marker = _CURRENCY.match(text.strip().lstrip("-").strip())
-    if marker is None:
+    named = currency_of(text)
+    if named is None:
         return value
-    symbol = marker.group().strip(" \u00a0\u202f")
     amount = Amount(value)
-    amount.currency = _SYMBOLS.get(symbol, symbol)
+    amount.currency = named
     amount.text = text
     return amount
 
 
 def check_currency(amount: Decimal | None, currency: str, *, field: str = "amount") -> None:
     """Refuse an `Amount` typed in another currency than `currency` (the database's)."""
-    named = getattr(amount, "currency", None)
+    _check_named(getattr(amount, "currency", None), getattr(amount, "text", ""), currency, field)
+
+
+def check_typed_currency(text: str, currency: str, *, field: str = "amount") -> None:
+    """`check_currency` of `typed_amount(text)`, for a text `parse_money` already accepted (an
+    import row): the currency its symbol names is read without parsing the amount again."""
+    _check_named(currency_of(text), text, currency, field)
+
+
+def _check_named(named: str | None, text: str, currency: str, field: str) -> None:
     if named is None or named == currency or (named == "$" and currency in _DOLLARS):
         return
     raise ValidationError(
         _("{field}: {value} is in {named}, but this database keeps amounts in {currency}").format(
-            field=field, value=_quote(getattr(amount, "text", "")), named=named, currency=currency
+            field=field, value=_quote(text), named=named, currency=currency
         )
     )
 
@@ -563,6 +639,8 @@ def _check_year(year: int) -> None:
 
 
 def _make_date(year: int, month: int, day: int) -> date:
+    if _MIN_YEAR <= year <= _MAX_YEAR and 1 <= month <= 12 and 1 <= day <= 28:
+        return date(year, month, day)  # a day every month has: nothing more to check
     _check_year(year)
     if not 1 <= month <= 12:
         raise _Invalid(_("is not a valid date (month must be from 1 to 12)"))

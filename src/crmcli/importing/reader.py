@@ -374,10 +374,18 @@ def _text_lines(binary: io.BufferedReader, codec: str, errors: str, name: str) -
             raise _decode_error(name, codec, None) from None
         return
     decoder = codecs.getincrementaldecoder(codec)(errors=errors)
+    decode = decoder.decode
     line = 0
     try:
         for raw in binary:
-            for piece in _LONE_CR.split(decoder.decode(raw)):
+            chunk = decode(raw)
+            cr = chunk.find("\r")
+            if cr < 0 or cr == len(chunk) - 1 or (cr == len(chunk) - 2 and chunk[-1] == "\n"):
+                if chunk:  # no lone CR inside (the usual line): one line, as it is
+                    line += 1
+                    yield chunk
+                continue
+            for piece in _LONE_CR.split(chunk):
                 if piece:
                     line += 1
                     yield piece

@@ -18,7 +18,9 @@ from decimal import Decimal
 from crmcli.domain.tags import parse_tags
 from crmcli.domain.values import (
     check_currency,
+    check_typed_currency,
     clean_text,
+    clean_texts,
     name_rules,
     normalise_email,
     parse_date,
@@ -31,7 +33,7 @@ from crmcli.i18n import _
 from crmcli.importing.cells import QUOTE, unneutralise
 from crmcli.importing.headers import Mapping, and_list, column_key
 
-__all__ = ["LeadRow", "OppRow", "RowError", "parse_lead_row", "parse_opp_row"]
+__all__ = ["LeadRow", "LeadRowParser", "OppRow", "RowError", "parse_lead_row", "parse_opp_row"]
 
 _SCIENTIFIC = re.compile(r"[+-]?[0-9]+(?:[.,][0-9]+)?[eE][+-]?[0-9]+")
 
@@ -115,110 +117,198 @@ def parse_lead_row(
     (``--source``), when given, replaces the file's source for every row. A budget written
     with another currency's symbol than `currency` (the database's) is refused.
     """
-    width = len(headers)
-    if len(cells) > width and any(cell.strip() for cell in cells[width:]):
-        raise _too_wide(line, cells, width)
-    padded = list(cells[:width]) + [""] * (width - len(cells))
-    padded = [unneutralise(c) if c[:1] == QUOTE else c for c in padded]  # crm's own CSV
-
-    try:
-        values = [clean_text(cell) for cell in padded]
-    except ValidationError:  # rare: find the cell again, to name its column
-        for index, cell in enumerate(padded):
-            try:
-                clean_text(cell, field=_label(headers, index))
-            except ValidationError as exc:
-                raise RowError(line, str(exc)) from None
-        raise
-
-    def get(name: str) -> str | None:
-        index = mapping.column(name)
-        return None if index is None else values[index]
-
-    def label(name: str) -> str:
-        index = mapping.column(name)
-        return name if index is None else _label(headers, index)
-
-    try:
-        email = get("email")
-        if email is not None:
-            email = normalise_email(email, field=label("email"))
-        budget_text = get("budget")
-        budget = None if budget_text is None else parse_money(budget_text, field=label("budget"))
-        if currency is not None and budget_text is not None and not budget_text[:1].isdigit():
-            check_currency(typed_amount(budget_text), currency, field=label("budget"))
-        timeline_text = get("timeline")
-        timeline = (
-            None
-            if timeline_text is None
-            else parse_date(timeline_text, field=label("timeline"), today=today)
-        )
-    except ValidationError as exc:
-        raise RowError(line, str(exc)) from None
-
-    phone = get("phone")
-    if phone is not None and _SCIENTIFIC.fullmatch(phone.replace(" ", "")):
-        raise RowError(
-            line,
-            _(
-                '{field}: "{value}" looks like a number Excel converted to scientific'
-                " notation (format the column as text and export again)"
-            ).format(field=label("phone"), value=phone),
-        )
-
-    name = get("name")
-    name_field = label("name")
-    if name is None:
-        parts = [part for part in (get("first_name"), get("last_name")) if part]
-        name, name_field = " ".join(parts) or None, "name"
-    if name is None:
-        columns = [
-            f'"{_label(headers, i)}"'
-            for i in (mapping.column(f) for f in ("name", "first_name", "last_name"))
-            if i is not None
-        ]
-        reason = (
-            _("name: missing ({columns} empty)").format(columns=and_list(columns))
-            if columns
-            else _("name: missing (no name column)")
-        )
-        raise RowError(line, reason)
-    try:  # the rules `lead add` applies (one line, nothing invisible, at most 500 characters)
-        name = name_rules(name, field=name_field)
-    except ValidationError as exc:
-        raise RowError(line, str(exc)) from None
-
-    tags_text = get("tags")
-    try:
-        tags = parse_tags([tags_text], field=label("tags")) if tags_text else ()
-    except ValidationError as exc:
-        raise RowError(line, str(exc)) from None
-
-    source = get("source")
-    if source_override is not None:
-        source = clean_text(source_override, field="--source") or source
-
-    extras: dict[str, str] = {}
-    if mapping.stored_extras is not None and values[mapping.stored_extras] is not None:
-        extras.update(_stored_extras(values[mapping.stored_extras] or "", headers, mapping))
-    for index in mapping.extras:
-        if index < width and values[index] is not None:
-            extras[column_key(headers, index)] = values[index] or ""
-    return LeadRow(
-        name=name,
-        email=email,
-        phone=phone,
-        company=get("company"),
-        title=get("title"),
-        source=source,
-        budget=budget,
-        timeline=timeline,
-        owner=get("owner"),
-        notes=get("notes"),
-        extras=extras,
-        line=line,
-        tags=tags,
+    parse = LeadRowParser(
+        mapping, headers, today=today, source_override=source_override, currency=currency
     )
+    return parse(line, cells)
+
+
+class LeadRowParser:
+    """`parse_lead_row` for every row of one file: what depends only on the header row (which
+    column feeds which field, how a message names it) is worked out once, here."""
+
+    def __init__(
+        self,
+        mapping: Mapping,
+        headers: Sequence[str],
+        *,
+        today: date,
+        source_override: str | None = None,
+        currency: str | None = None,
+    ) -> None:
+        self.mapping = mapping
+        self.headers = headers
+        self.today = today
+        self.currency = currency
+        self.width = len(headers)
+        columns = {f: mapping.column(f) for f in _LEAD_ROW_FIELDS}
+        self.columns = columns
+        self.labels = {
+            f: f if index is None else _label(headers, index) for f, index in columns.items()
+        }
+        # Where each field is in a row's cleaned values: -1 (the None put after them) when no
+        # column feeds it.
+        at = {f: -1 if index is None else index for f, index in columns.items()}
+        self.email_at, self.phone_at, self.company_at = at["email"], at["phone"], at["company"]
+        self.title_at, self.source_at, self.budget_at = at["title"], at["source"], at["budget"]
+        self.timeline_at, self.owner_at, self.notes_at = at["timeline"], at["owner"], at["notes"]
+        self.tags_at = at["tags"]
+        self.source_override = source_override
+        self.extras = [(i, column_key(headers, i)) for i in mapping.extras if i < self.width]
+
+    def _source(self, source: str | None) -> str | None:
+        """The row's source, or ``--source`` when given."""
+        if self.source_override is None:
+            return source
+        return clean_text(self.source_override, field="--source") or source
+
+    def _name(self, line: int, values: list[str | None]) -> str:
+        """The row's name: its name column, else its first and last names put together."""
+        columns, labels = self.columns, self.labels
+        index = columns["name"]
+        name = None if index is None else values[index]
+        name_field = labels["name"]
+        if name is None:
+            parts = [
+                values[i] for i in (columns["first_name"], columns["last_name"]) if i is not None
+            ]
+            name, name_field = " ".join(p for p in parts if p) or None, "name"
+        if name is None:
+            named = [
+                f'"{_label(self.headers, i)}"'
+                for i in (columns[f] for f in ("name", "first_name", "last_name"))
+                if i is not None
+            ]
+            reason = (
+                _("name: missing ({columns} empty)").format(columns=and_list(named))
+                if named
+                else _("name: missing (no name column)")
+            )
+            raise RowError(line, reason)
+        try:  # the rules `lead add` applies (one line, nothing invisible, at most 500 characters)
+            return name_rules(name, field=name_field)
+        except ValidationError as exc:
+            raise RowError(line, str(exc)) from None
+
+    def _cleaned(self, line: int, cells: Sequence[str]) -> list[str | None]:
+        """The row's cells, as many as the header's columns, cleaned (`clean_text`), then the
+        None a field without a column reads."""
+        width = self.width
+        padded = cells
+        if len(cells) != width:
+            if len(cells) > width and any(cell.strip() for cell in cells[width:]):
+                raise _too_wide(line, cells, width)
+            padded = list(cells[:width]) + [""] * (width - len(cells))
+        if QUOTE in "".join(padded):  # crm's own CSV may have neutralised a cell
+            padded = [unneutralise(c) if c[:1] == QUOTE else c for c in padded]
+        try:
+            values = clean_texts(padded)
+        except ValidationError:  # rare: find the cell again, to name its column
+            for index, cell in enumerate(padded):
+                try:
+                    clean_text(cell, field=_label(self.headers, index))
+                except ValidationError as exc:
+                    raise RowError(line, str(exc)) from None
+            raise
+        values.append(None)
+        return values
+
+    def __call__(self, line: int, cells: Sequence[str]) -> LeadRow:
+        """The row as a `LeadRow`, or `RowError`."""
+        labels = self.labels
+        values = self._cleaned(line, cells)
+        try:
+            email = values[self.email_at]
+            if email is not None:
+                email = normalise_email(email, field=labels["email"])
+            budget_text = values[self.budget_at]
+            budget = None
+            if budget_text is not None:
+                budget = parse_money(budget_text, field=labels["budget"])
+                if self.currency is not None and not budget_text[:1].isdigit():
+                    check_typed_currency(budget_text, self.currency, field=labels["budget"])
+            timeline_text = values[self.timeline_at]
+            timeline = None
+            if timeline_text is not None:
+                timeline = parse_date(timeline_text, field=labels["timeline"], today=self.today)
+        except ValidationError as exc:
+            raise RowError(line, str(exc)) from None
+
+        phone = values[self.phone_at]
+        # `_SCIENTIFIC` needs an exponent: a phone without `e` is never refused by it
+        if (
+            phone is not None
+            and ("e" in phone or "E" in phone)
+            and _SCIENTIFIC.fullmatch(phone.replace(" ", ""))
+        ):
+            raise RowError(
+                line,
+                _(
+                    '{field}: "{value}" looks like a number Excel converted to scientific'
+                    " notation (format the column as text and export again)"
+                ).format(field=labels["phone"], value=phone),
+            )
+
+        name = self._name(line, values)
+
+        tags_text = values[self.tags_at]
+        try:
+            tags = parse_tags([tags_text], field=labels["tags"]) if tags_text else ()
+        except ValidationError as exc:
+            raise RowError(line, str(exc)) from None
+
+        source = values[self.source_at]
+        if self.source_override is not None:
+            source = self._source(source)
+
+        extras: dict[str, str] = {}
+        stored = self.mapping.stored_extras
+        if stored is not None and values[stored] is not None:
+            extras.update(_stored_extras(values[stored] or "", self.headers, self.mapping))
+        for index, key in self.extras:
+            value = values[index]
+            if value is not None:
+                extras[key] = value
+        row: LeadRow = _new_row(LeadRow)  # a frozen dataclass's __init__ costs 3x as much
+        row.__dict__.update(
+            name=name,
+            email=email,
+            phone=phone,
+            company=values[self.company_at],
+            title=values[self.title_at],
+            source=source,
+            budget=budget,
+            timeline=timeline,
+            owner=values[self.owner_at],
+            notes=values[self.notes_at],
+            extras=extras,
+            line=line,
+            tags=tags,
+        )
+        return row
+
+
+_new_row = object.__new__
+"""A `LeadRow` made without its `__init__` (every field is then set), as
+`store.schema.record_loader` makes records."""
+
+
+_LEAD_ROW_FIELDS = (
+    "name",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "company",
+    "title",
+    "source",
+    "budget",
+    "timeline",
+    "owner",
+    "notes",
+    "tags",
+)
+"""The fields `LeadRowParser` reads from a row."""
 
 
 _STATUS_WORDS = {

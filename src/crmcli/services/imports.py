@@ -34,7 +34,7 @@ from crmcli.importing.headers import (
 )
 from crmcli.importing.headers import Mapping as HeaderMapping
 from crmcli.importing.reader import Table
-from crmcli.importing.rows import LeadRow, OppRow, RowError, parse_lead_row, parse_opp_row
+from crmcli.importing.rows import LeadRow, LeadRowParser, OppRow, RowError, parse_opp_row
 from crmcli.services import opportunities
 from crmcli.services.common import default_owner
 from crmcli.store.db import Database
@@ -170,6 +170,10 @@ def _values_of(lead: Lead) -> dict[str, Any]:
     return {name: getattr(lead, name) for name in (*FILLABLE, "extras", "tags")}
 
 
+_NEW = LeadStatus.NEW.value
+"""The status of an imported lead (read once: an enum member's `value` is a descriptor)."""
+
+
 def _lead_values(row: LeadRow, now: Any, owner: str | None) -> dict[str, Any]:
     return {
         "name": row.name,
@@ -184,7 +188,7 @@ def _lead_values(row: LeadRow, now: Any, owner: str | None) -> dict[str, Any]:
         "notes": row.notes,
         "extras": row.extras,
         "tags": row.tags or None,
-        "status": LeadStatus.NEW.value,
+        "status": _NEW,
         "created_at": now,
         "updated_at": now,
     }
@@ -333,22 +337,18 @@ def import_leads(
     today = clock.today()  # relative timelines count from the date the import stamps
 
     def body(uow: UnitOfWork) -> None:
-        currency = uow.settings.get("currency")
+        parse = LeadRowParser(
+            mapping,
+            table.headers,
+            today=today,
+            source_override=options.source,
+            currency=uow.settings.get("currency"),
+        )
         batch: list[LeadRow] = []
         for line, cells in table.rows():
             summary.read += 1
             try:
-                batch.append(
-                    parse_lead_row(
-                        line,
-                        cells,
-                        mapping,
-                        table.headers,
-                        today=today,
-                        source_override=options.source,
-                        currency=currency,
-                    )
-                )
+                batch.append(parse(line, cells))
             except RowError as exc:
                 _reject(summary, RowProblem(exc.line, exc.reason, cells), reject)
             if len(batch) >= BATCH:

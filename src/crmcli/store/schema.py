@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from crmcli.domain.duplicates import company_key, lead_match_key, person_key
 from crmcli.domain.phones import phone_key
-from crmcli.domain.tags import SEARCHED, search_key, tag_keys
+from crmcli.domain.tags import SEARCH_SEPARATOR, SEARCHED, field_text, search_key, tag_keys
 from crmcli.domain.values import cents_to_money, money_to_cents, normalise_name
 from crmcli.store.sql import TS_FORMAT, Dialect
 
@@ -404,9 +404,11 @@ def derived_keys(
     searched = SEARCHED.get(table, ())
     if searched and not values.keys().isdisjoint(searched):
         base = current or {}
-        keys["search_key"] = search_key(
-            table, {k: values[k] if k in values else base.get(k) for k in searched}
-        )
+        fields = {k: values[k] if k in values else base.get(k) for k in searched}
+        if "phone" in values and "phone_key" in keys:  # the phone's key, worked out above
+            keys["search_key"] = search_key(table, fields, keys["phone_key"])
+        else:
+            keys["search_key"] = search_key(table, fields)
     if table == "lead":
         if "source" in values:
             keys["source_key"] = _key(values["source"])
@@ -415,3 +417,50 @@ def derived_keys(
             name, company = (values[k] if k in values else base.get(k) for k in ("name", "company"))
             keys["match_key"] = lead_match_key(name, company)
     return keys
+
+
+def new_lead_keys(row: Mapping[str, Any], folded: dict[str, str]) -> dict[str, Any]:
+    """`derived_keys("lead", row)` for a new lead's full row (every column given), for the
+    bulk insert: the same keys, each text folded once (the name feeds both the search and the
+    match key) and the folded values that repeat from row to row (sources, owners,
+    companies) kept in `folded`, which the caller shares between the rows of one batch.
+
+    The search key's parts follow SEARCHED["lead"] (name, e-mail, company, phone, tags,
+    notes); `derived_keys` stays the definition, and a test checks that both agree.
+    """
+    name, email, company, phone = row["name"], row["email"], row["company"], row["phone"]
+    tags, notes, owner, source = row["tags"], row["notes"], row["owner"], row["source"]
+    phone_digits = phone_key(phone)
+    parts = [
+        normalise_name(field_text(name)),
+        "" if email is None else normalise_name(str(email)),
+        "",
+        "" if phone is None else normalise_name(str(phone)),
+        "" if not tags else normalise_name(field_text(tags)),
+        "" if notes is None else normalise_name(str(notes)),
+        phone_digits or "",
+    ]
+    if company is not None:
+        text = str(company)
+        key = folded.get(text)
+        if key is None:
+            key = folded[text] = normalise_name(text)
+        parts[2] = key
+    owner_key = source_key = None
+    if owner:
+        owner_key = folded.get(owner)
+        if owner_key is None:
+            owner_key = folded[owner] = normalise_name(owner)
+    if source:
+        source_key = folded.get(source)
+        if source_key is None:
+            source_key = folded[source] = normalise_name(source)
+    return {
+        "email_key": email_key(email),
+        "owner_key": owner_key,
+        "phone_key": phone_digits,
+        "tags_key": tag_keys(tags),
+        "search_key": SEARCH_SEPARATOR.join(parts),
+        "source_key": source_key,
+        "match_key": lead_match_key(name, company),
+    }

@@ -11,10 +11,20 @@ from crmcli.errors import Duplicate, NotFound
 from crmcli.i18n import _
 from crmcli.store.ordering import By, Sorts, case_rank, limited, order_by
 from crmcli.store.repos.base import BATCH, Repository
-from crmcli.store.schema import COLUMNS, by_value, derived_keys, email_key, tags_of, to_rows
+from crmcli.store.schema import (
+    COLUMNS,
+    by_value,
+    derived_keys,
+    email_key,
+    new_lead_keys,
+    storers,
+    tags_of,
+)
 from crmcli.store.sql import Dialect, escape_like, in_list
 
 _FIELDS = tuple(Lead.__dataclass_fields__)
+_KEYED = frozenset(("name", "email", "company", "phone", "tags", "notes", "owner", "source"))
+"""The columns `new_lead_keys` reads: a bulk insert that gives them all takes that path."""
 
 
 def _extras(value: dict[str, str] | None) -> dict[str, str]:
@@ -193,22 +203,25 @@ class LeadRepository(Repository):
         """
         if not rows:
             return []
-        given = {c for row in rows for c in row} | {"email", "extras"}
+        given = set().union(*rows) | {"email", "extras"}
         given |= derived_keys("lead", dict.fromkeys(given, "")).keys()
         columns = [c for c in COLUMNS["lead"] if c in given]  # the table's order
+        blank = dict.fromkeys(columns)
+        convert = storers(self.dialect, "lead", columns)
+        # Every searched column given (an import's rows): the keys the lean way, the folded
+        # sources, owners and companies shared by the batch's rows.
+        full = given.issuperset(_KEYED)
+        folded: dict[str, str] = {}
         prepared: list[dict[str, Any]] = []
         for values in rows:
-            row = dict.fromkeys(columns)
-            row.update(values)
+            row = {**blank, **values}
             row["extras"] = row["extras"] or None  # as a single insert stores no extras
-            row.update(derived_keys("lead", row))
+            row.update(new_lead_keys(row, folded) if full else derived_keys("lead", row))
+            for column, store in convert:  # in storage form (`to_rows`), in place: ours
+                row[column] = store(row[column])
             prepared.append(row)
         stored = self.conn.insert_many(
-            "lead",
-            COLUMNS["lead"],
-            to_rows(self.dialect, "lead", prepared),
-            ("id", "email_key"),
-            unique="email_key",
+            "lead", COLUMNS["lead"], prepared, ("id", "email_key"), unique="email_key"
         )
         self.uow.journal.record_inserted("lead", [int(r[0]) for r in stored])
         kept = {r[1] for r in stored}
