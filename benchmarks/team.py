@@ -167,11 +167,32 @@ def bench_reports(server: str, made: list[str], deals: int, repeat: int) -> None
         )
 
 
+def forget_unknown_migrations(db: Path) -> None:
+    """Let `--src`'s older crm open a database built by this tree: the migrations it does not
+    know are forgotten (their tables, columns and triggers stay, unused by that crm)."""
+    import sqlite3
+
+    probe = "from crmcli.store.migrations import known_names; print(*known_names())"
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    known = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
+    ).stdout.split()
+    con = sqlite3.connect(db)
+    try:
+        marks = ", ".join("?" for _name in known)
+        con.execute(f"DELETE FROM crm_migrations WHERE name NOT IN ({marks})", known)
+        con.commit()
+    finally:
+        con.close()
+
+
 def bench_everyday(server: str, made: list[str], repeat: int, folder: Path) -> None:
     crm = crm_command()
     work = folder / "everyday.db"
     shutil.copyfile(speed.deals_database(10_000, 10_000, 10_000), work)
     ids = everyday.prepare(work, None, repeat)
+    if SRC is not None:
+        forget_unknown_migrations(work)
     target = new_schema(server, made)
     run([*crm, "--db", str(work), "db", "copy", "--to", target], now=None)
     print(f"\n## everyday commands, median of {repeat} (seconds; same = identical output)")

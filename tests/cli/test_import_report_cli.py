@@ -412,19 +412,20 @@ def test_a_third_party_status_column_is_still_kept_as_an_extra(crm: Run, tmp_pat
 
 
 @pytest.fixture
-def statements() -> Iterator[list[str]]:
-    """Every SQL statement sent through SQLAlchemy while the test runs."""
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
+def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every SQL statement sent to a PostgreSQL server while the test runs (all of them go
+    through `PsycopgConn._send`; SQLite's go through sqlite3 itself, unseen here)."""
+    from crmcli.store.sql import PsycopgConn
 
     sent: list[str] = []
+    send = PsycopgConn._send
 
-    def record(*args: Any) -> None:
-        sent.append(str(args[2]))
+    def record(self: PsycopgConn, sql: str, params: Any) -> Any:
+        sent.append(sql)
+        return send(self, sql, params)
 
-    event.listen(Engine, "before_cursor_execute", record)
+    monkeypatch.setattr(PsycopgConn, "_send", record)
     yield sent
-    event.remove(Engine, "before_cursor_execute", record)
 
 
 def test_rows_without_email_are_looked_up_once_per_batch(

@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 from typer.testing import Result
 
 from crmcli.services.imports import OPP_BATCH
@@ -27,16 +25,20 @@ HEADER = "name,account,contact email,amount,stage,probability,status,owner"
 
 
 @pytest.fixture
-def statements() -> Iterator[list[str]]:
-    """Every SQL statement sent to a database while the test runs."""
+def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every SQL statement sent to a PostgreSQL server while the test runs (all of them go
+    through `PsycopgConn._send`; SQLite's go through sqlite3 itself, unseen here)."""
+    from crmcli.store.sql import PsycopgConn
+
     sent: list[str] = []
+    send = PsycopgConn._send
 
-    def record(*args: Any) -> None:
-        sent.append(str(args[2]))
+    def record(self: PsycopgConn, sql: str, params: Any) -> Any:
+        sent.append(sql)
+        return send(self, sql, params)
 
-    event.listen(Engine, "before_cursor_execute", record)
+    monkeypatch.setattr(PsycopgConn, "_send", record)
     yield sent
-    event.remove(Engine, "before_cursor_execute", record)
 
 
 @pytest.fixture

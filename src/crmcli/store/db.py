@@ -1,15 +1,17 @@
-"""Engine and transactions: file safety, SQLite pragmas, BEGIN IMMEDIATE, schema upgrades."""
+"""Connections and transactions: file safety, SQLite pragmas, BEGIN IMMEDIATE, schema
+upgrades; a server's URL and its psycopg connections."""
 
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from crmcli import clock, interrupts, outfiles
 from crmcli.domain import values
@@ -17,17 +19,14 @@ from crmcli.errors import StorageError
 from crmcli.i18n import N_, _
 from crmcli.store import location
 from crmcli.store.migrations import MIGRATIONS, MIGRATIONS_TABLE_SQL, known_names
-from crmcli.store.sql import AlchemyConn, Conn, SqliteConn
+from crmcli.store.sql import Conn, PsycopgConn, SqliteConn
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection, Engine
-
     from crmcli.store.uow import AfterCommit, UnitOfWork
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 30_000
-_PG_WRITE = {"isolation_level": "READ COMMITTED"}
-_PG_READ = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+UNDEFINED_TABLE = "42P01"  # PostgreSQL's SQLSTATE for a table that does not exist
 
 
 def _quiet(_: str) -> None:
@@ -313,7 +312,10 @@ class Database:
         self.command = command
         self.after_commit = after_commit
         self.path = location.sqlite_path(target)
-        self._engine: Engine | None = None
+        self._server: dict[str, str] | None = None
+        self._idle: list[Any] = []
+        """A server's psycopg connections between units of work (reused: one per process,
+        unless units are nested or run in threads)."""
         self._ready = False
 
     @property
@@ -341,15 +343,34 @@ class Database:
                     return
                 pending_backup = applied is not None
         else:
-            self.engine()
+            applied = self._server_migrations()
+            if applied is not None:
+                check_known(applied, self.display)
+                if len(set(applied)) >= len(MIGRATIONS):
+                    self._ready = True
+                    return
         self._ready = True
         self._migrate(backup=pending_backup)
 
-    def engine(self) -> Engine:
-        """The SQLAlchemy engine of a server's connections (a SQLite file needs none)."""
-        if self._engine is None:
-            self._engine = _server_engine(self.target)
-        return self._engine
+    def _server_migrations(self) -> list[str] | None:
+        """The migrations a server's schema records, read in a read-only transaction; None
+        when it has no `crm_migrations` table yet. An up-to-date server is only read, as an
+        up-to-date file is."""
+        with self._connect(write=False) as conn:
+            try:
+                return [r[0] for r in conn.rows("SELECT name FROM crm_migrations")]
+            except Exception as exc:
+                if getattr(exc, "sqlstate", None) == UNDEFINED_TABLE:
+                    return None
+                raise
+
+    def server_params(self) -> dict[str, str]:
+        """The libpq keywords of the server's connections (URL and driver checked once)."""
+        if self._server is None:
+            params = server_params(self.target)
+            _psycopg()  # a missing driver is said before anything connects
+            self._server = params
+        return self._server
 
     def upgrade(self, *, backup: bool = True) -> list[str]:
         """Apply the migrations this database still lacks once opened (`crm db migrate`)."""
@@ -418,14 +439,19 @@ class Database:
         """
         interrupts.checkpoint()  # a signal held back by an earlier commit stops us here
         if self.path is None:
-            engine = self.engine().execution_options(**(_PG_WRITE if write else _PG_READ))
-            with engine.connect() as sa:
-                transaction = sa.begin()
-                conn = AlchemyConn(sa, transaction)
+            raw = self._server_connection()
+            levels = _psycopg().IsolationLevel
+            # psycopg says BEGIN ISOLATION LEVEL … [READ ONLY] itself, at the first statement
+            raw.isolation_level = levels.READ_COMMITTED if write else levels.REPEATABLE_READ
+            raw.read_only = not write
+            server = PsycopgConn(raw)
+            try:
+                yield server
+            finally:
                 try:
-                    yield conn
+                    server.rollback()
                 finally:
-                    conn.rollback()
+                    self._release(raw)
             return
         raw = connect_sqlite(self.path)
         try:
@@ -442,6 +468,25 @@ class Database:
                 local.rollback()
         finally:
             raw.close()
+
+    def _server_connection(self) -> Any:
+        """An idle psycopg connection to the server: one left by an earlier unit, else new."""
+        params = self.server_params()
+        while True:
+            try:
+                raw = self._idle.pop()  # atomic: units in threads never share a connection
+            except IndexError:
+                return _psycopg().connect(**params)
+            if not raw.closed and not raw.broken:
+                return raw
+
+    def _release(self, raw: Any) -> None:
+        """Keep a connection whose unit is over for the next one, if it is idle and sound."""
+        idle = _psycopg().pq.TransactionStatus.IDLE
+        if raw.closed or raw.broken or raw.info.transaction_status != idle:
+            raw.close()
+        else:
+            self._idle.append(raw)
 
     @contextmanager
     def unit(self, *, write: bool) -> Iterator[UnitOfWork]:
@@ -524,8 +569,8 @@ class Database:
         found: list[str] = []
         with self.read() as uow:
             conn = uow.conn
-            if isinstance(conn, AlchemyConn):
-                return _server_problems(conn.sa)
+            if isinstance(conn, PsycopgConn):
+                return _server_problems(conn)
             for (line,) in conn.rows("PRAGMA integrity_check"):
                 if line != "ok":
                     found.append(f"integrity: {line}")
@@ -541,41 +586,62 @@ class Database:
             return int(uow.conn.scalar(f"SELECT COUNT(*) FROM {table}"))
 
     def dispose(self) -> None:
-        """Close every pooled connection."""
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
+        """Close the server connections kept between units of work."""
+        while self._idle:
+            self._idle.pop().close()
 
 
-def _server_problems(conn: Connection) -> tuple[list[str], str]:
+_PRIMARY_KEYS = """
+SELECT c.relname, (SELECT array_agg(a.attname::text ORDER BY k.n)
+                   FROM unnest(p.conkey) WITH ORDINALITY AS k(attnum, n)
+                   JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum)
+FROM pg_class c LEFT JOIN pg_constraint p ON p.conrelid = c.oid AND p.contype = 'p'
+WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p')
+"""
+"""Every table of the current schema, with its primary key's columns (NULL without one)."""
+_FOREIGN_KEYS = """
+SELECT c.relname, f.conname, r.relname,
+       (SELECT array_agg(a.attname::text ORDER BY k.n)
+        FROM unnest(f.conkey) WITH ORDINALITY AS k(attnum, n)
+        JOIN pg_attribute a ON a.attrelid = f.conrelid AND a.attnum = k.attnum),
+       (SELECT array_agg(a.attname::text ORDER BY k.n)
+        FROM unnest(f.confkey) WITH ORDINALITY AS k(attnum, n)
+        JOIN pg_attribute a ON a.attrelid = f.confrelid AND a.attnum = k.attnum)
+FROM pg_constraint f JOIN pg_class c ON c.oid = f.conrelid JOIN pg_class r ON r.oid = f.confrelid
+WHERE f.contype = 'f' AND c.relnamespace = current_schema()::regnamespace
+ORDER BY f.conname
+"""
+"""Every foreign key of the current schema's tables: table, name, parent, both column lists."""
+
+
+def _server_problems(conn: Conn) -> tuple[list[str], str]:
     """`Database.check` on PostgreSQL, in the current schema (see there)."""
-    from sqlalchemy import inspect
-
     found: list[str] = []
-    for table, name in conn.exec_driver_sql(
+    for table, name in conn.rows(
         "SELECT conrelid::regclass::text, conname FROM pg_constraint "
         "WHERE connamespace = current_schema()::regnamespace AND NOT convalidated ORDER BY 1, 2"
     ):
         found.append(f"constraint: {name} on {table} is not validated (added NOT VALID)")
-    for table, count in conn.exec_driver_sql(
+    for table, count in conn.rows(
         "SELECT tgrelid::regclass::text, count(*) FROM pg_trigger "
         "JOIN pg_class ON pg_class.oid = tgrelid "
         "WHERE pg_class.relnamespace = current_schema()::regnamespace "
         "AND tgconstraint <> 0 AND tgenabled = 'D' GROUP BY 1 ORDER BY 1"
     ):
         found.append(f"constraint: {count} foreign-key trigger(s) of {table} are disabled")
-    schema = inspect(conn)
+    primary = {table: columns or [] for table, columns in conn.rows(_PRIMARY_KEYS)}
+    foreign: dict[str, list[tuple[str, list[str], list[str]]]] = {}
+    for table, _name, parent, mine, theirs in conn.rows(_FOREIGN_KEYS):
+        foreign.setdefault(table, []).append((parent, mine, theirs))
     keys = 0
-    for table in sorted(schema.get_table_names()):
-        primary = schema.get_pk_constraint(table)["constrained_columns"]
-        shown = primary[0] if len(primary) == 1 else "ctid"
-        for key in schema.get_foreign_keys(table):
+    for table in sorted(primary):
+        shown = primary[table][0] if len(primary[table]) == 1 else "ctid"
+        for parent, mine_columns, their_columns in foreign.get(table, []):
             keys += 1
-            parent = key["referred_table"]
-            pairs = list(zip(key["constrained_columns"], key["referred_columns"], strict=True))
+            pairs = list(zip(mine_columns, their_columns, strict=True))
             present = " AND ".join(f'c."{mine}" IS NOT NULL' for mine, _ in pairs)
             match = " AND ".join(f'p."{theirs}" = c."{mine}"' for mine, theirs in pairs)
-            orphans = conn.exec_driver_sql(
+            orphans = conn.rows(
                 f'SELECT c."{shown}" FROM "{table}" c WHERE {present} '
                 f'AND NOT EXISTS (SELECT 1 FROM "{parent}" p WHERE {match}) ORDER BY 1 LIMIT 100'
             )
@@ -637,53 +703,80 @@ def unsupported_url(given: str) -> StorageError:
     )
 
 
-def server_url(url: str) -> str:
-    """The SQLAlchemy URL of a PostgreSQL target, with crmcli's default timeouts.
+_SERVER_URL = re.compile(
+    r"""
+    (?P<scheme>[\w+]+)://
+    (?:(?P<user>[^:/]*)(?::(?P<password>[^@]*))?@)?
+    (?:(?:\[(?P<ipv6>[^/?]+)\]|(?P<host>[^/:?]+))?(?::(?P<port>[^/?]*))?)?
+    (?:/(?P<dbname>[^?]*))?
+    (?:\?(?P<query>.*))?
+    """,
+    re.X,
+)
+"""A server URL's parts, split as SQLAlchemy's `make_url` split them (a password runs to the
+first `@`, and may hold `#` or `?`)."""
+
+
+def server_params(url: str) -> dict[str, str]:
+    """The libpq keywords of a PostgreSQL target URL, with crmcli's default timeouts.
 
     `connect_timeout` (a server that accepts and never answers) and `lock_timeout` (a lock
     held by another connection) are added unless the URL, or libpq's `PGCONNECT_TIMEOUT` /
     `PGOPTIONS`, already sets them; `lock_timeout` joins any `options` already given
     (`?options=-csearch_path%3Dteam`), and `PGOPTIONS` is kept (the URL's `options` would
-    otherwise replace it).
+    otherwise replace it). The query is read as SQLAlchemy read it (`+` is a space; a key given
+    twice: the last, as libpq takes it).
     """
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
+    from urllib.parse import parse_qsl, unquote
 
     if not url.startswith(SERVER_SCHEMES):
         raise unsupported_url(url)
-    given = url
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            url = "postgresql+psycopg://" + url[len(prefix) :]
-    try:
-        parsed = make_url(url)
-    except (ArgumentError, ValueError):  # a port that is not a number…
-        raise StorageError(f"unsupported database URL: {location.redact(given)}") from None
-    query = parsed.query
-    extra: dict[str, str] = {}
-    if "connect_timeout" not in query and not os.environ.get("PGCONNECT_TIMEOUT"):
-        extra["connect_timeout"] = str(PG_CONNECT_TIMEOUT_S)
-    options = query.get("options")
-    if isinstance(options, tuple):  # given twice: libpq would take the last
-        options = options[-1] if options else None
-    options = options if options is not None else os.environ.get("PGOPTIONS", "")
+    found = _SERVER_URL.match(url)
+    port = found.group("port") if found is not None else None
+    if found is None or (port and not port.isdigit()):  # a port that is not a number…
+        raise StorageError(f"unsupported database URL: {location.redact(url)}") from None
+    params: dict[str, str] = {}
+    for key in ("user", "password", "dbname"):
+        if found.group(key) is not None:
+            params[key] = unquote(found.group(key))
+    host = found.group("host") or found.group("ipv6")
+    if host:
+        params["host"] = host
+    if port:
+        params["port"] = port
+    params.update(parse_qsl(found.group("query") or ""))
+    if "connect_timeout" not in params and not os.environ.get("PGCONNECT_TIMEOUT"):
+        params["connect_timeout"] = str(PG_CONNECT_TIMEOUT_S)
+    options = params.get("options", os.environ.get("PGOPTIONS", ""))
     if "lock_timeout" not in options:
-        extra["options"] = f"{options} -c lock_timeout={PG_LOCK_TIMEOUT}".strip()
-    return parsed.update_query_dict(extra).render_as_string(hide_password=False)
+        params["options"] = f"{options} -c lock_timeout={PG_LOCK_TIMEOUT}".strip()
+    return params
 
 
-def _server_engine(url: str) -> Engine:
-    from sqlalchemy import create_engine
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+def server_url(url: str) -> str:
+    """A PostgreSQL target as the URL crmcli connects to (`server_params` written as a URL)."""
+    from urllib.parse import quote, urlencode
 
-    given = url
-    url = server_url(url)
+    params = server_params(url)
+    user = quote(params.pop("user", ""), safe="")
+    password = params.pop("password", None)
+    if password is not None:
+        user += ":" + quote(password, safe="")
+    host = params.pop("host", "")
+    host = f"[{host}]" if ":" in host else host
+    port = params.pop("port", None)
+    where = f"{user}@{host}" if user else host
+    where += f":{port}" if port else ""
+    dbname = quote(params.pop("dbname", ""), safe="")
+    return f"postgresql://{where}/{dbname}" + (f"?{urlencode(params)}" if params else "")
+
+
+def _psycopg() -> Any:
+    """The psycopg module, or the one line that says how to install it."""
     try:
-        # create_engine imports the driver (psycopg) right here, so a missing one is caught now
-        return create_engine(url, pool_pre_ping=False)
+        import psycopg
     except ImportError:  # ModuleNotFoundError, or psycopg without a usable libpq
         raise StorageError(
             "PostgreSQL needs the psycopg driver: pip install 'crmcli[postgres]'"
         ) from None
-    except (ArgumentError, NoSuchModuleError, ValueError):
-        raise unsupported_url(given) from None
+    return psycopg

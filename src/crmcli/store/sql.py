@@ -2,9 +2,10 @@
 
 Every query of crmcli is SQL text with `:name` parameters, written once in the repository that
 owns it. `SqliteConn` runs it on the standard library's `sqlite3` (every command on a SQLite
-file: nothing heavy is imported); `AlchemyConn` runs the same text on a PostgreSQL server
-through SQLAlchemy's `text()`. What differs between the two backends is said once, in a
-`Dialect` (`SQLITE`, `POSTGRESQL`), never by `if dialect == …` in the repositories.
+file: nothing heavy is imported); `PsycopgConn` runs the same text on a PostgreSQL server
+through psycopg 3 itself (`:name` becomes psycopg's `%(name)s`, as SQLAlchemy's `text()` made
+it). What differs between the two backends is said once, in a `Dialect` (`SQLITE`,
+`POSTGRESQL`), never by `if dialect == …` in the repositories.
 
 Values cross this boundary in their storage forms (`schema.to_row` / `schema.from_row`):
 money as integer cents, dates and timestamps as the text SQLite stores (on SQLite), JSON as
@@ -14,10 +15,12 @@ text. This module imports nothing heavy: keep it that way (tests/test_startup.py
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import field
 from datetime import date, datetime
+from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
@@ -181,7 +184,8 @@ class IntegrityProblem(Exception):
 
 
 def _is_integrity_error(exc: BaseException) -> bool:
-    return type(exc).__name__ == "IntegrityError"
+    """A constraint's refusal: psycopg's IntegrityError or one of its kinds (UniqueViolation…)."""
+    return any(kind.__name__ == "IntegrityError" for kind in type(exc).__mro__)
 
 
 def _driver_message(exc: BaseException) -> str:
@@ -347,39 +351,68 @@ class SqliteConn(Conn):
             self.raw.execute("ROLLBACK")
 
 
-class AlchemyConn(Conn):
-    """A `Conn` over a SQLAlchemy connection to a PostgreSQL server, inside its transaction."""
+_BIND = re.compile(r"(?<![:\w\\]):(\w+)(?!:)")
+"""A `:name` parameter, as SQLAlchemy's `text()` finds them (never `::` casts, `10:30`, `\\:`)."""
+_ESCAPED_COLON = re.compile(r"\\(:[\w$]*)(?![:\w$])")
+
+
+@lru_cache(maxsize=2048)
+def pyformat(sql: str) -> str:
+    """`sql` with its `:name` parameters as psycopg's `%(name)s`, its `%` doubled and `\\:`
+    unescaped: the text SQLAlchemy's `text()` sent to psycopg (once per SQL text)."""
+    marked = _BIND.sub(r"%(\1)s", sql.replace("%", "%%"))
+    return _ESCAPED_COLON.sub(r"\1", marked)
+
+
+class PsycopgConn(Conn):
+    """A `Conn` over a psycopg 3 connection to a PostgreSQL server, inside its transaction.
+
+    psycopg opens the transaction itself at the first statement, with the connection's
+    isolation level and read-only flag (`Database._connect` sets them). Values come back as
+    psycopg loads them (datetime, date, Decimal, JSON as Python objects), as they did through
+    SQLAlchemy's `text()`.
+    """
 
     dialect = POSTGRESQL
 
-    def __init__(self, sa: Any, transaction: Any = None) -> None:
-        self.sa = sa
-        self.transaction = transaction
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
 
     def _execute(self, sql: str, params: Params | None) -> Any:
-        from sqlalchemy import text
+        if params:
+            return self._send(pyformat(sql), params)
+        if "\\:" in sql:  # text() unescaped `\:` even without parameters
+            sql = _ESCAPED_COLON.sub(r"\1", sql)
+        return self._send(sql, None)  # no parameters: psycopg sends the text as it is, `%` too
 
+    def _send(self, sql: str, params: Any) -> Any:
+        """psycopg's cursor of `sql` (`%(name)s` or `%s` placeholders); IntegrityProblem when
+        a constraint refuses it."""
         try:
-            return self.sa.execute(text(sql), dict(params or {}))
+            return self.raw.execute(sql, params)
         except Exception as exc:
             if _is_integrity_error(exc):
                 raise IntegrityProblem(_driver_message(exc)) from None
             raise
 
     def _names(self, result: Any) -> list[str]:
-        return list(result.keys())
+        return [column.name for column in result.description]
+
+    def rows(self, sql: str, params: Params | None = None) -> list[Row]:
+        found: list[Row] = self._execute(sql, params).fetchall()  # tuples already
+        return found
+
+    def result(self, sql: str, params: Params | None = None) -> tuple[tuple[str, ...], list[Row]]:
+        cursor = self._execute(sql, params)
+        return tuple(self._names(cursor)), cursor.fetchall()
+
+    def maps(self, sql: str, params: Params | None = None) -> list[dict[str, Any]]:
+        cursor = self._execute(sql, params)
+        names = self._names(cursor)
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     def insert(self, sql: str, params: Params) -> int:
-        return int(self._execute(f"{sql} RETURNING id", params).scalar_one())
-
-    def _driver(self, sql: str, params: Sequence[Any]) -> Any:
-        """Driver-level SQL with `%s` placeholders (the bulk paths)."""
-        try:
-            return self.sa.exec_driver_sql(sql, tuple(params))
-        except Exception as exc:
-            if _is_integrity_error(exc):
-                raise IntegrityProblem(_driver_message(exc)) from None
-            raise
+        return int(self._execute(f"{sql} RETURNING id", params).fetchone()[0])
 
     def _insert_many(
         self,
@@ -392,24 +425,24 @@ class AlchemyConn(Conn):
     ) -> list[Row]:
         # One INSERT … SELECT FROM unnest(one array per column): the statement text is the
         # same for every batch (the server parses it once) and the values go as a few arrays.
-        arrays = [[row.get(c) for row in rows] for c in columns]
+        arrays = tuple([row.get(c) for row in rows] for c in columns)
         casts = ", ".join(f"%s::{self.dialect.pg_arrays[kinds[c]]}" for c in columns)
         sql = f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({casts})"
         if unique is not None:
             sql += f" ON CONFLICT ({unique}) DO NOTHING"
         if returning:
             sql += f" RETURNING {', '.join(returning)}"
-            return [tuple(r) for r in self._driver(sql, arrays)]
-        self._driver(sql, arrays)
+            stored: list[Row] = self._send(sql, arrays).fetchall()
+            return stored
+        self._send(sql, arrays)
         return []
 
     def commit(self) -> None:
-        assert self.transaction is not None
-        self.transaction.commit()
+        self.raw.commit()
 
     def rollback(self) -> None:
-        if self.transaction is not None and self.transaction.is_active:
-            self.transaction.rollback()
+        if not self.raw.closed and not self.raw.broken:
+            self.raw.rollback()  # nothing is sent when no transaction is open
 
 
 def in_list(prefix: str, values: Iterable[Any], params: dict[str, Any]) -> str:
