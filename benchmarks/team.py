@@ -128,9 +128,13 @@ def bench_import(server: str, made: list[str], repeat: int, folder: Path) -> Non
         print(f"{label:<11} median {statistics.median(times):6.1f} s  (runs: {shown})  {summary}")
 
 
-def bench_reports(server: str, made: list[str], deals: int, repeat: int) -> None:
+def bench_reports(server: str, made: list[str], deals: int, repeat: int, folder: Path) -> None:
     crm = crm_command()
     source = reports.database(deals, rebuild=False)
+    if SRC is not None:  # a copy that `--src`'s crm can open
+        shutil.copyfile(source, folder / source.name)
+        source = folder / source.name
+        forget_unknown_migrations(source)
     target = new_schema(server, made)
     seconds, done = run([*crm, "--db", str(source), "db", "copy", "--to", target, "--json"])
     copied = json.loads(done.stdout)["copied"]
@@ -239,7 +243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.skip_import:
             bench_import(args.server, made, args.repeat, Path(tmp))
         if not args.skip_reports:
-            bench_reports(args.server, made, args.deals, args.repeat)
+            bench_reports(args.server, made, args.deals, args.repeat, Path(tmp))
         if not args.skip_everyday:
             bench_everyday(args.server, made, args.repeat, Path(tmp))
     return 0

@@ -155,6 +155,36 @@ def test_one_connection_serves_the_units_of_a_process_and_a_dead_one_is_replaced
     assert leads.add_lead(db, "Ana").id == 1
 
 
+@pytest.mark.postgres_only
+def test_a_stream_reads_a_page_at_a_time_and_other_statements_may_run_between(
+    db: Database,
+) -> None:
+    from crmcli.store.sql import STREAM_PAGE
+
+    total = 2 * STREAM_PAGE + 7
+    with db.read() as uow:
+        conn = uow.conn
+        names, rows = conn.stream(
+            "SELECT g AS n, '50%' AS pct FROM generate_series(1, :n) AS g ORDER BY g",
+            {"n": total},
+        )
+        assert names == ("n", "pct")
+        first = next(rows)
+        # a server-side cursor: the rest is still on the server, and the connection is free
+        assert conn.scalar("SELECT COUNT(*) FROM pg_cursors WHERE name LIKE 'crm_stream_%'") == 1
+        rest = list(rows)
+        assert [first, *rest] == [(n, "50%") for n in range(1, total + 1)]
+        _names, left = conn.stream("SELECT '%' FROM generate_series(1, 10 * 2000)")
+        assert next(left) == ("%",)  # abandoned: it ends with the transaction
+    with db.write() as uow:
+        _names, left = uow.conn.stream("SELECT id FROM stage ORDER BY id")
+        next(left)
+        uow.conn.run("UPDATE crm_meta SET value = 'EUR' WHERE \"key\" = 'currency'")
+        uow.commit()
+    with db.read() as uow:
+        assert uow.conn.scalar("SELECT value FROM crm_meta WHERE \"key\" = 'currency'") == "EUR"
+
+
 EVERYDAY_ON_A_SERVER = [
     ["lead", "add", "Bia", "-q"],
     ["lead", "show", "1"],

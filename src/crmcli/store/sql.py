@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import field
 from datetime import date, datetime
 from functools import lru_cache
@@ -364,6 +364,18 @@ def pyformat(sql: str) -> str:
     return _ESCAPED_COLON.sub(r"\1", marked)
 
 
+def _text(sql: str, params: Params | None) -> str:
+    """What psycopg is sent for `sql`: `pyformat` with parameters; without, the text as it is
+    (psycopg then reads no placeholder, and `%` is itself), `\\:` unescaped as text() did."""
+    if params:
+        return pyformat(sql)
+    return _ESCAPED_COLON.sub(r"\1", sql) if "\\:" in sql else sql
+
+
+STREAM_PAGE = 2000
+"""Rows a server-side cursor of `PsycopgConn.stream` fetches at a time."""
+
+
 class PsycopgConn(Conn):
     """A `Conn` over a psycopg 3 connection to a PostgreSQL server, inside its transaction.
 
@@ -377,13 +389,10 @@ class PsycopgConn(Conn):
 
     def __init__(self, raw: Any) -> None:
         self.raw = raw
+        self._cursors = 0  # the server-side cursors of `stream` so far (their names)
 
     def _execute(self, sql: str, params: Params | None) -> Any:
-        if params:
-            return self._send(pyformat(sql), params)
-        if "\\:" in sql:  # text() unescaped `\:` even without parameters
-            sql = _ESCAPED_COLON.sub(r"\1", sql)
-        return self._send(sql, None)  # no parameters: psycopg sends the text as it is, `%` too
+        return self._send(_text(sql, params), params or None)
 
     def _send(self, sql: str, params: Any) -> Any:
         """psycopg's cursor of `sql` (`%(name)s` or `%s` placeholders); IntegrityProblem when
@@ -413,6 +422,24 @@ class PsycopgConn(Conn):
 
     def insert(self, sql: str, params: Params) -> int:
         return int(self._execute(f"{sql} RETURNING id", params).fetchone()[0])
+
+    def stream(
+        self, sql: str, params: Params | None = None
+    ) -> tuple[tuple[str, ...], Iterator[Row]]:
+        """The column names of `sql` and its rows as they are read, for lists too long to
+        hold: a server-side cursor (DECLARE, then FETCH `STREAM_PAGE` rows at a time), as a
+        plain cursor receives the whole result first. Other statements may run between its
+        pages, and rows left unread cost nothing: the cursor ends with the transaction."""
+        self._cursors += 1
+        cursor = self.raw.cursor(name=f"crm_stream_{self._cursors}")
+        cursor.itersize = STREAM_PAGE
+        try:
+            cursor.execute(_text(sql, params), params or None)
+        except Exception as exc:
+            if _is_integrity_error(exc):
+                raise IntegrityProblem(_driver_message(exc)) from None
+            raise
+        return tuple(self._names(cursor)), iter(cursor)
 
     def _insert_many(
         self,
