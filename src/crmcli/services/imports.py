@@ -44,7 +44,7 @@ BATCH = 2000
 FILLABLE = ("phone", "company", "title", "source", "budget", "timeline", "owner", "notes")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # a summary keeps one per rejected row: 10k in 1M rows
 class RowProblem:
     """A rejected row: its line in the file, why, and its original cells."""
 

@@ -24,6 +24,9 @@ from crmcli.store.schema import (
 from crmcli.store.sql import Dialect, escape_like, in_list
 
 _FIELDS = tuple(Lead.__dataclass_fields__)
+INSERT_CHUNK = 500
+"""Rows of `add_many` put in storage form and inserted together (an import's batch of 2,000
+is dedupe-checked at once, then inserted in chunks of this many)."""
 _KEYED = frozenset(("name", "email", "company", "phone", "tags", "notes", "owner", "source"))
 """The columns `new_lead_keys` reads: a bulk insert that gives them all takes that path."""
 
@@ -200,7 +203,8 @@ class LeadRepository(Repository):
         self._delete(lead_id)
 
     def add_many(self, rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-        """Insert many new leads (domain fields; a field a row lacks is NULL) in one statement.
+        """Insert many new leads (domain fields; a field a row lacks is NULL), one statement
+        per `INSERT_CHUNK` rows.
 
         Returns the rows that were not inserted because another lead took their e-mail
         meanwhile (a concurrent import on PostgreSQL: ON CONFLICT DO NOTHING); on SQLite,
@@ -218,24 +222,29 @@ class LeadRepository(Repository):
         # sources, owners and companies shared by the batch's rows.
         full = given.issuperset(_KEYED)
         folded: dict[str, str] = {}
-        prepared: list[dict[str, Any]] = []
-        for values in rows:
-            row = {**blank, **values}
-            row["extras"] = row["extras"] or None  # as a single insert stores no extras
-            row.update(new_lead_keys(row, folded) if full else derived_keys("lead", row))
-            for column, store in convert:  # in storage form (`to_rows`), in place: ours
-                row[column] = store(row[column])
-            prepared.append(row)
-        stored = self.conn.insert_many(
-            "lead", COLUMNS["lead"], prepared, ("id", "email_key"), unique="email_key"
-        )
-        self.uow.journal.record_inserted("lead", [int(r[0]) for r in stored])
-        kept = {r[1] for r in stored}
-        return [
-            values
-            for values, row in zip(rows, prepared, strict=True)
-            if row["email_key"] is not None and row["email_key"] not in kept
-        ]
+        taken: list[Mapping[str, Any]] = []
+        for start in range(0, len(rows), INSERT_CHUNK):  # a chunk's rows in storage form at a
+            # time: the memory of a 1M-row import stays flat (its journal ids are what grows)
+            chunk = rows[start : start + INSERT_CHUNK]
+            prepared: list[dict[str, Any]] = []
+            for values in chunk:
+                row = {**blank, **values}
+                row["extras"] = row["extras"] or None  # as a single insert stores no extras
+                row.update(new_lead_keys(row, folded) if full else derived_keys("lead", row))
+                for column, store in convert:  # in storage form (`to_rows`), in place: ours
+                    row[column] = store(row[column])
+                prepared.append(row)
+            stored = self.conn.insert_many(
+                "lead", COLUMNS["lead"], prepared, ("id", "email_key"), unique="email_key"
+            )
+            self.uow.journal.record_inserted("lead", [int(r[0]) for r in stored])
+            kept = {r[1] for r in stored}
+            taken += [
+                values
+                for values, row in zip(chunk, prepared, strict=True)
+                if row["email_key"] is not None and row["email_key"] not in kept
+            ]
+        return taken
 
     def list(
         self,
