@@ -353,16 +353,23 @@ class Database:
         self._migrate(backup=pending_backup)
 
     def _server_migrations(self) -> list[str] | None:
-        """The migrations a server's schema records, read in a read-only transaction; None
-        when it has no `crm_migrations` table yet. An up-to-date server is only read, as an
-        up-to-date file is."""
-        with self._connect(write=False) as conn:
+        """The migrations a server's schema records; None when it has no `crm_migrations`
+        table yet. An up-to-date server is only read, as an up-to-date file is: one statement
+        on its own (autocommit: no BEGIN and ROLLBACK, two round trips fewer per command)."""
+        interrupts.checkpoint()
+        raw = self._server_connection()
+        try:
+            raw.autocommit = True
             try:
-                return [r[0] for r in conn.rows("SELECT name FROM crm_migrations")]
+                return [r[0] for r in raw.execute("SELECT name FROM crm_migrations")]
             except Exception as exc:
                 if getattr(exc, "sqlstate", None) == UNDEFINED_TABLE:
                     return None
                 raise
+        finally:
+            if not raw.closed and not raw.broken:
+                raw.autocommit = False
+            self._release(raw)
 
     def server_params(self) -> dict[str, str]:
         """The libpq keywords of the server's connections (URL and driver checked once)."""
