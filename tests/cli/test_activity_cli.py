@@ -144,6 +144,8 @@ def test_agenda_on_an_empty_database(crm: Run, crm_json: Json) -> None:
         "today": [],
         "no_next_step": [],
         "no_next_step_total": 0,
+        "overdue_total": 0,
+        "today_total": 0,
     }
 
 

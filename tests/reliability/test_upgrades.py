@@ -150,9 +150,9 @@ def test_fixture_upgrades_keeping_every_row_after_a_private_backup(
     assert without_keys(after) == without_keys(before)
     if "0007_fold_accents" not in ALL[:upto]:  # the fixture holds keys with accents
         check_folded_keys(db_path)
-    if upto < len(MIGRATIONS):  # the newest fixture is written with the keys it holds
+    if "0008_day_work" not in ALL[:upto]:  # 0008 back-fills the search keys of the old rows
         check_search_keys(db_path)
-    else:
+    else:  # a fixture from 0008 on is written with the keys it holds: nothing is recomputed
         assert after == before
     if "0006_duplicate_keys" not in ALL[:upto]:  # its keys are back-filled from the old rows
         check_duplicate_keys(db_path)

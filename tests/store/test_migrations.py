@@ -396,3 +396,52 @@ def test_upgrade_back_fills_the_stage_stays_from_the_history(
         assert "0009_stage_stays" in db.applied_migrations()
     finally:
         db.dispose()
+
+
+def test_upgrade_back_fills_each_deals_latest_activity(
+    backend_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """0010 stores each deal's latest activity (done_at, else created_at), on either backend;
+    a deal without activities keeps none, and activities of other records do not count."""
+    with written_before(backend_url, monkeypatch, "0010_last_activity") as uow:
+        uow.conn.run(
+            "INSERT INTO account (name, name_key, created_at)"
+            " VALUES ('Acme', 'acme', '2026-01-01 00:00:00')"
+        )
+        for deal in (1, 2):
+            uow.conn.run(
+                "INSERT INTO opportunity (id, name, name_key, account_id, stage_id, amount,"
+                " probability, probability_manual, status, created_at, updated_at) VALUES"
+                " (:id, :n, :n, 1, 1, 100, 10, FALSE, 'open', '2026-01-01 00:00:00',"
+                " '2026-01-01 00:00:00')",
+                {"id": deal, "n": f"deal {deal}"},
+            )
+        for opp, account, created, done_at in [
+            (1, None, "2026-01-05 00:00:00", "2026-01-09 00:00:00"),  # done later: counts
+            (1, None, "2026-01-07 00:00:00", None),  # pending: its creation
+            (None, 1, "2026-02-01 00:00:00", None),  # the account's: not the deal's
+        ]:
+            uow.conn.run(
+                "INSERT INTO activity (type, subject, opportunity_id, account_id, due_has_time,"
+                " done, done_at, created_at, updated_at) VALUES ('call', 'x', :o, :a, FALSE,"
+                " :done, :done_at, :c, :c)",
+                {
+                    "o": opp,
+                    "a": account,
+                    "done": done_at is not None,
+                    "done_at": done_at,
+                    "c": created,
+                },
+            )
+
+    db = Database(backend_url)
+    try:
+        with db.read() as uow:
+            stored = uow.conn.rows("SELECT id, last_activity_at FROM opportunity ORDER BY id")
+        assert [(i, None if at is None else str(at)[:19]) for i, at in stored] == [
+            (1, "2026-01-09 00:00:00"),
+            (2, None),
+        ]
+        assert "0010_last_activity" in db.applied_migrations()
+    finally:
+        db.dispose()

@@ -24,11 +24,12 @@ class PlanConn(SqliteConn):
     def __init__(self, raw: sqlite3.Connection) -> None:
         super().__init__(raw)
         self.plans: list[str] = []
+        self.answer: list[Any] = []  # what every query "returns"
 
     def rows(self, sql: str, params: Params | None = None) -> list[Any]:
         plan = self._execute("EXPLAIN QUERY PLAN " + sql, params).fetchall()
         self.plans.append("\n".join(str(row[-1]) for row in plan))
-        return []
+        return self.answer
 
     def maps(self, sql: str, params: Params | None = None) -> list[dict[str, Any]]:
         self.rows(sql, params)
@@ -37,6 +38,13 @@ class PlanConn(SqliteConn):
     def result(self, sql: str, params: Params | None = None) -> tuple[tuple[str, ...], list[Any]]:
         self.rows(sql, params)
         return (), []
+
+    def stream(
+        self, sql: str, params: Params | None = None
+    ) -> tuple[tuple[str, ...], Iterator[Any]]:
+        self.rows(sql, params)
+        names = tuple(d[0] for d in self._execute(sql, params).description)  # no rows here
+        return names, iter(())
 
 
 @pytest.fixture
@@ -99,11 +107,31 @@ def test_agenda_buckets_come_in_index_order(uow: UnitOfWork) -> None:
         assert "USE TEMP B-TREE" not in plan  # (done, due, id) order: no sort of the rows
 
 
-def test_deals_without_next_step_sort_ids_before_reading_rows(uow: UnitOfWork) -> None:
+def test_deals_without_next_step_walk_the_close_date_index_and_stop(uow: UnitOfWork) -> None:
     uow.opps.without_next_step(limit=20)
-    (plan,) = _plans(uow)
-    assert "LIST SUBQUERY" in plan
-    assert "COVERING INDEX ix_activity_opportunity (opportunity_id=? AND done=?)" in plan
+    dated, undated, rows = _plans(uow)
+    # the first ids in close-date order, straight from the index (only ties sorted), then
+    # (when fewer than 20 have a date) those without one, then the 20 rows by primary key
+    assert "SEARCH opportunity USING COVERING INDEX ix_opportunity_forecast (status=? AND" in dated
+    assert "USE TEMP B-TREE FOR ORDER BY" not in dated
+    for plan in (dated, undated):
+        assert "COVERING INDEX ix_activity_opportunity (opportunity_id=? AND done=?)" in plan
+    assert "SEARCH opportunity USING INTEGER PRIMARY KEY (rowid=?)" in rows
+    assert "SCAN" not in "\n".join((dated, undated, rows))
+
+
+def test_deals_without_next_step_are_counted_from_the_pending_activities(
+    uow: UnitOfWork,
+) -> None:
+    assert isinstance(uow.conn, PlanConn)
+    uow.conn.answer = [(0,)]
+    uow.opps.count_without_next_step()
+    opened, busy = _plans(uow)
+    assert "COVERING INDEX" in opened and "SCAN" not in opened  # open deals by status
+    # the deals with a pending activity: the pending ones by index, their deals by key
+    assert "SEARCH pending USING INDEX ix_activity_done_due (done=?)" in busy
+    assert "SEARCH opportunity USING INTEGER PRIMARY KEY (rowid=?)" in busy
+    assert "SCAN opportunity" not in busy and "SCAN activity" not in busy
 
 
 def _outer(plan: str) -> str:
@@ -115,11 +143,15 @@ def _outer(plan: str) -> str:
 def test_win_rate_reads_closed_deals_by_index(uow: UnitOfWork, since: datetime | None) -> None:
     uow.reports.win_rate_rows(by="owner", since=since)
     uow.reports.win_rate_rows(by="source", since=since)
-    for plan in _plans(uow):
+    by_owner, by_source = _plans(uow)
+    for plan in (by_owner, by_source):
         main = _outer(plan)
-        assert "SEARCH opportunity USING INDEX" in main  # closed deals by status, never all
+        assert "INDEX ix_opportunity_" in main and "(status=?" in main  # by status, never all
         assert "SCAN opportunity" not in main
-        assert "SEARCH lead USING INTEGER PRIMARY KEY" in main  # each deal's lead by its id
+    # by owner the closed deals' covering index has it all; by source each deal's lead by id
+    assert "SEARCH opportunity USING COVERING INDEX ix_opportunity_closed (status=?" in by_owner
+    assert "lead" not in by_owner
+    assert "SEARCH lead USING INTEGER PRIMARY KEY" in _outer(by_source)
     if since is not None:  # a start bound narrows the closed-deals index to a range
         assert all("ix_opportunity_closed (status=? AND closed_at>?)" in p for p in _plans(uow))
 
@@ -158,15 +190,24 @@ def test_a_deals_stays_are_worked_out_from_its_own_history_rows(uow: UnitOfWork)
     assert "SCAN opportunity_history" not in plan
 
 
-def test_stale_deals_read_open_deals_and_their_activities_by_index(uow: UnitOfWork) -> None:
+def test_stale_deals_walk_the_idle_index_and_stop(uow: UnitOfWork) -> None:
+    assert isinstance(uow.conn, PlanConn)
     now = datetime(2026, 12, 7, 9, 30)
     uow.reports.stale_rows(now=now, today=now.date(), limit=50)
-    with contextlib.suppress(ValueError):  # no row to unpack
-        uow.reports.stale_totals(now=now, today=now.date())
-    for plan in _plans(uow):
-        assert "SEARCH opportunity USING INDEX" in _outer(plan)  # open deals by status
-        assert "SCAN opportunity" not in plan and "SCAN activity" not in plan
-        assert "SEARCH activity USING INDEX ix_activity_opportunity (opportunity_id=?" in plan
+    uow.conn.answer = [(0, 0)]
+    uow.reports.stale_totals(now=now, today=now.date())
+    rows, opened, busy = _plans(uow)
+    # open deals, longest idle first, straight from the index: nothing sorted, LIMIT stops it
+    assert "SEARCH opportunity USING INDEX ix_opportunity_idle (status=?)" in _outer(rows)
+    assert "TEMP B-TREE" not in rows
+    assert "SCAN opportunity" not in rows and "SCAN activity" not in rows
+    assert "SEARCH activity USING INDEX ix_activity_opportunity (opportunity_id=?" in rows
+    # the total: every open deal from a covering index, less the ones with a pending
+    # activity that are not stale, found by primary key from the activities' index
+    assert "COVERING INDEX" in opened and "SCAN" not in opened
+    assert "SEARCH pending USING INDEX ix_activity_done_due (done=?)" in busy
+    assert "SEARCH opportunity USING INTEGER PRIMARY KEY (rowid=?)" in _outer(busy)
+    assert "SCAN opportunity" not in busy and "SCAN activity" not in busy
 
 
 def test_deals_of_an_account_are_found_by_its_index(uow: UnitOfWork) -> None:

@@ -11,6 +11,7 @@ import typer
 
 from crmcli.cli import render
 from crmcli.cli.common import (
+    AllRowsOpt,
     CsvOpt,
     JsonOpt,
     LeadRef,
@@ -582,13 +583,34 @@ def _deals_table(opps: Sequence[Opportunity], title: str) -> None:
     render.print_table(rows, headers, title=title, right=[0, 3])
 
 
+def shares(sizes: Sequence[int], room: int) -> list[int]:
+    """How many of each list's `sizes` rows to show when `room` rows fit in all (at least 3
+    each): an equal share each, and what a shorter list does not use goes to the longer ones."""
+    shown = [0] * len(sizes)
+    left = max(room, 3 * len(sizes))
+    for place, index in enumerate(sorted(range(len(sizes)), key=lambda i: sizes[i])):
+        shown[index] = min(sizes[index], left // (len(sizes) - place))
+        left -= shown[index]
+    return shown
+
+
+AGENDA_DEALS = 20
+"""How many deals with no next step the agenda shows when piped (`report stale` lists all)."""
+
+
 def agenda(
     ctx: typer.Context,
     owner: OwnerFilter = None,
     limit: Annotated[
-        int,
-        typer.Option(min=1, help="Show at most this many deals with no next step."),
-    ] = 20,
+        int | None,
+        typer.Option(
+            min=1,
+            metavar="N",
+            help="At most N rows in each section (default: a screenful on a terminal; piped,"
+            " every activity and 20 deals).",
+        ),
+    ] = None,
+    all_: AllRowsOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Overdue and today's activities, then open deals with no next step.
@@ -601,7 +623,10 @@ def agenda(
     """
     from crmcli.services.agenda import agenda as build_agenda
 
-    day = build_agenda(db(ctx), owner=owner, limit=limit)
+    room = None if all_ or as_json or limit is not None else render.screen_rows(title=False)
+    due_limit = limit if limit is not None else room
+    deal_limit = None if all_ else limit or room or AGENDA_DEALS
+    day = build_agenda(db(ctx), owner=owner, limit=deal_limit, due_limit=due_limit)
     parties = day.parties
     if as_json:
         render.print_json(
@@ -611,24 +636,35 @@ def agenda(
                 "today": [activity_json(a, parties.get(a.id)) for a in day.today],
                 "no_next_step": render.jsonable(day.no_next_step),
                 "no_next_step_total": day.no_next_step_total,
+                "overdue_total": day.overdue_total,
+                "today_total": day.today_total,
             }
         )
         return
-    sections: list[tuple[str, Sequence[Any], str]] = [
-        (_("Overdue"), day.overdue, "overdue"),
-        (_("Today ({date})").format(date=render.human_date(day.now.date())), day.today, "today"),
-        (_("Open deals with no next step"), day.no_next_step, ""),
+    today = _("Today ({date})").format(date=render.human_date(day.now.date()))
+    sections: list[tuple[str, Sequence[Any], int, str]] = [
+        (_("Overdue"), day.overdue, day.overdue_total, "overdue"),
+        (today, day.today, day.today_total, "today"),
+        (_("Open deals with no next step"), day.no_next_step, day.no_next_step_total, ""),
     ]
-    for index, (title, items, status) in enumerate(sections):
+    if room is not None:  # one screenful in all: what a short section leaves goes to the others
+        busy = sum(bool(items) for _title, items, _total, _status in sections)
+        shown = shares([len(items) for _title, items, _total, _status in sections], room - 6 * busy)
+        sections = [
+            (t, items[:n], total, st)
+            for (t, items, total, st), n in zip(sections, shown, strict=True)
+        ]
+    for index, (title, items, total, status) in enumerate(sections):
         if index:
             sys.stdout.write("\n")
         if not items:
             sys.stdout.write(_("{title}: nothing").format(title=title) + "\n")
-        elif index < 2:
+            continue
+        if index < 2:
             activities_table(items, day.now, title=title, status=status, parties=parties)
+            more = _("… and {count} more (crm agenda --all lists them all)")
         else:
             _deals_table(items, title)
-            hidden = day.no_next_step_total - len(items)
-            if hidden > 0:
-                more = _("… and {count} more (crm report stale lists them all)")
-                sys.stdout.write(more.format(count=hidden) + "\n")
+            more = _("… and {count} more (crm report stale lists them all)")
+        if total > len(items):
+            sys.stdout.write(more.format(count=render.human_count(total - len(items))) + "\n")

@@ -70,22 +70,23 @@ def _encoded(value: Any) -> Any:
 
 
 def write_document(stream: TextIO | Output, document: dict[str, Any]) -> None:
-    """The export document as JSON: its keys one per line, each list one record per line (a
-    diff of two exports shows the records that changed). Every record is written by the
-    stdlib's C encoder, calling back only for money, dates and times (`_encoded`): an indented
-    `json.dumps` of the whole document would use the pure-Python encoder, several times
-    slower."""
+    """The export document as JSON: its keys one per line, each list (or iterator, written as
+    it is read) one record per line (a diff of two exports shows the records that changed).
+    Every record is written by the stdlib's C encoder, calling back only for money, dates and
+    times (`_encoded`): an indented `json.dumps` of the whole document would use the
+    pure-Python encoder, several times slower."""
     record = json.JSONEncoder(ensure_ascii=False, default=_encoded).encode
     stream.write("{")
     for n, (key, value) in enumerate(document.items()):
         stream.write(f"{',' if n else ''}\n  {record(key)}: ")
-        if not isinstance(value, list) or not value:
+        if isinstance(value, str | int | dict) or value is None:
             stream.write(record(value))
             continue
-        stream.write("[")
-        for i, item in enumerate(value):
-            stream.write(f"{',' if i else ''}\n    {record(item)}")
-        stream.write("\n  ]")
+        opened = False
+        for item in value:
+            stream.write(f"{',' if opened else '['}\n    {record(item)}")
+            opened = True
+        stream.write("\n  ]" if opened else "[]")
     stream.write("\n}\n")
 
 
@@ -133,7 +134,7 @@ def export_cmd(
     ] = None,
 ) -> None:
     """Export the database: JSON for a backup `crm import` restores, CSV for a spreadsheet."""
-    from crmcli.services.export import columns, export_data, iter_records, text_columns
+    from crmcli.services.export import columns, exported, iter_records, text_columns
 
     picked = [e.value for e in entity or []]
     if fmt is ExportFormat.CSV:
@@ -148,8 +149,11 @@ def export_cmd(
             for record in iter_records(db(ctx), name):
                 writer.writerow([_csv_cell(record.get(c), text=c in text) for c in header])
     else:
-        with _destination(output, ctx) as stream:  # the target is checked before any work
-            write_document(stream, export_data(db(ctx), picked or None))
+        with (
+            _destination(output, ctx) as stream,  # the target is checked before any work
+            exported(db(ctx), picked or None) as document,
+        ):
+            write_document(stream, document)
     if output is not None:
         note(_("exported to {file}").format(file=output))
 

@@ -214,9 +214,9 @@ def list_(
     Example: crm opp list --status open --owner ana --stage Proposta
     Example: crm opp list --search acai --min-amount 10000 --close-before 31/12 --sort amount
     """
-    from crmcli.services.opportunities import list_opportunities
+    from crmcli.services.opportunities import opportunity_rows
 
-    opps = list_opportunities(
+    with opportunity_rows(
         db(ctx),
         stage=stage,
         status=status,
@@ -231,21 +231,9 @@ def list_(
         limit=limit,
         sort=sort,
         reverse=reverse,
-    )
-    if not render.print_list(opps, OPP_COLUMNS, as_json=as_json, as_csv=as_csv, quiet=quiet):
-        rows = [
-            [
-                str(o.id),
-                o.name,
-                o.stage or "",
-                o.status.value,
-                render.human_money(o.amount),
-                f"{o.probability}%",
-                render.human_date(o.expected_close),
-                o.owner or "",
-            ]
-            for o in opps
-        ]
+    ) as opps:  # read as they are written: a list of any length, piped, in flat memory
+        if render.print_list(opps(), OPP_COLUMNS, as_json=as_json, as_csv=as_csv, quiet=quiet):
+            return
         headers = [
             _("id"),
             _("name"),
@@ -256,15 +244,30 @@ def list_(
             _("close"),
             _("owner"),
         ]
-        styles = [_OPP_STYLES.get(o.status.value) for o in opps] if render.colour() else None
-        render.print_table(
-            rows,
+        render.print_rows(
+            map(_opp_row, opps()),
             headers,
             right=[0, 4, 5],
             optional=[7, 5, 3],
-            styles=styles,
+            styles=(lambda: [_OPP_STYLES.get(o.status.value) for o in opps()])
+            if render.colour()
+            else None,
             screenful=limit is None and not all_,
         )
+
+
+def _opp_row(o: Opportunity) -> list[str]:
+    """A deal as `opp list` shows it."""
+    return [
+        str(o.id),
+        o.name,
+        o.stage or "",
+        o.status.value,
+        render.human_money(o.amount),
+        f"{o.probability}%",
+        render.human_date(o.expected_close),
+        o.owner or "",
+    ]
 
 
 _OPP_STYLES = {"won": "green", "lost": "dim"}

@@ -6,7 +6,7 @@ import json
 import os
 import sys
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -26,6 +26,38 @@ def print_json(value: Any) -> None:
     text = json.dumps(jsonable(value), ensure_ascii=False, indent=indent) + "\n"
     with machine_stdout() as out:  # UTF-8 whatever the locale
         out.write(text)
+
+
+def print_json_streamed(value: Any) -> None:
+    """`print_json`, but the iterators in `value` (itself, or the values of a dict) are
+    written one item at a time as they are read: piped, the same text as `print_json` with
+    lists in their place, in flat memory whatever their length."""
+    if sys.stdout.isatty():
+        if isinstance(value, Mapping):
+            value = {k: list(v) if isinstance(v, Iterator) else v for k, v in value.items()}
+        print_json(list(value) if isinstance(value, Iterator) else value)
+        return
+    encode = json.JSONEncoder(ensure_ascii=False).encode
+    with machine_stdout() as out:
+
+        def write(part: Any) -> None:
+            if not isinstance(part, Iterator):
+                out.write(encode(jsonable(part)))
+                return
+            out.write("[")
+            for n, item in enumerate(part):
+                out.write(f"{', ' if n else ''}{encode(jsonable(item))}")
+            out.write("]")
+
+        if isinstance(value, Mapping):
+            out.write("{")
+            for n, (key, part) in enumerate(value.items()):
+                out.write(f"{', ' if n else ''}{encode(key)}: ")
+                write(part)
+            out.write("}")
+        else:
+            write(value)
+        out.write("\n")
 
 
 def cell(value: Any) -> str:
@@ -146,6 +178,15 @@ def terminal_size() -> tuple[int, int]:
     return size.columns, size.lines
 
 
+def screen_rows(*, title: bool = True, footer: bool = False) -> int | None:
+    """How many rows of a table fit on the terminal beside its title, header, footer and the
+    line saying how many more there are (at least 5); None when stdout is not a terminal:
+    piped output is never cut."""
+    if not is_terminal():
+        return None
+    return max(terminal_size()[1] - 6 - title - 2 * footer, 5)
+
+
 CELL_LIMIT = 2_000
 """The most characters of one value a table or record shows (JSON and CSV show everything)."""
 
@@ -215,14 +256,13 @@ def print_table(
     from rich import box
     from rich.table import Table
 
-    width, lines = terminal_size() if tty else (PLAIN_WIDTH, 0)
+    width = terminal_size()[0] if tty else PLAIN_WIDTH
     keep = _columns_that_fit(rows, headers, footer, optional, width) if tty else None
     hidden = 0
-    if tty and screenful:
-        room = max(lines - 6 - (title is not None), 5)
-        if len(rows) > room:
-            hidden, rows = len(rows) - room, rows[:room]
-            styles = None if styles is None else styles[:room]
+    room = screen_rows(title=title is not None) if screenful else None
+    if room is not None and len(rows) > room:
+        hidden, rows = len(rows) - room, rows[:room]
+        styles = None if styles is None else styles[:room]
     table = Table(
         title=title,
         box=box.SIMPLE_HEAD if tty else None,
@@ -353,6 +393,74 @@ def _simple(text: str) -> bool:
     )
 
 
+def print_rows(
+    rows: Iterable[Sequence[str]],
+    headers: Sequence[str],
+    *,
+    title: str | None = None,
+    right: Sequence[int] = (),
+    footer: Sequence[str] | None = None,
+    optional: Sequence[int] = (),
+    styles: Callable[[], Sequence[str | None]] | None = None,
+    screenful: bool = False,
+) -> None:
+    """`print_table` for a list of any length, its rows read once as they come. Piped, they
+    are never held: each row goes to a temporary file as its cells' widths are measured, then
+    is written from there with the widths of the whole column; memory stays flat whatever the
+    length (unless only Rich can lay the text out: then as `print_table`). On a terminal, as
+    `print_table` (`styles`, called there, colour the rows)."""
+    if is_terminal():
+        print_table(
+            list(rows),
+            headers,
+            title=title,
+            right=right,
+            footer=footer,
+            optional=optional,
+            styles=None if styles is None else styles(),
+            screenful=screenful,
+        )
+        return
+    import tempfile
+
+    head = [shown(text) for text in headers]
+    last = None if footer is None else [shown(text) for text in footer]
+    caption = None if title is None else shown(title)
+    widths = [len(text) for text in head]
+    simple = _simple_column(head) and (last is None or _simple_column(last))
+    encode, decode = json.JSONEncoder(ensure_ascii=False).encode, json.JSONDecoder().decode
+    with tempfile.TemporaryFile("w+", encoding="utf-8", newline="\n") as spool:
+        found = iter(rows)
+        for row in found:
+            spool.write(encode(row) + "\n")  # one line: JSON escapes any newline in a cell
+            cells = _shown_row(row)
+            if not _simple_column(cells):
+                simple = False
+                break
+            widths = [max(w, len(c)) for w, c in zip(widths, cells, strict=True)]
+        if last is not None:
+            widths = [max(w, len(c)) for w, c in zip(widths, last, strict=True)]
+        total = sum(widths) + 2 * (len(widths) - 1)
+        if caption is not None and (len(caption) > total or not _simple(caption)):
+            simple = False
+        spool.seek(0)
+        if not simple or total > PLAIN_WIDTH:  # Rich lays it out: every row in memory
+            held = [decode(line) for line in spool]
+            print_table([*held, *found], headers, title=title, right=right, footer=footer)
+            return
+        layout = "  ".join(
+            f"{{:{'>' if index in right else '<'}{width}}}" for index, width in enumerate(widths)
+        )
+        write = sys.stdout.write
+        if caption is not None:
+            write(caption + "\n")
+        write(layout.format(*head).rstrip() + "\n")
+        for line in spool:
+            write(layout.format(*_shown_row(decode(line))).rstrip() + "\n")
+        if last is not None:
+            write(layout.format(*last).rstrip() + "\n")
+
+
 def plain_table(
     rows: Sequence[Sequence[str]],
     headers: Sequence[str],
@@ -458,14 +566,14 @@ def print_each(
 
 
 def print_list(
-    records: Sequence[Any], columns: Sequence[str], *, as_json: bool, as_csv: bool, quiet: bool
+    records: Iterable[Any], columns: Sequence[str], *, as_json: bool, as_csv: bool, quiet: bool
 ) -> bool:
-    """Print `records` as ids (-q), JSON or CSV when one was asked for; False means: draw
-    the command's own table."""
+    """Print `records` as ids (-q), JSON or CSV when one was asked for, each record as it
+    comes; False means: draw the command's own table."""
     if quiet:
         print_ids(r.id for r in records)
     elif as_json:
-        print_json(list(records))
+        print_json_streamed(iter(records))
     elif as_csv:
         print_csv(records, columns)
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -11,7 +12,7 @@ import typer
 
 from crmcli import i18n
 from crmcli.cli import render
-from crmcli.cli.common import CsvOpt, JsonOpt, date_option, db, note, sub_app
+from crmcli.cli.common import AllRowsOpt, CsvOpt, JsonOpt, date_option, db, note, sub_app
 from crmcli.cli.pipeline import AsOfOpt, bar
 from crmcli.domain.rules import DEFAULT_STALE_DAYS, MAX_STALE_DAYS, NO_GROUP
 from crmcli.i18n import N_, _, ngettext
@@ -499,26 +500,12 @@ def _reason_text(deal: StaleDeal, as_of: date) -> str:
     return "; ".join(texts)
 
 
-def print_stale(report: StaleReport) -> None:
-    rows = [
-        [
-            str(d.id),
-            d.name,
-            d.account,
-            d.stage or "",
-            d.owner or "",
-            render.human_money(d.amount),
-            render.human_date(d.last_activity.date()) if d.last_activity else _("never"),
-            _reason_text(d, report.as_of),
-        ]
-        for d in report.deals
-    ]
-    tty = render.is_terminal()
+def print_stale(report: StaleReport, deals: Iterable[StaleDeal]) -> None:
+    """The stale deals' table, each deal written as it comes (`render.print_rows`), the
+    report's total in the footer."""
     count = report.total.count
     footer = ["", ngettext("{count} deal", "{count} deals", count).format(count=count), "", ""]
     footer += ["", render.human_money(report.total.amount), "", ""]
-    if not tty:
-        rows.append(footer)
     if report.days:
         limit = ngettext("{count} day", "{count} days", report.days).format(count=report.days)
     else:
@@ -529,13 +516,26 @@ def print_stale(report: StaleReport) -> None:
         title = _("Stale deals on {date} (quiet limit: {limit})")
     headers = [_("id"), _("deal"), _("account"), _("stage"), _("owner"), _("amount")]
     headers += [_("last activity"), _("why")]
-    render.print_table(
-        rows,
+    never = _("never")
+
+    def rows() -> Iterator[list[str]]:
+        for d in deals:
+            last = render.human_date(d.last_activity.date()) if d.last_activity else never
+            money = render.human_money(d.amount)
+            reasons = _reason_text(d, report.as_of)
+            yield [str(d.id), d.name, d.account, d.stage or "", d.owner or "", money, last, reasons]
+
+    render.print_rows(
+        rows(),
         headers,
         title=title.format(owner=report.owner, date=render.human_date(report.as_of), limit=limit),
         right=[0, 5],
-        footer=footer if tty else None,
+        footer=footer,
     )
+
+
+def _stale_csv(deal: StaleDeal) -> dict[str, Any]:
+    return {**render.jsonable(deal), "reasons": " ".join(deal.reasons)}
 
 
 @app.command("stale")
@@ -558,9 +558,11 @@ def stale(
             "--limit",
             min=1,
             metavar="N",
-            help="Only the N longest idle deals (the total still counts them all).",
+            help="Only the N longest idle deals (the total still counts them all; default:"
+            " a screenful on a terminal, every one when piped).",
         ),
     ] = None,
+    all_: AllRowsOpt = False,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
 ) -> None:
@@ -569,18 +571,37 @@ def stale(
     \b
     Example: crm report stale --limit 20
     """
-    from crmcli.services.reports import stale_report
+    from crmcli.services.reports import stale_listing, stale_report
 
-    data = stale_report(db(ctx), days=days, owner=owner, limit=limit)
+    room = (
+        None if limit is not None or all_ or as_json or as_csv else render.screen_rows(footer=True)
+    )
+    if limit is None and room is None:  # every one: read as written, in flat memory
+        with stale_listing(db(ctx), days=days, owner=owner) as (head, deals):
+            if as_json:
+                render.print_json_streamed({**stale_json(head), "deals": deals()})
+            elif as_csv:
+                render.print_csv(map(_stale_csv, deals()), STALE_COLUMNS)
+            else:
+                print_stale(head, deals())
+        return
+    data = stale_report(db(ctx), days=days, owner=owner, limit=limit or room)
     if as_json:
         render.print_json(stale_json(data))
     elif as_csv:
-        rows = [{**render.jsonable(d), "reasons": " ".join(d.reasons)} for d in data.deals]
-        render.print_csv(rows, STALE_COLUMNS)
+        render.print_csv(map(_stale_csv, data.deals), STALE_COLUMNS)
     else:
-        print_stale(data)
+        print_stale(data, data.deals)
     more = data.total.count - len(data.deals)
-    if more > 0:
+    if more > 0 and room is not None:
+        note(
+            ngettext(
+                "{count} more stale deal: --all lists every one (piped output is never cut)",
+                "{count} more stale deals: --all lists every one (piped output is never cut)",
+                more,
+            ).format(count=render.human_count(more))
+        )
+    elif more > 0:
         note(
             ngettext(
                 "{count} more stale deal: run without --limit to list every one",

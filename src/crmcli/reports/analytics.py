@@ -271,32 +271,33 @@ def build_stale(
 ) -> StaleReport:
     """The stale deals of the query's rows (longest idle first), each with its reasons; the
     total is of `raw`, or `totals` (count, Σ cents) when the rows are only the first ones."""
-    deals = []
-    for r in raw:
-        reasons = [
-            reason
-            for reason, flag in (
-                (NO_NEXT_STEP, not r["has_pending"]),
-                (NO_RECENT_ACTIVITY, r["quiet"]),
-                (PAST_CLOSE_DATE, r["past_close"]),
-            )
-            if flag
-        ]
-        deals.append(
-            StaleDeal(
-                id=int(r["id"]),
-                name=str(r["name"]),
-                account=str(r["account"]),
-                stage=r["stage"],
-                owner=r["owner"],
-                amount=cents_to_money(int(r["cents"])),
-                expected_close=r["expected_close"],
-                last_activity=r["last_activity"],
-                idle_days=max(int(r["idle_seconds"]), 0) // SECONDS_PER_DAY,
-                limit_days=int(r["limit_days"]),
-                reasons=reasons,
-            )
-        )
+    deals = [stale_deal(r) for r in raw]
     count, cents = totals or (len(raw), sum(int(r["cents"]) for r in raw))
     total = StaleTotal(count, cents_to_money(cents))
     return StaleReport(deals, total, days, owner, today)
+
+
+def stale_deal(r: Mapping[str, Any]) -> StaleDeal:
+    """One stale deal of the query's rows, with its reasons."""
+    reasons = [
+        reason
+        for reason, flag in (
+            (NO_NEXT_STEP, not r["has_pending"]),
+            (NO_RECENT_ACTIVITY, r["quiet"]),
+            (PAST_CLOSE_DATE, r["past_close"]),
+        )
+        if flag
+    ]
+    return StaleDeal(
+        id=int(r["id"]),
+        name=str(r["name"]),
+        account=str(r["account"]),
+        stage=r["stage"],
+        owner=r["owner"],
+        amount=cents_to_money(int(r["cents"])),
+        expected_close=r["expected_close"],
+        last_activity=r["last_activity"],
+        idle_days=max(int(r["idle_seconds"]), 0) // SECONDS_PER_DAY,
+        limit_days=int(r["limit_days"]),
+        reasons=reasons,
+    )

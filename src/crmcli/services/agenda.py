@@ -12,7 +12,6 @@ from datetime import datetime
 from crmcli import clock
 from crmcli.domain.models import Activity, Opportunity, Party
 from crmcli.domain.records import record
-from crmcli.domain.rules import activity_bucket
 from crmcli.store.db import Database
 
 
@@ -23,6 +22,7 @@ class Agenda:
     Attributes:
         now: the local time the buckets were computed at.
         no_next_step: open opportunities with no pending activity.
+        *_total: how many there are in all, when a limit kept only the first ones.
         parties: whom each overdue and today's activity is for, by activity id.
     """
 
@@ -32,6 +32,8 @@ class Agenda:
     no_next_step: list[Opportunity]
     no_next_step_total: int = 0
     parties: dict[int, Party] = field(default_factory=dict)
+    overdue_total: int = 0
+    today_total: int = 0
 
 
 def agenda(
@@ -40,20 +42,32 @@ def agenda(
     owner: str | None = None,
     now: datetime | None = None,
     limit: int | None = None,
+    due_limit: int | None = None,
 ) -> Agenda:
-    """Overdue and today's pending activities, then open deals with no next step (the first
-    `limit` of them, soonest close first, and how many there are in all), in one read; the
-    due activities in one query, split into overdue and today by `rules.activity_bucket`."""
+    """Overdue and today's pending activities (the first `due_limit` of each, soonest due
+    first), then open deals with no next step (the first `limit`, soonest close first), each
+    with how many there are in all, in one read. Buckets as `rules.bucket_bounds` draws them."""
     moment = clock.local_now() if now is None else now
     with db.read() as uow:
         deals = uow.opps.without_next_step(owner=owner, limit=limit)
         total = len(deals)
         if limit is not None and total >= limit:
             total = uow.opps.count_without_next_step(owner=owner)
-        due = uow.activities.list(now=moment, buckets=("overdue", "today"), owner=owner)
-        parties = uow.activities.parties(due)
-    overdue: list[Activity] = []
-    today: list[Activity] = []
-    for activity in due:
-        (overdue if activity_bucket(activity, moment) == "overdue" else today).append(activity)
-    return Agenda(moment, overdue, today, deals, total, parties)
+        due: dict[str, list[Activity]] = {}
+        totals: dict[str, int] = {}
+        for bucket in ("overdue", "today"):
+            found = uow.activities.list(now=moment, buckets=(bucket,), owner=owner, limit=due_limit)
+            due[bucket], totals[bucket] = found, len(found)
+            if due_limit is not None and len(found) >= due_limit:
+                totals[bucket] = uow.activities.count(now=moment, buckets=(bucket,), owner=owner)
+        parties = uow.activities.parties([*due["overdue"], *due["today"]])
+    return Agenda(
+        moment,
+        due["overdue"],
+        due["today"],
+        deals,
+        total,
+        parties,
+        overdue_total=totals["overdue"],
+        today_total=totals["today"],
+    )

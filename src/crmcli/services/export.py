@@ -1,6 +1,6 @@
 """Export and import: a full backup as one JSON document a script can restore.
 
-`export_data` returns domain-level values (Decimal, date, datetime), ready for the CLI's JSON
+`exported` gives domain-level values (Decimal, date, datetime), ready for the CLI's JSON
 or CSV rendering. `import_data` takes the document as `json.loads` gives it back (money as exact
 strings, dates ISO 8601, timestamps ISO 8601 with a `Z`, an activity's `due` ISO 8601 local time
 without one; the domain-level values themselves are accepted too), checks its whole shape before
@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from itertools import islice
+from typing import TYPE_CHECKING, Any
 
 from crmcli.domain.models import ActivityType, ContactType, LeadStatus, OppStatus
 from crmcli.domain.values import MAX_AMOUNT, MAX_ID, clean_name, clean_text, normalise_email
@@ -22,6 +24,9 @@ from crmcli.errors import ValidationError
 from crmcli.i18n import _
 from crmcli.store.db import Database
 from crmcli.store.repos import dump
+
+if TYPE_CHECKING:
+    from crmcli.store.uow import UnitOfWork
 
 FORMAT_VERSION = 1
 ENTITIES = ("stages", "accounts", "contacts", "leads", "opportunities", "activities")
@@ -125,12 +130,13 @@ def _with_stage(row: dict[str, Any], stage_names: Mapping[int, str]) -> dict[str
     return out
 
 
-def export_data(db: Database, entities: Sequence[str] | None = None) -> dict[str, Any]:
-    """Every record of the given entities (all by default), from one consistent snapshot.
-
-    The document: `format_version`, `currency`, then one list per entity in id order; each
-    opportunity has its `history` (oldest first). An activity's `due` is a `dump.LocalTime`.
-    """
+@contextmanager
+def exported(db: Database, entities: Sequence[str] | None = None) -> Iterator[dict[str, Any]]:
+    """The export document of the given entities (all by default), from one read transaction
+    held open while the caller writes it: `format_version`, `currency`, then one iterator per
+    entity, its records in id order, read as they are written (memory stays flat whatever the
+    size). Each opportunity has its `history` (oldest first). An activity's `due` is a
+    `dump.LocalTime`."""
     wanted = _checked_entities(entities)
     with db.read() as uow:
         dump_rows = uow.dump.dump_rows
@@ -138,20 +144,30 @@ def export_data(db: Database, entities: Sequence[str] | None = None) -> dict[str
             "format_version": FORMAT_VERSION,
             "currency": uow.dump.currency(),
         }
-        stage_names = {int(s["id"]): str(s["name"]) for s in dump_rows("stages")}
         for entity in wanted:
-            if entity != "opportunities":
-                document[entity] = list(dump_rows(entity))
-                continue
-            history: dict[int, list[dict[str, Any]]] = {}
-            for entry in dump_rows("history"):
-                opp_id = int(entry.pop("opportunity_id"))
-                history.setdefault(opp_id, []).append(entry)
-            document[entity] = [
-                {**_with_stage(row, stage_names), "history": history.get(int(row["id"]), [])}
-                for row in dump_rows(entity)
-            ]
-    return document
+            document[entity] = (
+                _with_history(uow, {int(s["id"]): str(s["name"]) for s in dump_rows("stages")})
+                if entity == "opportunities"
+                else dump_rows(entity)
+            )
+        yield document
+
+
+def _with_history(uow: UnitOfWork, stage_names: Mapping[int, str]) -> Iterator[dict[str, Any]]:
+    """Every opportunity with its stage name and its history, a page of deals at a time."""
+    deals = uow.dump.dump_rows("opportunities")
+    while page := list(islice(deals, dump.CHUNK)):
+        history = uow.dump.history_of(int(page[0]["id"]), int(page[-1]["id"]))
+        for row in page:
+            yield {**_with_stage(row, stage_names), "history": history.get(int(row["id"]), [])}
+
+
+def export_data(db: Database, entities: Sequence[str] | None = None) -> dict[str, Any]:
+    """The export document (see `exported`) with every list read into memory."""
+    with exported(db, entities) as document:
+        return {
+            k: v if k in ("format_version", "currency") else list(v) for k, v in document.items()
+        }
 
 
 # -- import --------------------------------------------------------------------------------

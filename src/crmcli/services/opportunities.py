@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from crmcli import clock
 from crmcli.domain.models import Account, HistoryEntry, Opportunity, OppStatus, Stage
@@ -32,6 +33,7 @@ from crmcli.services.common import (
     retag,
 )
 from crmcli.store.db import Database
+from crmcli.store.repos.opportunities import OppFilters
 from crmcli.store.uow import UnitOfWork
 
 
@@ -105,48 +107,67 @@ def add_opportunity(
         return result
 
 
-def list_opportunities(
-    db: Database,
-    *,
-    stage: str | None = None,
-    status: OppStatus | None = None,
-    owner: str | None = None,
-    account: str | None = None,
-    search: str | None = None,
-    min_amount: Decimal | None = None,
-    max_amount: Decimal | None = None,
-    close_after: date | None = None,
-    close_before: date | None = None,
-    tags: Sequence[str] = (),
-    limit: int | None = None,
-    sort: str | None = None,
-    reverse: bool = False,
-) -> list[Opportunity]:
+class OppQuery(TypedDict, total=False):
+    """`crm opp list`'s filters and order, as the salesperson gives them (see
+    `list_opportunities`)."""
+
+    stage: str | None
+    status: OppStatus | None
+    owner: str | None
+    account: str | None
+    search: str | None
+    min_amount: Decimal | None
+    max_amount: Decimal | None
+    close_after: date | None
+    close_before: date | None
+    tags: Sequence[str]
+    limit: int | None
+    sort: str | None
+    reverse: bool
+
+
+def list_opportunities(db: Database, **query: Unpack[OppQuery]) -> list[Opportunity]:
     """Deals matching every given filter, by id (or by `sort`, a field of
     `sorting.SORT_FIELDS`, `reverse`d), at most `limit`.
 
     `search` is text in the deal's or its account's name (case and accents ignored); the
     amount and close-date bounds include their own value (`--close-before 31/12` keeps the
     deals closing on the 31st); an amount typed in another currency is refused."""
+    with opportunity_rows(db, **query) as rows:
+        return list(rows())
+
+
+@contextmanager
+def opportunity_rows(
+    db: Database, **query: Unpack[OppQuery]
+) -> Iterator[Callable[[], Iterator[Opportunity]]]:
+    """`list_opportunities` for a list of any length: inside one read transaction, a
+    function giving the deals one at a time as they are read, afresh at each call (a table
+    written to a pipe reads them twice: its column widths, then its lines)."""
     with db.read() as uow:
-        for value, field in ((min_amount, "--min-amount"), (max_amount, "--max-amount")):
+        for value, field in (
+            (query.get("min_amount"), "--min-amount"),
+            (query.get("max_amount"), "--max-amount"),
+        ):
             if getattr(value, "currency", None) is not None:  # typed with a symbol or code
                 check_currency(value, uow.settings.get("currency") or "", field=field)
-        return uow.opps.list(
-            stage_id=uow.stages.find(stage).id if stage else None,
-            status=status.value if status else None,
-            owner=owner,
-            account_id=find_account(uow, account).id if account else None,
-            search=search,
-            min_amount=min_amount,
-            max_amount=max_amount,
-            close_after=close_after,
-            close_before=close_before,
-            tags=tags,
-            limit=limit,
-            sort=sort,
-            reverse=reverse,
-        )
+        stage, account, status = query.get("stage"), query.get("account"), query.get("status")
+        filters: OppFilters = {
+            "stage_id": uow.stages.find(stage).id if stage else None,
+            "status": status.value if status else None,
+            "owner": query.get("owner"),
+            "account_id": find_account(uow, account).id if account else None,
+            "search": query.get("search"),
+            "min_amount": query.get("min_amount"),
+            "max_amount": query.get("max_amount"),
+            "close_after": query.get("close_after"),
+            "close_before": query.get("close_before"),
+            "tags": query.get("tags", ()),
+            "limit": query.get("limit"),
+            "sort": query.get("sort"),
+            "reverse": query.get("reverse", False),
+        }
+        yield lambda: uow.opps.each(**filters)
 
 
 def show_opportunity(db: Database, ref: str) -> OppDetail:

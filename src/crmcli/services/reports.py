@@ -6,7 +6,8 @@ Imports nothing heavy: `pipeline report` and `forecast` run on the stdlib driver
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,13 @@ from crmcli.domain.records import record
 from crmcli.errors import ValidationError
 from crmcli.i18n import _
 from crmcli.reports import analytics, forecast, pipeline
-from crmcli.reports.analytics import ConversionReport, StaleReport, VelocityReport, WinRateReport
+from crmcli.reports.analytics import (
+    ConversionReport,
+    StaleDeal,
+    StaleReport,
+    VelocityReport,
+    WinRateReport,
+)
 from crmcli.reports.forecast import ForecastReport
 from crmcli.reports.pipeline import PipelineReport
 
@@ -210,8 +217,31 @@ def stale_report(
     today = clock.today()
     now = clock.utcnow()
     with db.read() as uow:
-        rows = uow.reports.stale_rows(now=now, today=today, days=days, owner=owner, limit=limit)
+        rows = list(
+            uow.reports.stale_rows(now=now, today=today, days=days, owner=owner, limit=limit)
+        )
         totals = None
         if limit is not None and len(rows) >= limit:
             totals = uow.reports.stale_totals(now=now, today=today, days=days, owner=owner)
     return analytics.build_stale(rows, days=days, owner=owner, today=today, totals=totals)
+
+
+@contextmanager
+def stale_listing(
+    db: Database, *, days: int | None = None, owner: str | None = None
+) -> Iterator[tuple[StaleReport, Callable[[], Iterator[StaleDeal]]]]:
+    """`stale_report` of every stale deal, for a list of any length: inside one read
+    transaction, the report with its total (and no deals) and a function giving the deals
+    one at a time as they are read, afresh at each call."""
+    analytics.check_stale_days(days)
+    today = clock.today()
+    now = clock.utcnow()
+    with db.read() as uow:
+        count, cents = uow.reports.stale_totals(now=now, today=today, days=days, owner=owner)
+        head = analytics.build_stale([], days=days, owner=owner, today=today, totals=(count, cents))
+
+        def deals() -> Iterator[StaleDeal]:
+            rows = uow.reports.stale_rows(now=now, today=today, days=days, owner=owner)
+            return map(analytics.stale_deal, rows)
+
+        yield head, deals

@@ -748,7 +748,7 @@ def server_params(url: str) -> dict[str, str]:
             params[key] = unquote(found.group(key))
     host = found.group("host") or found.group("ipv6")
     if host:
-        params["host"] = host
+        params["host"] = unquote(host)  # libpq's form of a socket folder: %2Frun%2Fpostgresql
     if port:
         params["port"] = port
     params.update(parse_qsl(found.group("query") or ""))
@@ -770,7 +770,7 @@ def server_url(url: str) -> str:
     if password is not None:
         user += ":" + quote(password, safe="")
     host = params.pop("host", "")
-    host = f"[{host}]" if ":" in host else host
+    host = f"[{host}]" if ":" in host else quote(host, safe="")
     port = params.pop("port", None)
     where = f"{user}@{host}" if user else host
     where += f":{port}" if port else ""

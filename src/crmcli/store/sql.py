@@ -222,6 +222,15 @@ class Conn:
         result = self._execute(sql, params)
         return tuple(self._names(result)), [tuple(r) for r in result]
 
+    def stream(
+        self, sql: str, params: Params | None = None
+    ) -> tuple[tuple[str, ...], Iterator[Row]]:
+        """The column names of `sql` and its rows as the driver reads them (SQLite: a page at
+        a time), for lists too long to hold in memory; read them to the end before the next
+        statement."""
+        result = self._execute(sql, params)
+        return tuple(self._names(result)), (tuple(r) for r in result)
+
     def one(self, sql: str, params: Params | None = None) -> dict[str, Any] | None:
         """The first row of `sql` as a dict, None when there is none."""
         found = self.maps(sql, params)

@@ -181,6 +181,8 @@ class OpportunityRow(SQLModel, table=True):
     tags: list[str] | None = Field(default=None, sa_type=JSON)
     tags_key: str | None = None
     search_key: str | None = None
+    last_activity_at: datetime | None = Field(default=None, sa_type=DateTime)
+    """Kept by triggers on `activity` (0010): the latest done_at, else created_at."""
 
 
 class HistoryRow(SQLModel, table=True):

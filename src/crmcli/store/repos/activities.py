@@ -106,6 +106,32 @@ class ActivityRepository(Repository):
         a union) select by due date relative to `now`, a naive local time, as
         `rules.bucket_bounds` defines them. `link` is (kind, id) with a kind of ACTIVITY_LINKS.
         """
+        where, params = self._where(
+            now=now, include_done=include_done, buckets=buckets, link=link, owner=owner
+        )
+        # With a bucket every row has a due date, and (done, due) index order is the answer's.
+        order = "ORDER BY due, id" if buckets else "ORDER BY due IS NULL, due, id"
+        if sort is not None or reverse:
+            order = order_by(self.dialect, _SORTS, sort or "due", reverse=reverse, tie="id")
+        order = limited(order, limit, params)
+        return self._records(Activity, where, params, order, converters=_CONVERTERS)
+
+    def count(self, *, now: datetime, buckets: Sequence[str] = (), owner: str | None = None) -> int:
+        """How many pending activities `list` would give with these filters and no limit."""
+        where, params = self._where(now=now, buckets=buckets, owner=owner)
+        sql = f"SELECT COUNT(*) FROM activity WHERE {' AND '.join(where)}"
+        return int(self.conn.scalar(sql, params))
+
+    def _where(
+        self,
+        *,
+        now: datetime,
+        include_done: bool = False,
+        buckets: Sequence[str] = (),
+        link: tuple[str, int] | None = None,
+        owner: str | None = None,
+    ) -> tuple[builtins.list[str], dict[str, Any]]:
+        """The conditions (and their parameters) of `list`'s filters."""
         where: list[str] = []
         params: dict[str, Any] = {}
         if not include_done:
@@ -117,9 +143,9 @@ class ActivityRepository(Repository):
                 raise ValueError(f"unknown activity bucket(s): {sorted(unknown)}")
             today, tomorrow = bucket_bounds(now)
             params.update(now=now, today=today, tomorrow=tomorrow, yes=True, no=False)
-            overdue = (
-                "((due_has_time = :yes AND due < :now) OR (due_has_time = :no AND due < :today))"
-            )
+            # a timed due before now, or a date-only due before today: as today <= now, the
+            # same as below, where `due` alone (the index) settles every day before today
+            overdue = "(due < :now AND (due < :today OR due_has_time = :yes))"
             windows = {
                 "overdue": overdue,
                 "today": f"(due >= :today AND due < :tomorrow AND NOT {overdue})",
@@ -136,12 +162,7 @@ class ActivityRepository(Repository):
         if owner:
             where.append("owner_key = :owner")
             params["owner"] = normalise_name(owner)
-        # With a bucket every row has a due date, and (done, due) index order is the answer's.
-        order = "ORDER BY due, id" if buckets else "ORDER BY due IS NULL, due, id"
-        if sort is not None or reverse:
-            order = order_by(self.dialect, _SORTS, sort or "due", reverse=reverse, tie="id")
-        order = limited(order, limit, params)
-        return self._records(Activity, where, params, order, converters=_CONVERTERS)
+        return where, params
 
     def around(
         self, *, account_id: int | None = None, contact_id: int | None = None

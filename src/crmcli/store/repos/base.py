@@ -3,7 +3,7 @@ keys and its journal entry, id-or-name resolution, and find-by-name."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from crmcli.domain.tags import tag_key
@@ -53,6 +53,15 @@ def _not_found(kind: str, row_id: int) -> NotFound:
     if template is None:
         return NotFound(f"no {kind} with id {row_id}")
     return NotFound(_(template).format(id=row_id))
+
+
+PENDING_DEALS = (
+    "(SELECT DISTINCT pending.opportunity_id AS id FROM activity AS pending"
+    " WHERE pending.done = :no) AS pending"
+)
+"""The deals with a pending activity (`:no` is False), read from the activities: few, and
+put first (`… CROSS JOIN opportunity`, which SQLite keeps in that order) so the deals are
+found by primary key rather than every open deal checked against them."""
 
 
 class Repository:
@@ -117,12 +126,23 @@ class Repository:
     ) -> list[R]:
         """`_filtered`'s rows as records of `cls`, each built straight from its result tuple
         (`record_loader`): what lists of thousands use."""
+        return list(self._each_record(cls, conditions, params, rest, sources, converters))
+
+    def _each_record(
+        self,
+        cls: type[R],
+        conditions: list[str],
+        params: Mapping[str, Any],
+        rest: str,
+        sources: tuple[tuple[str, str], ...] = (),
+        converters: tuple[tuple[str, Callable[[Any], Any]], ...] = (),
+    ) -> Iterator[R]:
+        """`_records`, one at a time as the rows are read: for a list written to a pipe,
+        whatever its length."""
         where = f"WHERE {' AND '.join(conditions)} " if conditions else ""
-        names, rows = self.conn.result(f"{self._select()} {where}{rest}", params)
-        if not rows:
-            return []
+        names, rows = self.conn.stream(f"{self._select()} {where}{rest}", params)
         load = record_loader(self.table, names, cls, sources, converters)
-        return [load(r) for r in rows]
+        return map(load, rows)
 
     def _tagged(
         self, tags: Sequence[str], params: dict[str, Any], column: str = "tags_key"

@@ -199,6 +199,21 @@ class DumpRepository:
                 f"{select} WHERE id > :after ORDER BY id LIMIT {CHUNK}", {"after": after}
             )
 
+    def history_of(self, first: int, last: int) -> dict[int, list[dict[str, Any]]]:
+        """The stage history of the deals with ids `first`..`last`, by deal, each deal's
+        entries in id order (as `dump_rows("history")` gives them), without the deal's id:
+        `crm export` writes every deal with its history a page of deals at a time."""
+        select = ", ".join(f.name for f in fields("history"))
+        found: dict[int, list[dict[str, Any]]] = {}
+        for row in self.conn.maps(
+            f"SELECT {select} FROM opportunity_history WHERE opportunity_id BETWEEN :first"
+            " AND :last ORDER BY opportunity_id, id",
+            {"first": first, "last": last},
+        ):
+            values = from_row("opportunity_history", row)
+            found.setdefault(int(values.pop("opportunity_id")), []).append(values)
+        return found
+
     def currency(self) -> str | None:
         """The currency recorded in the database's settings."""
         return self.uow.settings.get("currency")

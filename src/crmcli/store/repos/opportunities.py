@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from crmcli.domain.models import HistoryEntry, Opportunity, OppStatus, restore
 from crmcli.domain.values import money_to_cents, normalise_name
 from crmcli.errors import NotFound
 from crmcli.i18n import _
 from crmcli.store.ordering import By, Sorts, case_rank, limited, order_by
-from crmcli.store.repos.base import Repository
+from crmcli.store.repos.base import PENDING_DEALS, Repository
 from crmcli.store.schema import COLUMNS, by_value, derived_keys, load_value, tags_of, to_rows
 from crmcli.store.sql import escape_like, in_list
 
@@ -95,6 +95,25 @@ _SORTS: Sorts = {
 without one last), an account by its folded name, statuses open, won, lost."""
 
 
+class OppFilters(TypedDict, total=False):
+    """What `OpportunityRepository.list` can filter and sort by (`crm opp list`'s options)."""
+
+    stage_id: int | None
+    status: str | None
+    owner: str | None
+    account_id: int | None
+    contact_id: int | None
+    search: str | None
+    tags: Sequence[str]
+    min_amount: Decimal | None
+    max_amount: Decimal | None
+    close_after: date | None
+    close_before: date | None
+    limit: int | None
+    sort: str | None
+    reverse: bool
+
+
 class OpportunityRepository(Repository):
     """The opportunity table and each deal's stage history."""
 
@@ -155,72 +174,62 @@ class OpportunityRepository(Repository):
         stored = self.get_many(ids)
         return [stored[i] for i in ids]
 
-    def list(
-        self,
-        *,
-        stage_id: int | None = None,
-        status: str | None = None,
-        owner: str | None = None,
-        account_id: int | None = None,
-        contact_id: int | None = None,
-        search: str | None = None,
-        tags: Sequence[str] = (),
-        min_amount: Decimal | None = None,
-        max_amount: Decimal | None = None,
-        close_after: date | None = None,
-        close_before: date | None = None,
-        limit: int | None = None,
-        sort: str | None = None,
-        reverse: bool = False,
-    ) -> list[Opportunity]:
+    def list(self, **filters: Unpack[OppFilters]) -> builtins.list[Opportunity]:
         """Opportunities matching every given filter, by id (or by `sort`, one of
         `sorting.SORT_FIELDS["opportunity"]`, `reverse`d), at most `limit`.
 
         `search` is folded text in the deal's or its account's name; the amount and close
         date bounds are inclusive (a deal without an amount or a close date meets none)."""
-        where: list[str] = []
+        return self._records(Opportunity, *self._listing(filters), **_AS_RECORD)
+
+    def each(self, **filters: Unpack[OppFilters]) -> Iterator[Opportunity]:
+        """`list`, one deal at a time as the rows are read."""
+        return self._each_record(Opportunity, *self._listing(filters), **_AS_RECORD)
+
+    def _listing(self, filters: OppFilters) -> tuple[builtins.list[str], dict[str, Any], str]:
+        """The conditions, parameters and ORDER BY … LIMIT of `list`."""
+        where: builtins.list[str] = []
         params: dict[str, Any] = {}
-        if stage_id is not None:
-            where.append("opportunity.stage_id = :s")
-            params["s"] = stage_id
-        if status:
-            where.append("opportunity.status = :st")
-            params["st"] = status
-        if owner:
+        for column, name, value in (
+            ("stage_id", "s", filters.get("stage_id")),
+            ("status", "st", filters.get("status") or None),
+            ("account_id", "a", filters.get("account_id")),
+            ("contact_id", "c", filters.get("contact_id")),
+        ):
+            if value is not None:
+                where.append(f"opportunity.{column} = :{name}")
+                params[name] = value
+        if owner := filters.get("owner"):
             where.append("opportunity.owner_key = :o")
             params["o"] = normalise_name(owner)
-        if account_id is not None:
-            where.append("opportunity.account_id = :a")
-            params["a"] = account_id
-        if contact_id is not None:
-            where.append("opportunity.contact_id = :c")
-            params["c"] = contact_id
-        where += self._tagged(tags, params, "opportunity.tags_key")
-        if search:
+        where += self._tagged(filters.get("tags", ()), params, "opportunity.tags_key")
+        if search := filters.get("search"):
             where.append(
                 "(opportunity.name_key LIKE :q ESCAPE '\\' OR opportunity.account_id IN"
                 " (SELECT account.id FROM account WHERE account.name_key LIKE :q ESCAPE '\\'))"
             )
             params["q"] = "%" + escape_like(normalise_name(search)) + "%"
-        if min_amount is not None:
-            where.append("opportunity.amount >= :min_amount")
-            params["min_amount"] = money_to_cents(min_amount)
-        if max_amount is not None:
-            where.append("opportunity.amount <= :max_amount")
-            params["max_amount"] = money_to_cents(max_amount)
-        if close_after is not None:
-            where.append("opportunity.expected_close >= :close_after")
-            params["close_after"] = close_after
-        if close_before is not None:
-            where.append("opportunity.expected_close <= :close_before")
-            params["close_before"] = close_before
+        for bound, test, amount in (
+            ("min_amount", ">=", filters.get("min_amount")),
+            ("max_amount", "<=", filters.get("max_amount")),
+        ):
+            if amount is not None:
+                where.append(f"opportunity.amount {test} :{bound}")
+                params[bound] = money_to_cents(amount)
+        for bound, test, day in (
+            ("close_after", ">=", filters.get("close_after")),
+            ("close_before", "<=", filters.get("close_before")),
+        ):
+            if day is not None:
+                where.append(f"opportunity.expected_close {test} :{bound}")
+                params[bound] = day
         rest = "ORDER BY opportunity.id"
+        sort, reverse = filters.get("sort"), filters.get("reverse", False)
         if sort is not None or reverse:
             rest = order_by(
                 self.dialect, _SORTS, sort or "id", reverse=reverse, tie="opportunity.id"
             )
-        rest = limited(rest, limit, params)
-        return self._records(Opportunity, where, params, rest, **_AS_RECORD)
+        return where, params, limited(rest, filters.get("limit"), params)
 
     def count_in_stage(self, stage_id: int, *, status: str = "open") -> int:
         """How many deals of this status sit in this stage."""
@@ -351,19 +360,49 @@ class OpportunityRepository(Repository):
             " ORDER BY opportunity.expected_close IS NULL, opportunity.expected_close,"
             " opportunity.id"
         )
-        where = f"WHERE {self._no_next_step(owner, params)}"
-        if limit is not None:  # sort the ids, not whole rows, then read the first ones
-            params["limit"] = limit
+        where = self._no_next_step(owner, params)
+        if limit is not None:  # the first ids in close-date index order, then whole rows
             where = (
-                f"WHERE opportunity.id IN (SELECT opportunity.id FROM opportunity {where}"
-                f"{order} LIMIT :limit)"
+                f"opportunity.id IN ({', '.join(map(str, self._soonest(where, params, limit)))})"
             )
-        return self._records(
-            Opportunity, [where.removeprefix("WHERE ")], params, order, **_AS_RECORD
-        )
+        return self._records(Opportunity, [where], params, order, **_AS_RECORD)
+
+    def _soonest(self, where: str, params: dict[str, Any], limit: int) -> builtins.list[int]:
+        """The ids of the first `limit` deals meeting `where` by expected close, then id (those
+        without a close date last): walked in `ix_opportunity_forecast`'s order, which puts
+        the dates first, and stopped there, rather than every deal sorted."""
+        ids = [
+            int(row[0])
+            for row in self.conn.rows(
+                f"SELECT opportunity.id FROM opportunity WHERE {where} AND"
+                " opportunity.expected_close IS NOT NULL"
+                " ORDER BY opportunity.expected_close, opportunity.id LIMIT :soonest",
+                {**params, "soonest": limit},
+            )
+        ]
+        if len(ids) < limit:
+            ids += [
+                int(row[0])
+                for row in self.conn.rows(
+                    f"SELECT opportunity.id FROM opportunity WHERE {where} AND"
+                    " opportunity.expected_close IS NULL ORDER BY opportunity.id LIMIT :soonest",
+                    {**params, "soonest": limit - len(ids)},
+                )
+            ]
+        return ids or [0]
 
     def count_without_next_step(self, owner: str | None = None) -> int:
-        """How many open opportunities have no pending activity."""
-        params: dict[str, Any] = {}
-        sql = f"SELECT COUNT(*) FROM opportunity WHERE {self._no_next_step(owner, params)}"
-        return int(self.conn.scalar(sql, params))
+        """How many open opportunities have no pending activity: every open deal less those
+        with one (found from the pending activities, few), two small reads instead of a
+        look-up for every open deal."""
+        params: dict[str, Any] = {"no": False}
+        mine = ""
+        if owner:
+            mine = " AND opportunity.owner_key = :owner"
+            params["owner"] = normalise_name(owner)
+        opened = f"SELECT COUNT(*) FROM opportunity WHERE opportunity.status = 'open'{mine}"
+        busy = (
+            f"SELECT COUNT(*) FROM {PENDING_DEALS} CROSS JOIN opportunity WHERE"
+            f" opportunity.id = pending.id AND opportunity.status = 'open'{mine}"
+        )
+        return int(self.conn.scalar(opened, params)) - int(self.conn.scalar(busy, params))
