@@ -43,7 +43,7 @@ sys.path.insert(0, str(HERE))
 from run import crm_command  # noqa: E402 - one way to find crm, shared with run.py
 
 SEED = 20240612
-DATA_VERSION = 2
+DATA_VERSION = 3
 """Bump when the generator below changes, so cached databases are rebuilt."""
 
 ACCOUNTS = 2_000

@@ -11,14 +11,21 @@ drift on the machine hits both, and medians are printed with their ratio to the 
    and help texts, empty bodies, nothing of crmcli imported). Target <= 1.3x.
 2. ``small``: ``crm lead list --limit 50`` and ``crm pipeline report`` on 10k leads and 10k
    deals, against the bare app's ``--help``. Target <= 2x.
+   And ``crm export --format json`` of that database against a script reading the same tables
+   with stdlib ``sqlite3`` and writing them with ``json.dumps`` (``export.py``). Target <= 3x.
 3. ``import``: ``crm lead import`` of 100k rows against raw ``sqlite3.executemany`` (from
    ``run.py``). Target <= 3x.
-4. ``big``: ``crm pipeline report`` and ``crm forecast`` on 1M deals, against the bare app
-   running the equivalent GROUP BY through stdlib ``sqlite3`` on a plain table (no index) with
-   the same rows; the ``sqlite3`` command-line tool running that GROUP BY is printed as the
-   floor below. Target <= 1.5x.
-5. ``memory`` (``--big``): peak RSS of a 1M-row ``crm lead import`` (from ``run.py``).
-   Target <= 150 MiB.
+4. ``big``: every report of issue 16's target 1 on 1M deals (``--deals``: 200k too) with their
+   stage history and 100k activities — ``pipeline report``, ``forecast``, ``agenda --limit 20``
+   (what a terminal's screenful reads), ``report win-rate``, ``report conversion``,
+   ``report velocity``, ``report stale --limit 50``, ``opp list --account ID`` — against the
+   bare app running the pipeline's GROUP BY through stdlib ``sqlite3`` on a plain table (no
+   index) with the same rows; the ``sqlite3`` command-line tool running that GROUP BY is
+   printed as the floor below. Target <= 1.5x. ``agenda`` piped in full (every overdue
+   activity) is printed beside them without a target.
+5. ``memory`` (``--big``): peak RSS of a 1M-row ``crm lead import`` (from ``run.py``), target
+   <= 80 MiB; and of ``opp list --all``, ``report stale --all`` and ``export`` (JSON; CSV of the deals)
+   written to a pipe over the big database, target <= 100 MiB each.
 
 Databases are built once into ``benchmarks/data/`` (git-ignored) by ``reports.populate``
 (seeded, deterministic). Prints figures and never fails on them: the exit status is 0.
@@ -288,6 +295,18 @@ def main(argv: list[str] | None = None) -> int:
     results.append(("lead list --limit 50 (10k)", "bare --help", m["bare"], "", m["list"], 2.0))
     results.append(("pipeline report (10k)", "bare --help", m["bare"], "", m["pipeline"], 2.0))
     results.append(("python -c pass", "bare --help", m["bare"], "", m["python"], None))
+    from export import BASELINE as EXPORT_BASELINE
+
+    m = interleaved(
+        {
+            "baseline": [py, "-c", EXPORT_BASELINE, str(small)],
+            "export": [*crm, "--db", str(small), "export", "--format", "json"],
+        },
+        repeat,
+    )
+    results.append(
+        ("export --format json (10k)", "sqlite3+json.dumps", m["baseline"], "", m["export"], 3.0)
+    )
 
     if not args.skip_import:
         print(f"\n[3 import] {args.rows:,} rows: A = raw executemany, B = crm lead import")
@@ -298,45 +317,53 @@ def main(argv: list[str] | None = None) -> int:
     big = deals_database(args.deals, 50_000, 100_000)
     plain = plain_copy(big)
     print(f"\n[4 big] {big.name}: A = bare Typer + sqlite3 GROUP BY on a plain table", flush=True)
-    cases = {
-        "bare pipeline": [*bare, "--db", str(plain), "pipeline", "report"],
-        "crm pipeline": [*crm, "--db", str(big), "pipeline", "report"],
-        "bare forecast": [*bare, "--db", str(plain), "forecast"],
-        "crm forecast": [*crm, "--db", str(big), "forecast"],
+    account = sqlite3.connect(big).execute("SELECT name FROM account WHERE id = 1").fetchone()[0]
+    reads = {
+        "pipeline report": ["pipeline", "report"],
+        "forecast": ["forecast"],
+        "agenda --limit 20": ["agenda", "--limit", "20"],
+        "report win-rate": ["report", "win-rate"],
+        "report conversion": ["report", "conversion"],
+        "report velocity": ["report", "velocity"],
+        "report stale --limit 50": ["report", "stale", "--limit", "50"],
+        "opp list --account ID": ["opp", "list", "--account", account],
+        "agenda (piped, in full)": ["agenda"],
     }
+    cases = {"bare pipeline": [*bare, "--db", str(plain), "pipeline", "report"]}
+    cases.update({what: [*crm, "--db", str(big), *argv] for what, argv in reads.items()})
     if sqlite_cli:
         cases["cli pipeline"] = [sqlite_cli, str(plain), PIPELINE_SQL]
-        cases["cli forecast"] = [sqlite_cli, str(plain), FORECAST_SQL]
     m = interleaved(cases, repeat)
     label = f"{args.deals // 1000}k" if args.deals < 1_000_000 else f"{args.deals // 1_000_000}M"
-    for what in ("pipeline", "forecast"):
-        results.append(
-            (
-                f"{what} ({label} deals)",
-                "bare+sqlite3 GROUP BY",
-                m[f"bare {what}"],
-                "",
-                m[f"crm {what}"],
-                1.5,
-            )
-        )
-        if sqlite_cli:
-            results.append(
-                (
-                    f"  floor: sqlite3 CLI {what}",
-                    "bare+sqlite3 GROUP BY",
-                    m[f"bare {what}"],
-                    "",
-                    m[f"cli {what}"],
-                    None,
-                )
-            )
+    base = m["bare pipeline"]
+    for what in reads:
+        target = None if "in full" in what else 1.5
+        results.append((f"{what} ({label})", "bare+sqlite3 GROUP BY", base, "", m[what], target))
+    if sqlite_cli:
+        floor = "  floor: sqlite3 CLI GROUP BY"
+        results.append((floor, "bare+sqlite3 GROUP BY", base, "", m["cli pipeline"], None))
 
-    memory = None
+    memory: list[tuple[str, float, float]] = []
     if args.big:
-        print("\n[5 memory] 1M-row import, peak RSS", flush=True)
+        print(f"\n[5 memory] peak RSS: 1M-row import, lists piped over {label} deals", flush=True)
         with tempfile.TemporaryDirectory(prefix="speed-", dir=DATA) as tmp:
-            memory = run.case_memory(1_000_000, Path(tmp))
+            imported = run.case_memory(1_000_000, Path(tmp))
+        memory.append(("lead import 1M", imported["b_mib"], 80))
+        for what, argv in {
+            "opp list --all": ["opp", "list", "--all"],
+            "report stale --all": ["report", "stale", "--all"],
+            "export --format json": ["export", "--format", "json"],
+            "export --format csv --entity opportunities": [
+                "export",
+                "--format",
+                "csv",
+                "--entity",
+                "opportunities",
+            ],
+        }.items():
+            mib, status, seconds = run.peak_rss([*crm, "--db", str(big), *argv])
+            print(f"  {what}: {mib:.1f} MiB peak, {seconds:.1f} s, exit {status}", flush=True)
+            memory.append((f"{what} ({label})", mib, 100))
 
     print(f"\nResults: medians of {repeat} interleaved rounds, whole processes\n")
     print(f"{'case':<34}{'baseline':<24}{'A':>9}{'B':>10}{'B/A':>8}{'target':>9}  verdict")
@@ -347,11 +374,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{case:<34}{base:<24}{a:>8.3f}s{b:>9.3f}s{ratio:>7.2f}x{shown_target:>9}  "
             f"{verdict(ratio, target)}"
         )
-    if memory is not None:
-        mib = memory["b_mib"]
+    for what, mib, limit in memory:
         print(
-            f"{'lead import 1M: peak RSS':<34}{'-':<24}{'':>9}{mib:>7.1f}MiB{'':>8}"
-            f"{'<= 150':>9}  {'ok' if mib <= 150 else 'OVER'}"
+            f"{what + ': peak RSS':<34}{'-':<24}{'':>9}{mib:>7.1f}MiB{'':>8}"
+            f"{f'<= {limit}':>9}  {'ok' if mib <= limit else 'OVER'}"
         )
     print(f"\n(bare --help alone: {bare_help:.3f} s)")
     return 0
