@@ -18,7 +18,7 @@ import pytest
 
 from crmcli.errors import StorageError
 from crmcli.services import leads
-from crmcli.store.db import PG_LOCK_TIMEOUT, Database, server_params
+from crmcli.store.db import PG_LOCK_TIMEOUT, Database, server_params, server_url
 from crmcli.store.sql import IntegrityProblem, pyformat
 
 # -- the SQL text psycopg is sent (pure) -----------------------------------------------------
@@ -57,6 +57,10 @@ def test_a_server_url_becomes_libpq_keywords_with_the_default_timeouts(
         "/run/postgresql",
         "5",
         False,
+    )
+    assert server_params("postgresql://%2Frun%2Fpostgresql/crm")["host"] == "/run/postgresql"
+    assert server_url("postgresql://%2Frun%2Fpostgresql/crm").startswith(
+        "postgresql://%2Frun%2Fpostgresql/crm?"
     )
     monkeypatch.setenv("PGOPTIONS", "-c statement_timeout=9s")
     monkeypatch.setenv("PGCONNECT_TIMEOUT", "3")
