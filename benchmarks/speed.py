@@ -374,11 +374,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{case:<34}{base:<24}{a:>8.3f}s{b:>9.3f}s{ratio:>7.2f}x{shown_target:>9}  "
             f"{verdict(ratio, target)}"
         )
+    if memory:
+        print(f"\n{'peak RSS':<52}{'MiB':>8}{'target':>10}  verdict")
     for what, mib, limit in memory:
-        print(
-            f"{what + ': peak RSS':<34}{'-':<24}{'':>9}{mib:>7.1f}MiB{'':>8}"
-            f"{f'<= {limit}':>9}  {'ok' if mib <= limit else 'OVER'}"
-        )
+        verdict_ = "ok" if mib <= limit else "OVER"
+        print(f"{what:<52}{mib:>8.1f}{f'<= {limit}':>10}  {verdict_}")
     print(f"\n(bare --help alone: {bare_help:.3f} s)")
     return 0
 
