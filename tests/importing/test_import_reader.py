@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from crmcli.errors import UsageError, ValidationError
@@ -377,6 +378,9 @@ def test_roundtrip_cp1252(rows: list[list[str]], delimiter: str) -> None:
     import unicodedata
 
     data = _write(rows, delimiter).encode("cp1252")
+    # a file that opens with a byte order mark is read as the mark says: "þÿ" and "ÿþ" in
+    # cp1252 are the UTF-16 marks, "ï»¿" UTF-8's; no reader can tell such a file apart
+    assume(not data.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)))
     t, got = read(data)
     assert t.delimiter == delimiter
     assert t.headers == [unicodedata.normalize("NFC", h) for h in rows[0]]
