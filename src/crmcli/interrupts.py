@@ -46,6 +46,13 @@ def install() -> None:
         signal.signal(signal.SIGTERM, _terminate)
 
 
+def ignore() -> None:
+    """Ignore SIGINT and SIGTERM from now on (the command has ended; in the main thread)."""
+    if threading.current_thread() is threading.main_thread():
+        for s in SIGNALS:
+            signal.signal(s, signal.SIG_IGN)
+
+
 def _record(signum: int, _frame: FrameType | None) -> None:
     _pending.append(signum)
 

@@ -191,3 +191,35 @@ def test_sigterm_during_an_export_removes_its_temporary_file(tmp_path: Path) -> 
     assert proc.returncode == 143
     assert err.decode().splitlines() == [NOTHING]
     assert list(out.iterdir()) == []
+
+
+LATE = """
+import signal, sys
+import crmcli.cli.app as entry
+from crmcli import interrupts
+
+def finished_then_interrupted(**_: object) -> None:
+    if sys.argv[1] == "saved":
+        interrupts.note_saved()
+    raise KeyboardInterrupt  # as Ctrl-C between the command's end and the process's
+
+entry.app = finished_then_interrupted
+try:
+    entry.main()
+finally:
+    print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN)
+"""
+
+
+@pytest.mark.parametrize(
+    ("state", "said"), [("saved", SAVED), ("read", "crm: interrupted: nothing was written")]
+)
+def test_an_interrupt_while_crm_exits_still_says_it_and_exits_130(state: str, said: str) -> None:
+    """A signal that lands after the command's own handler (its output written, the process
+    not yet gone) is said as any other, with 130, not a death by SIGINT; then none can land."""
+    ran = subprocess.run(
+        [sys.executable, "-c", LATE, state], capture_output=True, text=True, env=crm_env()
+    )
+    assert ran.returncode == 130, ran.stderr
+    assert ran.stderr.strip().splitlines() == [said]
+    assert ran.stdout.strip() == "True"

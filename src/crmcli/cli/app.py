@@ -14,7 +14,7 @@ from typer.core import TyperCommand
 
 from crmcli import __version__, i18n, interrupts
 from crmcli.cli import streams, translation
-from crmcli.cli.common import CrmGroup, state, usage_error_line
+from crmcli.cli.common import CrmGroup, say_interrupted, state, usage_error_line
 
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "agenda": (
@@ -252,4 +252,10 @@ def main() -> None:
 
         completion_init()
     interrupts.install()  # SIGTERM cleans up as Ctrl-C does: one line, exit 143, no temp files
-    app(prog_name="crm")
+    try:
+        app(prog_name="crm")
+    except KeyboardInterrupt as exc:  # after the command's own handler, while crm exits
+        say_interrupted()
+        raise SystemExit(interrupts.exit_code(exc)) from None
+    finally:
+        interrupts.ignore()  # the command is over: a signal now would only lose the exit code

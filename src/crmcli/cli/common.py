@@ -124,6 +124,14 @@ def _one_line(text: str) -> str:
     return line if len(line) <= 1000 else line[:999] + "…"
 
 
+def say_interrupted() -> None:
+    """The one line an interrupted command says: whether its change was saved."""
+    if interrupts.saved():
+        say(_("crm: interrupted after the change was saved (it is in the database)"))
+    else:
+        say(_("crm: interrupted: nothing was written"))
+
+
 class CrmGroup(TyperGroup):
     """Turns CrmError and usage errors of sub-commands into one line on stderr and an exit code;
     lists its commands with their help in the interface language."""
@@ -161,10 +169,8 @@ class CrmGroup(TyperGroup):
         except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (interrupts.Terminated)
             if state(ctx).debug:
                 _print_traceback(exc)
-            elif interrupts.saved():
-                say(_("crm: interrupted after the change was saved (it is in the database)"))
             else:
-                say(_("crm: interrupted: nothing was written"))
+                say_interrupted()
             raise typer.Exit(interrupts.exit_code(exc)) from None
         except CrmError as exc:
             if state(ctx).debug:
