@@ -31,7 +31,7 @@ from crmcli.domain.values import (
 from crmcli.errors import ValidationError
 from crmcli.i18n import _
 from crmcli.importing.cells import QUOTE, unneutralise
-from crmcli.importing.headers import Mapping, and_list, column_key
+from crmcli.importing.headers import LEAD_FIELDS, Mapping, and_list, column_key
 
 __all__ = ["LeadRow", "LeadRowParser", "OppRow", "RowError", "parse_lead_row", "parse_opp_row"]
 
@@ -141,7 +141,7 @@ class LeadRowParser:
         self.today = today
         self.currency = currency
         self.width = len(headers)
-        columns = {f: mapping.column(f) for f in _LEAD_ROW_FIELDS}
+        columns = {f: mapping.column(f) for f in LEAD_FIELDS}
         self.columns = columns
         self.labels = {
             f: f if index is None else _label(headers, index) for f, index in columns.items()
@@ -291,24 +291,6 @@ class LeadRowParser:
 _new_row = object.__new__
 """A `LeadRow` made without its `__init__` (every field is then set), as
 `store.schema.record_loader` makes records."""
-
-
-_LEAD_ROW_FIELDS = (
-    "name",
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "company",
-    "title",
-    "source",
-    "budget",
-    "timeline",
-    "owner",
-    "notes",
-    "tags",
-)
-"""The fields `LeadRowParser` reads from a row."""
 
 
 _STATUS_WORDS = {
