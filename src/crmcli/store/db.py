@@ -286,6 +286,12 @@ def check_known(applied: list[str], where: str) -> None:
         )
 
 
+WRITE_CACHE_KIB = 16_384
+"""SQLite's page cache of a write transaction (its default is 2 MiB): a bulk import's dirty
+index pages stay in memory until COMMIT instead of spilling to the WAL again and again
+(100k leads: 4.9 -> 4.4 s; pages are taken only as used, so a small write costs nothing)."""
+
+
 class Database:
     """One crmcli database: opened lazily, upgraded on first use, used through units of work.
 
@@ -467,6 +473,7 @@ class Database:
             if write:  # (WAL is kept in the file: for a file that some other tool reset)
                 raw.execute("PRAGMA journal_mode = WAL")
                 raw.execute("PRAGMA synchronous = NORMAL")
+                raw.execute(f"PRAGMA cache_size = -{WRITE_CACHE_KIB}")
             raw.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             local = SqliteConn(raw)
             try:

@@ -13,7 +13,8 @@ history rows of deals (kept for undo, never listed by `crm history`).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from array import array
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -70,12 +71,17 @@ def _text(values: Mapping[str, Any] | None) -> str | None:
     return json.dumps(values, default=_plain, ensure_ascii=False, separators=(",", ":"))
 
 
-def ranges(ids: Iterable[int]) -> list[tuple[int, int]]:
-    """Runs of consecutive ids: [1, 2, 3, 7] -> [(1, 3), (7, 7)]."""
+def ranges(ids: Sequence[int]) -> list[tuple[int, int]]:
+    """Runs of consecutive ids: [1, 2, 3, 7] -> [(1, 3), (7, 7)] (in any order, each id once:
+    ids that come ascending, as a bulk insert's do, are not copied to be sorted)."""
     found: list[tuple[int, int]] = []
-    for i in sorted(ids):
+    for i in ids:
         if found and i == found[-1][1] + 1:
             found[-1] = (found[-1][0], i)
+        elif found and found[-1][0] <= i <= found[-1][1]:
+            continue  # an id again
+        elif found and i < found[-1][0]:
+            return ranges(sorted(ids))
         else:
             found.append((i, i))
     return found
@@ -128,7 +134,7 @@ class Journal:
     def record_bulk(self, entity: str, op: str, ids: Iterable[int]) -> None:
         """Many records inserted or deleted at once, kept as id ranges without values (bulk
         inserts, and an undo's removal of them)."""
-        found = list(ids)
+        found = array("q", ids)  # 8 bytes an id: a million-row import holds them all
         if not found:
             return
         last = self.changes[-1] if self.changes else None
