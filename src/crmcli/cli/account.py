@@ -152,17 +152,9 @@ def account_show(ctx: typer.Context, ref: Ref, as_json: JsonOpt = False) -> None
 
 
 def _deals_table(opportunities: Sequence[Opportunity]) -> None:
-    deals = [
-        [
-            str(o.id),
-            o.name,
-            o.stage or "",
-            o.status.value,
-            render.human_money(o.amount),
-            f"{o.probability}%",
-        ]
-        for o in opportunities
-    ]
+    from crmcli.cli.opp import opp_row
+
+    deals = [opp_row(o)[:6] for o in opportunities]  # as `opp list`, to the probability
     headers = [_("id"), _("name"), _("stage"), _("status"), _("amount"), _("prob.")]
     render.print_table(deals, headers, title=_("Opportunities"), right=[0, 4, 5])
 

@@ -245,7 +245,7 @@ def list_(
             _("owner"),
         ]
         render.print_rows(
-            map(_opp_row, opps()),
+            map(opp_row, opps()),
             headers,
             right=[0, 4, 5],
             optional=[7, 5, 3],
@@ -256,8 +256,8 @@ def list_(
         )
 
 
-def _opp_row(o: Opportunity) -> list[str]:
-    """A deal as `opp list` shows it."""
+def opp_row(o: Opportunity) -> list[str]:
+    """A deal as `opp list` shows it (id, name, stage, status, amount, prob., close, owner)."""
     return [
         str(o.id),
         o.name,

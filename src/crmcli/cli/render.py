@@ -440,25 +440,34 @@ def print_rows(
             widths = [max(w, len(c)) for w, c in zip(widths, cells, strict=True)]
         if last is not None:
             widths = [max(w, len(c)) for w, c in zip(widths, last, strict=True)]
-        total = sum(widths) + 2 * (len(widths) - 1)
-        if caption is not None and (len(caption) > total or not _simple(caption)):
-            simple = False
         spool.seek(0)
-        if not simple or total > PLAIN_WIDTH:  # Rich lays it out: every row in memory
+        lay = _plain_layout(widths, right, caption) if simple else None
+        if lay is None:  # Rich lays it out: every row in memory
             held = [decode(line) for line in spool]
             print_table([*held, *found], headers, title=title, right=right, footer=footer)
             return
-        layout = "  ".join(
-            f"{{:{'>' if index in right else '<'}{width}}}" for index, width in enumerate(widths)
-        )
         write = sys.stdout.write
         if caption is not None:
             write(caption + "\n")
-        write(layout.format(*head).rstrip() + "\n")
+        write(lay(head))
         for line in spool:
-            write(layout.format(*_shown_row(decode(line))).rstrip() + "\n")
+            write(lay(_shown_row(decode(line))))
         if last is not None:
-            write(layout.format(*last).rstrip() + "\n")
+            write(lay(last))
+
+
+def _plain_layout(
+    widths: Sequence[int], right: Sequence[int], title: str | None
+) -> Callable[[Sequence[str]], str] | None:
+    """How a piped table writes one line of cells, given its columns' widths (the numbers in
+    `right` aligned right); None when the table or its title does not fit in `PLAIN_WIDTH`."""
+    total = sum(widths) + 2 * (len(widths) - 1)
+    if total > PLAIN_WIDTH or (title is not None and (len(title) > total or not _simple(title))):
+        return None
+    layout = "  ".join(
+        f"{{:{'>' if index in right else '<'}{width}}}" for index, width in enumerate(widths)
+    )
+    return lambda cells: layout.format(*cells).rstrip() + "\n"
 
 
 def plain_table(
@@ -482,14 +491,11 @@ def plain_table(
         if not _simple_column(column):
             return None
         widths.append(max(map(len, column)))
-    total = sum(widths) + 2 * (len(widths) - 1)
-    if total > PLAIN_WIDTH or (title is not None and (len(title) > total or not _simple(title))):
+    lay = _plain_layout(widths, right, title)
+    if lay is None:
         return None
-    layout = "  ".join(
-        f"{{:{'>' if index in right else '<'}{width}}}" for index, width in enumerate(widths)
-    )
     out = [title + "\n"] if title is not None else []
-    out.extend(layout.format(*line).rstrip() + "\n" for line in lines)
+    out.extend(map(lay, lines))
     return "".join(out)
 
 

@@ -571,28 +571,20 @@ def stale(
     \b
     Example: crm report stale --limit 20
     """
-    from crmcli.services.reports import stale_listing, stale_report
+    from crmcli.services.reports import stale_listing
 
     room = (
         None if limit is not None or all_ or as_json or as_csv else render.screen_rows(footer=True)
     )
-    if limit is None and room is None:  # every one: read as written, in flat memory
-        with stale_listing(db(ctx), days=days, owner=owner) as (head, deals):
-            if as_json:
-                render.print_json_streamed({**stale_json(head), "deals": deals()})
-            elif as_csv:
-                render.print_csv(map(_stale_csv, deals()), STALE_COLUMNS)
-            else:
-                print_stale(head, deals())
-        return
-    data = stale_report(db(ctx), days=days, owner=owner, limit=limit or room)
-    if as_json:
-        render.print_json(stale_json(data))
-    elif as_csv:
-        render.print_csv(map(_stale_csv, data.deals), STALE_COLUMNS)
-    else:
-        print_stale(data, data.deals)
-    more = data.total.count - len(data.deals)
+    shown = limit or room  # None: every one, read as it is written (flat memory)
+    with stale_listing(db(ctx), days=days, owner=owner, limit=shown) as (head, deals):
+        if as_json:
+            render.print_json_streamed({**stale_json(head), "deals": deals})
+        elif as_csv:
+            render.print_csv(map(_stale_csv, deals), STALE_COLUMNS)
+        else:
+            print_stale(head, deals)
+    more = 0 if shown is None else head.total.count - shown
     if more > 0 and room is not None:
         note(
             ngettext(

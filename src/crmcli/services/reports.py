@@ -6,8 +6,9 @@ Imports nothing heavy: `pipeline report` and `forecast` run on the stdlib driver
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -213,35 +214,21 @@ def stale_report(
 ) -> StaleReport:
     """Open deals with no pending activity, quiet for too long, or past their close date: the
     first `limit` of them (all by default), the total always of all, in one read."""
-    analytics.check_stale_days(days)
-    today = clock.today()
-    now = clock.utcnow()
-    with db.read() as uow:
-        rows = list(
-            uow.reports.stale_rows(now=now, today=today, days=days, owner=owner, limit=limit)
-        )
-        totals = None
-        if limit is not None and len(rows) >= limit:
-            totals = uow.reports.stale_totals(now=now, today=today, days=days, owner=owner)
-    return analytics.build_stale(rows, days=days, owner=owner, today=today, totals=totals)
+    with stale_listing(db, days=days, owner=owner, limit=limit) as (head, deals):
+        return replace(head, deals=list(deals))
 
 
 @contextmanager
 def stale_listing(
-    db: Database, *, days: int | None = None, owner: str | None = None
-) -> Iterator[tuple[StaleReport, Callable[[], Iterator[StaleDeal]]]]:
-    """`stale_report` of every stale deal, for a list of any length: inside one read
-    transaction, the report with its total (and no deals) and a function giving the deals
-    one at a time as they are read, afresh at each call."""
+    db: Database, *, days: int | None = None, owner: str | None = None, limit: int | None = None
+) -> Iterator[tuple[StaleReport, Iterator[StaleDeal]]]:
+    """`stale_report` for a list of any length: inside one read transaction, the report with
+    its total (and no deals), and its deals one at a time as they are read."""
     analytics.check_stale_days(days)
     today = clock.today()
     now = clock.utcnow()
     with db.read() as uow:
-        count, cents = uow.reports.stale_totals(now=now, today=today, days=days, owner=owner)
-        head = analytics.build_stale([], days=days, owner=owner, today=today, totals=(count, cents))
-
-        def deals() -> Iterator[StaleDeal]:
-            rows = uow.reports.stale_rows(now=now, today=today, days=days, owner=owner)
-            return map(analytics.stale_deal, rows)
-
-        yield head, deals
+        totals = uow.reports.stale_totals(now=now, today=today, days=days, owner=owner)
+        head = analytics.build_stale([], days=days, owner=owner, today=today, totals=totals)
+        rows = uow.reports.stale_rows(now=now, today=today, days=days, owner=owner, limit=limit)
+        yield head, map(analytics.stale_deal, rows)

@@ -371,25 +371,16 @@ class OpportunityRepository(Repository):
         """The ids of the first `limit` deals meeting `where` by expected close, then id (those
         without a close date last): walked in `ix_opportunity_forecast`'s order, which puts
         the dates first, and stopped there, rather than every deal sorted."""
-        ids = [
-            int(row[0])
-            for row in self.conn.rows(
-                f"SELECT opportunity.id FROM opportunity WHERE {where} AND"
-                " opportunity.expected_close IS NOT NULL"
-                " ORDER BY opportunity.expected_close, opportunity.id LIMIT :soonest",
-                {**params, "soonest": limit},
-            )
-        ]
-        if len(ids) < limit:
-            ids += [
-                int(row[0])
-                for row in self.conn.rows(
-                    f"SELECT opportunity.id FROM opportunity WHERE {where} AND"
-                    " opportunity.expected_close IS NULL ORDER BY opportunity.id LIMIT :soonest",
-                    {**params, "soonest": limit - len(ids)},
-                )
-            ]
-        return ids or [0]
+        ids: builtins.list[int] = []
+        for window in (
+            "opportunity.expected_close IS NOT NULL"
+            " ORDER BY opportunity.expected_close, opportunity.id",
+            "opportunity.expected_close IS NULL ORDER BY opportunity.id",
+        ):
+            if len(ids) < limit:
+                sql = f"SELECT opportunity.id FROM opportunity WHERE {where} AND {window} LIMIT :n"
+                ids += [int(r[0]) for r in self.conn.rows(sql, {**params, "n": limit - len(ids)})]
+        return ids or [0]  # no id is 0: `IN (0)` finds nothing
 
     def count_without_next_step(self, owner: str | None = None) -> int:
         """How many open opportunities have no pending activity: every open deal less those
